@@ -1,0 +1,179 @@
+"""The oracle's own state: brands and their webhook credentials, accepted webhook events, the
+questions, answers and batches made from them, and the outbox of chain writes."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from peercare.oracle.db import Amount, Base
+
+HASH = String(66)  # 0x-prefixed bytes32
+ADDRESS = String(42)  # 0x-prefixed, checksummed
+
+
+class Brand(Base):
+    """A brand the oracle serves; `id` is its id on the ledger."""
+
+    __tablename__ = "brands"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    default_topic: Mapped[str] = mapped_column(String(31))
+    default_bounty: Mapped[int] = mapped_column(Amount)
+    bounty_by_tag: Mapped[dict[str, Any]] = mapped_column(default=dict)  # tag -> amount (decimal text)
+    answer_window_s: Mapped[int]  # a question's deadline is its posting time plus this
+    experts: Mapped[dict[str, Any]] = mapped_column(default=dict)  # ticketing-system agent id -> wallet
+    created_at_ms: Mapped[int]
+
+
+class WebhookCredential(Base):
+    """How one brand's ticketing system proves its webhooks: an HMAC secret (zendesk, generic) or
+    a secret token plus basic-auth credentials (freshdesk, which does not sign)."""
+
+    __tablename__ = "webhook_credentials"
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    secret: Mapped[str] = mapped_column(Text)
+    basic_username: Mapped[str | None] = mapped_column(String(200))
+    basic_password_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class EventStatus(StrEnum):
+    PENDING = "pending"  # stored and acknowledged, not processed yet
+    DONE = "done"  # turned into chain writes (or deliberately nothing, e.g. a requester's comment)
+    FAILED = "failed"  # can never be processed (the reason is in `error`)
+
+
+class WebhookEvent(Base):
+    """An accepted webhook event, normalised. Unique per (brand, source, event key): a replay
+    finds its row and changes nothing."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        UniqueConstraint("brand_id", "source", "event_key"),
+        Index("ix_webhook_events_status_id", "status", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"))
+    source: Mapped[str] = mapped_column(String(16))
+    event_key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    ticket_id: Mapped[str] = mapped_column(String(100))
+    occurred_at_ms: Mapped[int]
+    received_at_ms: Mapped[int]
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default=EventStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Question(Base):
+    """A ticket posted as a question (or queued to be)."""
+
+    __tablename__ = "questions"
+    __table_args__ = (UniqueConstraint("brand_id", "source", "ticket_id"),)
+    question_id: Mapped[str] = mapped_column(HASH, primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"))
+    source: Mapped[str] = mapped_column(String(16))
+    ticket_id: Mapped[str] = mapped_column(String(100))
+    topic: Mapped[str] = mapped_column(String(31))
+    bounty: Mapped[int] = mapped_column(Amount)
+    deadline: Mapped[int]
+    content_cid: Mapped[str] = mapped_column(String(100))
+    requester_id: Mapped[str] = mapped_column(String(100))
+    accepted_answer_id: Mapped[str | None] = mapped_column(HASH)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+
+
+class Answer(Base):
+    """A reply by an advocate (by wallet) or a brand expert, recorded on chain either in a Merkle
+    batch (`batch_id`) or relayed with the advocate's EIP-712 signature (`outbox_id`)."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        UniqueConstraint("question_id", "comment_id"),
+        Index("ix_answers_pending_batch", "brand_id", "batch_id"),
+    )
+    answer_id: Mapped[str] = mapped_column(HASH, primary_key=True)
+    question_id: Mapped[str] = mapped_column(ForeignKey("questions.question_id"))
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"))
+    comment_id: Mapped[str] = mapped_column(String(100))
+    advocate: Mapped[str] = mapped_column(ADDRESS)
+    author_kind: Mapped[str] = mapped_column(String(16))  # "advocate" | "expert"
+    content_cid: Mapped[str] = mapped_column(String(100))
+    content_digest: Mapped[str] = mapped_column(HASH)
+    created_at_ms: Mapped[int]
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("answer_batches.id"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+
+
+class AnswerBatch(Base):
+    """A Merkle batch of answers, anchored by one transaction. Its manifest (the leaves) is in the
+    content store under `manifest_cid`."""
+
+    __tablename__ = "answer_batches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"))
+    root: Mapped[str] = mapped_column(HASH, unique=True)
+    size: Mapped[int]
+    manifest_cid: Mapped[str] = mapped_column(String(100))
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    created_at_ms: Mapped[int]
+
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"  # written with the change that caused it; no nonce yet
+    SENT = "sent"  # nonce assigned and signed transaction persisted, then broadcast (maybe)
+    MINED = "mined"  # receipt seen, not yet `confirmations` deep
+    CONFIRMED = "confirmed"  # receipt `confirmations` deep: final
+    FAILED = "failed"  # reverted, or can never be sent; `error` says why
+
+
+class OutboxTx(Base):
+    """One chain write, in the order it must happen. Rows are only ever appended by the processor
+    and advanced by the signer."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_id", "status", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # post_question, anchor_batch, relay_answer, accept, rate
+    brand_id: Mapped[int | None]
+    to: Mapped[str] = mapped_column(ADDRESS)
+    data: Mapped[str] = mapped_column(Text)  # 0x-prefixed calldata
+    gas_limit: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.QUEUED)
+    nonce: Mapped[int | None]
+    tx_hash: Mapped[str | None] = mapped_column(HASH)  # the attempt that was mined (or the latest)
+    block_number: Mapped[int | None]
+    block_hash: Mapped[str | None] = mapped_column(HASH)
+    gas_used: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at_ms: Mapped[int]
+    sent_at_ms: Mapped[int | None]
+
+
+class TxAttempt(Base):
+    """A signed transaction for an outbox row. Re-pricing adds attempts with the same nonce; at
+    most one of them can ever be mined."""
+
+    __tablename__ = "tx_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True)
+    nonce: Mapped[int]
+    tx_hash: Mapped[str] = mapped_column(HASH, unique=True)
+    raw: Mapped[str] = mapped_column(Text)
+    max_fee_per_gas: Mapped[int] = mapped_column(Amount)
+    max_priority_fee_per_gas: Mapped[int] = mapped_column(Amount)
+    created_at_ms: Mapped[int]
+
+
+class SignerState(Base):
+    """The next nonce of the oracle's one signing account, persisted before every broadcast."""
+
+    __tablename__ = "signer_state"
+    address: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
+    chain_id: Mapped[int]
+    next_nonce: Mapped[int]

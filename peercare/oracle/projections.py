@@ -1,0 +1,1 @@
+"""Projections of the ledger's events (owned by the indexer)."""

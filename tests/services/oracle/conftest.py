@@ -1,0 +1,68 @@
+"""Fixtures for the oracle tests: the database on both engines, and a deployed ledger on anvil.
+
+`database` runs each test twice, on SQLite and on a real PostgreSQL server (Debian's package,
+started for the session on 127.0.0.1:5871 and stopped by its process id). `dev_ledger` is anvil on
+127.0.0.1:8671 with the contracts deployed by the Brownie script, brand 1 registered and funded;
+each test starts from a snapshot of it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from devchain import DevLedger, start_dev_ledger
+from pgserver import PostgresServer
+
+from peercare.oracle.db import Database, sqlite_url
+
+CHAIN_PORT = 8671
+_database_numbers = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "oracle.sqlite3")
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database(f"test_{next(_database_numbers)}")
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
+    db.migrate()
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+@pytest.fixture(scope="session")
+def dev_ledger_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevLedger]:
+    chain, dev = start_dev_ledger(tmp_path_factory.mktemp("chain"), CHAIN_PORT, "peercare-oracle-test")
+    try:
+        yield dev
+    finally:
+        chain.stop()
+
+
+@pytest.fixture
+def dev_ledger(dev_ledger_session: DevLedger) -> Iterator[DevLedger]:
+    snapshot = dev_ledger_session.snapshot()
+    try:
+        yield dev_ledger_session
+    finally:
+        dev_ledger_session.revert(snapshot)

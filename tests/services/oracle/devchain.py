@@ -1,0 +1,125 @@
+"""A deployed ledger on a real anvil chain for the oracle tests.
+
+anvil runs on 127.0.0.1 and a dedicated port; the contracts are deployed by the Brownie deploy
+script (as `make run` does), then brand 1 is registered with the oracle's account as its oracle
+signer and its pool funded. Tests revert to a snapshot of that state (`evm_snapshot`), so each one
+starts from the same chain.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract import Contract
+
+from peercare.chain.deploy import ensure_deployed
+from peercare.chain.local import LocalChain
+from peercare.config import Settings
+from peercare.deployment import Deployment
+
+ROOT = Path(__file__).resolve().parents[3]
+MNEMONIC = "test test test test test test test test test test test junk"  # anvil's public dev mnemonic
+BRAND_ID = 1
+POOL_FUNDS = 10**30
+
+Account.enable_unaudited_hdwallet_features()
+
+
+def dev_account(index: int) -> LocalAccount:
+    """anvil's default account `index` (public keys for a throwaway chain)."""
+    return Account.from_mnemonic(MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+
+
+@dataclass
+class DevLedger:
+    url: str
+    w3: Web3
+    deployment: Deployment
+    deployment_file: Path
+    oracle: LocalAccount  # anvil #1: the brand's oracle signer
+    brand_admin: LocalAccount  # anvil #2
+    brand_id: int
+
+    @property
+    def ledger(self) -> Contract:
+        return self.deployment.contract(self.w3, "PeerCareLedger")
+
+    @property
+    def token(self) -> Contract:
+        return self.deployment.contract(self.w3, "PeerCareToken")
+
+    @property
+    def roots(self) -> Contract:
+        return self.deployment.contract(self.w3, "ReputationRoots")
+
+    def rpc(self, method: str, *params: Any) -> Any:
+        return self.w3.provider.make_request(method, list(params))["result"]  # type: ignore[arg-type]
+
+    def snapshot(self) -> str:
+        return str(self.rpc("evm_snapshot"))
+
+    def revert(self, snapshot_id: str) -> None:
+        assert self.rpc("evm_revert", snapshot_id) is True
+
+
+def _register_brownie_network(name: str, port: int) -> None:
+    spec = ROOT / "build" / f"{name}-network.yaml"
+    spec.parent.mkdir(exist_ok=True)
+    spec.write_text(
+        "live:\n  - name: PeerCare\n    networks:\n"
+        f"      - name: PeerCare test chain {name}\n        id: {name}\n"
+        f"        host: http://127.0.0.1:{port}\n        chainid: 31337\n"
+    )
+    subprocess.run(
+        [str(ROOT / ".venv-brownie" / "bin" / "python"), str(ROOT / "toolchain" / "brownie_networks.py"), str(spec)],
+        check=True,
+        capture_output=True,
+    )
+
+
+def _transact(w3: Web3, sender: LocalAccount, call: Any) -> None:
+    tx = call.build_transaction({"from": sender.address, "nonce": w3.eth.get_transaction_count(sender.address)})
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction), poll_latency=0.05
+    )
+    assert receipt["status"] == 1, receipt
+
+
+def start_dev_ledger(data_dir: Path, port: int, network: str) -> tuple[LocalChain, DevLedger]:
+    """Start anvil, deploy with Brownie, register and fund brand 1. The caller stops the chain."""
+    os.environ["PATH"] = f"{ROOT / '.toolchain' / 'bin'}:{ROOT / '.venv-brownie' / 'bin'}:{os.environ['PATH']}"
+    os.environ["SOLCX_BINARY_PATH"] = str(ROOT / ".toolchain" / "solc")
+    settings = Settings(data_dir=data_dir, chain_port=port, brownie_network=network)
+    _register_brownie_network(network, port)
+    chain = LocalChain(settings)
+    chain.start()
+    try:
+        w3 = Web3(Web3.HTTPProvider(settings.local_rpc_url))
+        deployment, _ = ensure_deployed(settings, w3, echo=lambda _line: None)
+        deployer, oracle, brand_admin = dev_account(0), dev_account(1), dev_account(2)
+        ledger = deployment.contract(w3, "PeerCareLedger")
+        token = deployment.contract(w3, "PeerCareToken")
+        _transact(w3, deployer, ledger.functions.registerBrand(brand_admin.address, token.address, [oracle.address]))
+        _transact(w3, deployer, token.functions.mint(brand_admin.address, POOL_FUNDS))
+        _transact(w3, brand_admin, token.functions.approve(ledger.address, POOL_FUNDS))
+        _transact(w3, brand_admin, ledger.functions.deposit(BRAND_ID, POOL_FUNDS))
+    except BaseException:
+        chain.stop()
+        raise
+    dev = DevLedger(
+        url=settings.local_rpc_url,
+        w3=w3,
+        deployment=deployment,
+        deployment_file=settings.deployment_path,
+        oracle=oracle,
+        brand_admin=brand_admin,
+        brand_id=BRAND_ID,
+    )
+    return chain, dev

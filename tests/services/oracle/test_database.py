@@ -1,0 +1,28 @@
+"""The schema comes from the migrations, and the migrations match the models, on both databases."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+import peercare.oracle.models
+import peercare.oracle.projections  # noqa: F401
+from peercare.oracle.db import Base, Database
+from peercare.oracle.models import Brand
+
+
+def test_migrated_schema_matches_the_models(database: Database) -> None:
+    with database.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+
+
+def test_migrating_twice_changes_nothing(database: Database) -> None:
+    with database.transaction() as session:
+        session.add(
+            Brand(id=7, name="x", default_topic="t", default_bounty=10**27, answer_window_s=60, created_at_ms=1)
+        )
+    database.migrate()
+    with database.transaction() as session:
+        brand = session.get(Brand, 7)
+        assert brand is not None and brand.default_bounty == 10**27
