@@ -9,6 +9,7 @@ each test starts from a snapshot of it.
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,13 +19,15 @@ from pgserver import PostgresServer
 
 from peercare.oracle.db import Database, sqlite_url
 
-CHAIN_PORT = 8671
+# Overridable so that several test runs can share the machine (each its own chain and server).
+CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_CHAIN_PORT", "8671"))
+POSTGRES_PORT = int(os.environ.get("PEERCARE_TEST_PG_PORT", "5871"))
 _database_numbers = itertools.count()
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer()
+    server = PostgresServer(POSTGRES_PORT)
     server.start()
     try:
         yield server
@@ -52,7 +55,7 @@ def database(database_url: str) -> Iterator[Database]:
 
 @pytest.fixture(scope="session")
 def dev_ledger_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevLedger]:
-    chain, dev = start_dev_ledger(tmp_path_factory.mktemp("chain"), CHAIN_PORT, "peercare-oracle-test")
+    chain, dev = start_dev_ledger(tmp_path_factory.mktemp("chain"), CHAIN_PORT, f"peercare-oracle-test-{CHAIN_PORT}")
     try:
         yield dev
     finally:
