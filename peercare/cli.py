@@ -14,6 +14,7 @@ from peercare.chain.local import ChainError, LocalChain
 from peercare.config import Settings
 from peercare.content.cli import cid
 from peercare.deployment import DeploymentError
+from peercare.oracle.cli import oracle
 from peercare.reputation.cli import reputation
 from peercare.routing.cli import routing
 
@@ -26,6 +27,7 @@ def main() -> None:
 main.add_command(cid)
 main.add_command(routing)
 main.add_command(reputation)
+main.add_command(oracle)
 
 
 @main.group()

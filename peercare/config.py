@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The local chain's id: anvil's default, which wallets and tools recognise as a dev chain.
@@ -21,6 +21,18 @@ class Settings(BaseSettings):
     brownie: str = Field("brownie", description="Brownie executable used to deploy the contracts.")
     brownie_network: str = Field("peercare-local", description="Brownie network id of the chain to deploy to.")
     deployment_file: Path | None = Field(None, description="Deployment manifest (default: DATA_DIR/deployment.json).")
+    database_url: str | None = Field(
+        None, description="Oracle database: a sqlite:/// or postgresql:// URL (default: DATA_DIR/oracle.sqlite3)."
+    )
+    ipfs_api_url: str | None = Field(None, description="A Kubo RPC API URL; content is stored there as well.")
+    oracle_key: SecretStr | None = Field(
+        None, description="Private key of the oracle's signer (default on the local chain: anvil's account #1)."
+    )
+    api_host: str = Field("127.0.0.1", description="Interface the HTTP API listens on.")
+    api_port: int = Field(8700, ge=1, le=65535, description="Port of the HTTP API.")
+    batch_size: int = Field(256, ge=1, le=10_000, description="Answers per anchored Merkle batch (flush by size).")
+    batch_max_age_s: float = Field(2.0, gt=0, description="Oldest unanchored answer's age that flushes a batch.")
+    confirmations: int = Field(2, ge=0, le=1000, description="Blocks below head before a write or event is final.")
 
     @property
     def chain_dir(self) -> Path:
@@ -29,6 +41,10 @@ class Settings(BaseSettings):
     @property
     def deployment_path(self) -> Path:
         return self.deployment_file or self.data_dir / "deployment.json"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'oracle.sqlite3'}"
 
     @property
     def local_rpc_url(self) -> str:

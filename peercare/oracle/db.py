@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Dialect, Engine, MetaData, String, create_engine, event
+from sqlalchemy import JSON, BigInteger, Dialect, Engine, Integer, MetaData, String, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -24,9 +24,14 @@ NAMING = {
 }
 
 
+# 64-bit integers everywhere; on SQLite spelled INTEGER, so that an integer primary key is the rowid
+# and autoincrements (SQLite's INTEGER is 64-bit anyway).
+BIG_INTEGER = BigInteger().with_variant(Integer(), "sqlite")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {int: BigInteger, dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {int: BIG_INTEGER, dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class Amount(TypeDecorator[int]):
@@ -52,6 +57,8 @@ def sqlite_url(path: Path) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, decide where transactions start (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets the indexer read while intake writes; FULL syncs the WAL on every commit, so an
     # acknowledged webhook survives a power cut, not only a killed process.
@@ -62,6 +69,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Any) -> None:
+    # IMMEDIATE takes the write lock up front: several threads write (intake, processor, signer,
+    # indexer), and a read transaction that later writes would fail at once with SQLITE_BUSY
+    # instead of waiting. It also makes SAVEPOINTs nest inside a real transaction.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; `postgresql://` URLs use psycopg 3."""
     if url.startswith("postgresql://"):
@@ -69,6 +83,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 

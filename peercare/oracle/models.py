@@ -22,6 +22,7 @@ class Brand(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(String(200))
     default_topic: Mapped[str] = mapped_column(String(31))
+    topics: Mapped[list[Any]] = mapped_column(default=list)  # ticket tags that are topics (each at most 31 bytes)
     default_bounty: Mapped[int] = mapped_column(Amount)
     bounty_by_tag: Mapped[dict[str, Any]] = mapped_column(default=dict)  # tag -> amount (decimal text)
     answer_window_s: Mapped[int]  # a question's deadline is its posting time plus this
@@ -67,7 +68,8 @@ class WebhookEvent(Base):
     payload: Mapped[dict[str, Any]]
     status: Mapped[str] = mapped_column(String(16), default=EventStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
-    error: Mapped[str | None] = mapped_column(Text)
+    not_before_ms: Mapped[int] = mapped_column(default=0)  # a deferred event waits until then
+    error: Mapped[str | None] = mapped_column(Text)  # why it failed, or a note on how it was handled
 
 
 class Question(Base):
@@ -108,6 +110,19 @@ class Answer(Base):
     created_at_ms: Mapped[int]
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("answer_batches.id"))
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+
+
+class Rating(Base):
+    """A rating sent to the chain; the ledger takes one per (answer, rater kind, rater)."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (UniqueConstraint("answer_id", "rater_kind", "rater_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[str] = mapped_column(ForeignKey("answers.answer_id"))
+    rater_kind: Mapped[int]  # IPeerCareLedger.RaterKind
+    rater_id: Mapped[str] = mapped_column(HASH)
+    rating: Mapped[int]
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
 
 
 class AnswerBatch(Base):

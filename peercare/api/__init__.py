@@ -1,0 +1,1 @@
+"""PeerCare's HTTP API (FastAPI), under /api/v1."""

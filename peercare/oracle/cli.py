@@ -1,0 +1,135 @@
+"""`peercare oracle ...`: run the oracle and configure the brands it serves."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import sys
+import time
+from decimal import Decimal, InvalidOperation
+
+import click
+from web3 import Web3
+
+from peercare.config import Settings
+from peercare.deployment import Deployment, DeploymentError
+from peercare.oracle.db import Database
+from peercare.oracle.models import Brand, WebhookCredential
+from peercare.oracle.webhooks import SOURCES
+
+TOKEN_DECIMALS = 18  # PeerCareToken; amounts on the command line are in whole tokens
+
+
+def _amount(text: str) -> int:
+    try:
+        value = Decimal(text) * 10**TOKEN_DECIMALS
+    except InvalidOperation:
+        raise click.BadParameter(f"{text!r} is not a number of tokens") from None
+    if value < 0 or value != value.to_integral_value():
+        raise click.BadParameter(f"{text!r} must be a non-negative amount with at most {TOKEN_DECIMALS} decimals")
+    return int(value)
+
+
+def _open_database(settings: Settings) -> Database:
+    database = Database(settings.effective_database_url)
+    database.migrate()
+    return database
+
+
+@click.group()
+def oracle() -> None:
+    """The oracle: ticketing webhooks in, ledger transactions out."""
+
+
+@oracle.command("run")
+def run() -> None:
+    """Serve webhooks and run the processor, signer and indexer until Ctrl-C.
+
+    Settings come from PEERCARE_* environment variables (see README); the contracts from the
+    deployment manifest written by `peercare chain up`."""
+    from peercare.oracle.service import Oracle, OracleConfigError
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    try:
+        deployment = Deployment.load(settings.deployment_path)
+        problems = deployment.check_live(Web3(Web3.HTTPProvider(settings.effective_rpc_url)))
+        if problems:
+            raise DeploymentError("; ".join(problems))
+        service = Oracle(settings, deployment)
+    except (DeploymentError, OracleConfigError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"oracle signer {service.account.address}; database {settings.effective_database_url.split('://')[0]}")
+    click.echo(f"webhooks: http://{settings.api_host}:{settings.api_port}/api/v1/webhooks/<brand_id>/<source>")
+    service.serve()
+
+
+@oracle.command("brand")
+@click.argument("brand_id", type=click.IntRange(1, 2**64 - 1))
+@click.option("--name", required=True, help="Display name.")
+@click.option("--default-topic", default="general", show_default=True, help="Topic of tickets with no topic tag.")
+@click.option("--topic", "topics", multiple=True, help="A ticket tag that is a topic (repeatable).")
+@click.option("--bounty", default="0", show_default=True, help="Default bounty per question, in tokens.")
+@click.option("--tag-bounty", multiple=True, metavar="TAG=TOKENS", help="Bounty for tickets with this tag.")
+@click.option("--answer-window-days", default=7.0, show_default=True, type=click.FloatRange(min=0.001))
+@click.option("--expert", multiple=True, metavar="AGENT_ID=WALLET", help="A brand expert's agent id and wallet.")
+def brand(
+    brand_id: int,
+    name: str,
+    default_topic: str,
+    topics: tuple[str, ...],
+    bounty: str,
+    tag_bounty: tuple[str, ...],
+    answer_window_days: float,
+    expert: tuple[str, ...],
+) -> None:
+    """Configure (or reconfigure) brand BRAND_ID, already registered on the ledger."""
+    for topic in (default_topic, *topics):
+        if not topic or len(topic.encode()) > 31:
+            raise click.BadParameter(f"topic {topic!r} must be 1 to 31 bytes", param_hint="--topic")
+    bounty_by_tag = {}
+    for item in tag_bounty:
+        tag, _, tokens = item.partition("=")
+        bounty_by_tag[tag.strip().lower()] = str(_amount(tokens))
+    experts = {}
+    for item in expert:
+        agent, _, wallet = item.partition("=")
+        if not Web3.is_address(wallet):
+            raise click.BadParameter(f"{wallet!r} is not an address", param_hint="--expert")
+        experts[agent] = Web3.to_checksum_address(wallet)
+    database = _open_database(Settings())
+    with database.transaction() as session:
+        row = session.get(Brand, brand_id) or Brand(id=brand_id, created_at_ms=int(time.time() * 1000))
+        row.name, row.default_topic, row.topics = name, default_topic, sorted({t.lower() for t in topics})
+        row.default_bounty, row.bounty_by_tag = _amount(bounty), bounty_by_tag
+        row.answer_window_s, row.experts = int(answer_window_days * 86400), experts
+        session.add(row)
+    click.echo(f"brand {brand_id} ({name}) configured")
+
+
+@oracle.command("webhook")
+@click.argument("brand_id", type=click.IntRange(1, 2**64 - 1))
+@click.argument("source", type=click.Choice(SOURCES))
+@click.option("--secret", help="Use this secret instead of a generated one (e.g. Zendesk's signing secret).")
+def webhook(brand_id: int, source: str, secret: str | None) -> None:
+    """Create or rotate the credentials of brand BRAND_ID's SOURCE webhook; prints them once."""
+    database = _open_database(Settings())
+    secret = secret or secrets.token_urlsafe(32)
+    username = password = None
+    if source == "freshdesk":
+        username, password = f"brand-{brand_id}", secrets.token_urlsafe(24)
+    with database.transaction() as session:
+        if session.get(Brand, brand_id) is None:
+            raise click.UsageError(f"brand {brand_id} is not configured: run `peercare oracle brand {brand_id}` first")
+        row = session.get(WebhookCredential, (brand_id, source)) or WebhookCredential(brand_id=brand_id, source=source)
+        row.secret = secret
+        row.basic_username = username
+        row.basic_password_sha256 = hashlib.sha256(password.encode()).hexdigest() if password else None
+        session.add(row)
+    click.echo(f"endpoint: POST /api/v1/webhooks/{brand_id}/{source}")
+    click.echo(f"{'token (X-PeerCare-Token)' if source == 'freshdesk' else 'signing secret'}: {secret}")
+    if password:
+        click.echo(f"basic auth: {username} / {password}")
+    click.echo("these are shown once; run this again to rotate them")

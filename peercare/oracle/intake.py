@@ -1,0 +1,215 @@
+"""Webhook intake: `POST /api/v1/webhooks/{brand_id}/{source}`.
+
+A delivery is authenticated and parsed (`webhooks.verify_and_parse`), then stored, and only then
+acknowledged. Storage is a group commit: concurrent deliveries wait on one writer thread that
+inserts whatever has arrived in one transaction (one WAL sync for many events), so acknowledging
+stays fast under load without ever acknowledging an event that is not on disk. The unique key
+(brand, source, event key) makes a replay a no-op that answers "duplicate".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy import select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from peercare.api.problems import Problem
+from peercare.oracle.db import Database
+from peercare.oracle.events import TicketEvent
+from peercare.oracle.models import WebhookCredential, WebhookEvent
+from peercare.oracle.webhooks import SOURCES, Credential, WebhookRejected, verify_and_parse
+
+log = logging.getLogger("peercare.oracle.intake")
+
+MAX_BODY_BYTES = 512 * 1024  # a ticket body is capped at 100,000 characters; this leaves room for the envelope
+CREDENTIALS_TTL_S = 5.0  # a newly configured or rotated secret takes effect within this
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Credentials:
+    """Webhook credentials by (brand, source), re-read from the database every few seconds."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._cache: dict[tuple[int, str], Credential] = {}
+        self._loaded_at = 0.0
+        self._lock = threading.Lock()
+
+    def get(self, brand_id: int, source: str) -> Credential | None:
+        with self._lock:
+            if time.monotonic() - self._loaded_at > CREDENTIALS_TTL_S:
+                self._reload()
+            return self._cache.get((brand_id, source))
+
+    def _reload(self) -> None:
+        with self.database.transaction() as session:
+            rows = session.scalars(select(WebhookCredential)).all()
+            self._cache = {
+                (row.brand_id, row.source): Credential(row.secret, row.basic_username, row.basic_password_sha256)
+                for row in rows
+            }
+        self._loaded_at = time.monotonic()
+
+
+def event_row(brand_id: int, source: str, event: TicketEvent) -> dict[str, Any]:
+    return {
+        "brand_id": brand_id,
+        "source": source,
+        "event_key": event.event_key,
+        "kind": event.kind,
+        "ticket_id": event.ticket_id,
+        "occurred_at_ms": int(event.occurred_at.timestamp() * 1000),
+        "received_at_ms": now_ms(),
+        "payload": event.model_dump(mode="json"),
+        "status": "pending",
+        "attempts": 0,
+    }
+
+
+_Pending = tuple[dict[str, Any], "Future[tuple[int, bool]]"]
+
+
+class EventWriter:
+    """One thread that stores events in groups; `submit` returns a future of (event id, is new)."""
+
+    def __init__(self, database: Database, max_group: int = 1000) -> None:
+        self.database = database
+        self.max_group = max_group
+        self._queue: queue.Queue[_Pending | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="peercare-intake-writer", daemon=True)
+        dialect = database.engine.dialect.name
+        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self.groups = 0  # commits so far (the benchmark reports events per commit)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def submit(self, row: dict[str, Any]) -> Future[tuple[int, bool]]:
+        future: Future[tuple[int, bool]] = Future()
+        self._queue.put((row, future))
+        return future
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group = [first]
+            while len(group) < self.max_group:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # finish this group, then stop
+                    break
+                group.append(item)
+            self._commit(group)
+
+    def _commit(self, group: list[_Pending]) -> None:
+        try:
+            results = self._store([row for row, _ in group])
+        except Exception as exc:  # the database is down: every waiting delivery gets a 503, nothing is lost
+            log.exception("storing %d webhook events failed", len(group))
+            for _, future in group:
+                future.set_exception(exc)
+            return
+        self.groups += 1
+        for (_row, future), result in zip(group, results, strict=True):
+            future.set_result(result)
+
+    def _store(self, rows: list[dict[str, Any]]) -> list[tuple[int, bool]]:
+        keys = [(r["brand_id"], r["source"], r["event_key"]) for r in rows]
+        unique = list(dict(zip(keys, rows, strict=True)).values())
+        columns = (WebhookEvent.brand_id, WebhookEvent.source, WebhookEvent.event_key, WebhookEvent.id)
+        with self.database.transaction() as session:
+            statement = (
+                self._insert(WebhookEvent)
+                .values(unique)
+                .on_conflict_do_nothing(index_elements=["brand_id", "source", "event_key"])
+                .returning(*columns)
+            )
+            inserted = {(b, s, k): i for b, s, k, i in session.execute(statement)}
+            replayed = [key for key in dict.fromkeys(keys) if key not in inserted]
+            existing: dict[tuple[int, str, str], int] = {}
+            if replayed:
+                key_columns = tuple_(WebhookEvent.brand_id, WebhookEvent.source, WebhookEvent.event_key)
+                query = select(*columns).where(key_columns.in_(replayed))
+                existing = {(b, s, k): i for b, s, k, i in session.execute(query)}
+        ids = existing | inserted
+        seen: set[tuple[int, str, str]] = set()
+        results = []
+        for key in keys:  # only the first delivery of a newly inserted key is new
+            results.append((ids[key], key in inserted and key not in seen))
+            seen.add(key)
+        return results
+
+
+class Intake:
+    """What the webhook route needs: credentials and the writer."""
+
+    def __init__(self, database: Database) -> None:
+        self.credentials = Credentials(database)
+        self.writer = EventWriter(database)
+
+
+async def _read_capped(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise Problem(413, f"the body is {declared} bytes; webhooks are limited to {MAX_BODY_BYTES} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise Problem(413, f"the body exceeds {MAX_BODY_BYTES} bytes, the limit for webhooks")
+    return bytes(body)
+
+
+def webhook_router(intake: Intake) -> APIRouter:
+    router = APIRouter(tags=["webhooks"])
+
+    @router.post(
+        "/api/v1/webhooks/{brand_id}/{source}",
+        summary="Receive a ticketing system's webhook (see docs/webhooks.md for the formats)",
+        responses={
+            401: {"description": "forged or stale"},
+            404: {"description": "not configured"},
+            413: {"description": "too large"},
+            422: {"description": "malformed body"},
+        },
+    )
+    async def receive_webhook(brand_id: int, source: str, request: Request) -> dict[str, Any]:
+        if source not in SOURCES:
+            raise Problem(404, f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
+        credential = intake.credentials.get(brand_id, source)
+        if credential is None:
+            raise Problem(404, f"no {source} webhook is configured for brand {brand_id}")
+        body = await _read_capped(request)
+        try:
+            event = verify_and_parse(source, credential, request.headers, body, time.time())
+        except WebhookRejected as exc:
+            raise Problem(exc.status, exc.detail, errors=exc.errors or None) from None
+        if event.kind == "ignored":
+            return {"status": "ignored", "reason": event.reason}
+        try:
+            event_id, new = await asyncio.wrap_future(intake.writer.submit(event_row(brand_id, source, event)))
+        except Exception:
+            raise Problem(503, "the event could not be stored; retry later (nothing was recorded)") from None
+        return {"status": "accepted" if new else "duplicate", "event_id": event_id}
+
+    return router

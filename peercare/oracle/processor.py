@@ -1,0 +1,470 @@
+"""The processor: stored webhook events become questions, answers, acceptances and ratings.
+
+Each step takes the pending events in the order they were accepted and handles each one inside
+the same database transaction that marks it done, together with the outbox rows it causes; a
+crash anywhere rolls the whole step back and the next run redoes it. Content is written before
+that commit, and writing the same conversation again gives the same identifier (the key store
+remembers it), so a redone step finds exactly what the lost one wrote.
+
+Ticket created -> `postQuestion` (the conversation in the content store, the bounty from the
+brand's rules). A public comment by an advocate (a wallet) or a brand expert -> an answer, relayed
+with the advocate's EIP-712 signature when there is one, otherwise collected into a Merkle batch
+anchored by size or age. Solved -> `acceptAnswer`; satisfaction -> `rateAnswer`. Outbox rows are
+written in the order the chain must see them (a question before its answers' batch, a batch before
+an acceptance that proves against it), and the signer keeps that order by nonce.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from eth_utils.crypto import keccak
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+from web3 import Web3
+
+from peercare.content.cid import digest_from_cid
+from peercare.content.document import Conversation, Message
+from peercare.content.store import Store
+from peercare.content.vault import Vault
+from peercare.deployment import Deployment
+from peercare.ledger_ids import answer_id, question_id, short_string
+from peercare.merkle import StandardMerkleTree
+from peercare.oracle.db import Database
+from peercare.oracle.events import (
+    CommentAdded,
+    SatisfactionRated,
+    TicketCreated,
+    TicketEvent,
+    TicketSolved,
+    event_from_json,
+)
+from peercare.oracle.manifest import BatchManifest, Leaf
+from peercare.oracle.models import (
+    Answer,
+    AnswerBatch,
+    Brand,
+    EventStatus,
+    OutboxTx,
+    Question,
+    Rating,
+    WebhookEvent,
+)
+from peercare.typed_data import answer_typed_data, recover_signer
+
+log = logging.getLogger("peercare.oracle.processor")
+
+# Gas limits per write: generous fixed figures (measured use is well below; see docs/benchmarks.md),
+# because estimating against the latest block fails for a write whose predecessor is still pending.
+GAS_POST_QUESTION = 300_000
+GAS_ANCHOR_BATCH = 150_000
+GAS_RELAY_ANSWER = 200_000
+GAS_PER_PROOF_STEP = 5_000
+GAS_ACCEPT = 200_000
+GAS_RATE = 150_000
+CUSTOMER = 0  # IPeerCareLedger.RaterKind.Customer
+DEFER_LIMIT_MS = 3_600_000  # an event still waiting for its ticket after an hour fails
+LANGUAGE_UNDETERMINED = "und"  # BCP 47: ticketing webhooks do not say which language
+
+
+class Deferred(Exception):
+    """The event depends on one not processed yet (e.g. a comment before its ticket)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    note: str | None = None  # how the event was handled when it caused no chain write
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def rater_id(source: str, rater: str) -> bytes:
+    """The on-chain id of a rater: the hash of their id in the ticketing system (never the id)."""
+    return keccak(f"{source}:{rater}".encode())
+
+
+def answer_conversation(
+    brand_id: int, source: str, ticket_id: str, topic: str, role: str, author: str, when: datetime, body: str
+) -> Conversation:
+    """The stored document of one answer. An advocate who signs an answer signs the digest of this
+    document's sealed block, so its shape is part of the interface: change it only with a new schema."""
+    return Conversation(
+        brand=brand_id,
+        source=source,
+        ticket_id=ticket_id,
+        language=LANGUAGE_UNDETERMINED,
+        topics=(topic,),
+        messages=(Message(role=role, author=author, time=when, body=body),),
+    )
+
+
+class Processor:
+    def __init__(
+        self,
+        database: Database,
+        vault: Vault,
+        public_store: Store,
+        deployment: Deployment,
+        *,
+        batch_size: int = 256,
+        batch_max_age_s: float = 2.0,
+        max_events_per_step: int = 1000,
+        clock: Any = time.time,
+    ) -> None:
+        self.database = database
+        self.vault = vault
+        self.public_store = public_store
+        self.chain_id = deployment.chain_id
+        self.ledger = Web3().eth.contract(
+            address=Web3.to_checksum_address(deployment.contracts["PeerCareLedger"].address),
+            abi=deployment.abi("PeerCareLedger"),
+        )
+        self.batch_size = batch_size
+        self.batch_max_age_ms = int(batch_max_age_s * 1000)
+        self.max_events_per_step = max_events_per_step
+        self.clock = clock
+        self._trees: dict[str, StandardMerkleTree] = {}
+
+    # ------------------------------------------------------------------ the loop
+
+    def step(self) -> int:
+        """Handle the pending events that are due, then seal the batches that are due. Returns how
+        many events were handled (done, failed or deferred) plus batches sealed."""
+        now = self._now_ms()
+        with self.database.transaction() as session:
+            events = session.scalars(
+                select(WebhookEvent)
+                .where(WebhookEvent.status == EventStatus.PENDING, WebhookEvent.not_before_ms <= now)
+                .order_by(WebhookEvent.id)
+                .limit(self.max_events_per_step)
+            ).all()
+            waiting = [row for row in events if not self._handle_row(session, row, now)]
+            if len(waiting) < len(events):  # what arrived later in this step may be what they wait for
+                for row in waiting:
+                    self._handle_row(session, row, now, retry=True)
+            sealed = self._seal_due_batches(session, now)
+        return len(events) + sealed
+
+    def _handle_row(self, session: Session, row: WebhookEvent, now: int, *, retry: bool = False) -> bool:
+        """Handle one event; False when it has to wait (it is tried again later)."""
+        if not retry:
+            row.attempts += 1
+        try:
+            with session.begin_nested():
+                outcome = self._handle(session, row.brand_id, row.source, event_from_json(row.payload))
+        except Deferred as exc:
+            if now - row.received_at_ms > DEFER_LIMIT_MS:
+                row.status, row.error = EventStatus.FAILED, f"gave up after {row.attempts} attempts: {exc}"
+            else:
+                row.error = str(exc)
+                row.not_before_ms = now + min(60_000, 100 * 2 ** min(row.attempts, 10))
+            return False
+        except EventRejected as exc:
+            row.status, row.error = EventStatus.FAILED, str(exc)
+            log.warning("event %d (%s, ticket %s) failed: %s", row.id, row.kind, row.ticket_id, exc)
+            return True
+        row.status, row.error = EventStatus.DONE, outcome.note
+        return True
+
+    def _handle(self, session: Session, brand_id: int, source: str, event: TicketEvent) -> Outcome:
+        brand = session.get(Brand, brand_id)
+        if brand is None:
+            raise EventRejected(f"brand {brand_id} is not configured")
+        if isinstance(event, TicketCreated):
+            return self._ticket_created(session, brand, source, event)
+        question = session.scalar(
+            select(Question).where(
+                Question.brand_id == brand_id, Question.source == source, Question.ticket_id == event.ticket_id
+            )
+        )
+        if question is None:
+            raise Deferred(f"ticket {event.ticket_id} has not been created yet")
+        if isinstance(event, CommentAdded):
+            return self._comment_added(session, brand, source, question, event)
+        if isinstance(event, TicketSolved):
+            return self._ticket_solved(session, question, event)
+        if isinstance(event, SatisfactionRated):
+            return self._satisfaction_rated(session, source, question, event)
+        return Outcome(f"nothing to do for a {event.kind} event")
+
+    # ------------------------------------------------------------------ event kinds
+
+    def _ticket_created(self, session: Session, brand: Brand, source: str, event: TicketCreated) -> Outcome:
+        qid = question_id(brand.id, short_string(source), event.ticket_id)
+        if session.get(Question, _hex(qid)) is not None:
+            return Outcome("the ticket was created before (another event with the same ticket id)")
+        topic = next((tag for tag in event.tags if tag in brand.topics), brand.default_topic)
+        bounty = max([int(brand.bounty_by_tag[t]) for t in event.tags if t in brand.bounty_by_tag], default=None)
+        bounty = brand.default_bounty if bounty is None else bounty
+        deadline = int(self.clock()) + brand.answer_window_s  # from now: a replayed old ticket is still answerable
+        text = f"{event.subject}\n\n{event.body}" if event.subject else event.body
+        conversation = Conversation(
+            brand=brand.id,
+            source=source,
+            ticket_id=event.ticket_id,
+            language=LANGUAGE_UNDETERMINED,
+            topics=event.tags,
+            messages=(Message(role="customer", author=event.requester_id, time=event.occurred_at, body=text),),
+        )
+        cid = self.vault.put(conversation)
+        data = self.ledger.encode_abi(
+            "postQuestion",
+            args=[
+                brand.id,
+                short_string(source),
+                event.ticket_id,
+                short_string(topic),
+                bounty,
+                deadline,
+                digest_from_cid(cid),
+            ],
+        )
+        outbox = self._queue(session, "post_question", brand.id, data, GAS_POST_QUESTION)
+        session.add(
+            Question(
+                question_id=_hex(qid),
+                brand_id=brand.id,
+                source=source,
+                ticket_id=event.ticket_id,
+                topic=topic,
+                bounty=bounty,
+                deadline=deadline,
+                content_cid=cid,
+                requester_id=event.requester_id,
+                outbox_id=outbox.id,
+            )
+        )
+        return Outcome()
+
+    def _comment_added(
+        self, session: Session, brand: Brand, source: str, question: Question, event: CommentAdded
+    ) -> Outcome:
+        if not event.public:
+            return Outcome("an internal note, not an answer")
+        if event.author_id == question.requester_id:
+            return Outcome("the requester's own comment, not an answer")
+        wallet = event.author_wallet or brand.experts.get(event.author_id)
+        if wallet is None:
+            return Outcome(f"author {event.author_id} has no wallet and is not one of the brand's experts")
+        wallet = Web3.to_checksum_address(wallet)
+        if session.scalar(
+            select(Answer.answer_id).where(
+                Answer.question_id == question.question_id, Answer.comment_id == event.comment_id
+            )
+        ):
+            return Outcome("this comment was recorded before")
+        role = "advocate" if event.author_wallet else "agent"
+        conversation = answer_conversation(
+            brand.id, source, question.ticket_id, question.topic, role, wallet, event.occurred_at, event.body
+        )
+        cid = self.vault.put(conversation)
+        digest = digest_from_cid(cid)
+        qid = bytes.fromhex(question.question_id[2:])
+        aid = _hex(answer_id(qid, wallet, digest))
+        if session.get(Answer, aid) is not None:
+            return Outcome("the same answer by the same author was recorded before")
+        answer = Answer(
+            answer_id=aid,
+            question_id=question.question_id,
+            brand_id=brand.id,
+            comment_id=event.comment_id,
+            advocate=wallet,
+            author_kind="advocate" if event.author_wallet else "expert",
+            content_cid=cid,
+            content_digest=_hex(digest),
+            created_at_ms=self._now_ms(),
+        )
+        note = None
+        if event.signature is not None:
+            signature = bytes.fromhex(event.signature.signature[2:])
+            typed = answer_typed_data(
+                chain_id=self.chain_id,
+                ledger=self.ledger.address,
+                question_id=qid,
+                content_digest=digest,
+                nonce=event.signature.nonce,
+                deadline=event.signature.deadline,
+            )
+            try:
+                signer = recover_signer(typed, signature)
+            except Exception:  # malformed signature bytes: eth-keys raises several types
+                signer = None
+            if signer == wallet:
+                signed = (qid, digest, wallet, event.signature.nonce, event.signature.deadline)
+                data = self.ledger.encode_abi("submitAnswerWithSig", args=[signed, signature])
+                answer.outbox_id = self._queue(session, "relay_answer", brand.id, data, GAS_RELAY_ANSWER).id
+            else:
+                note = (
+                    f"the advocate's signature does not recover to {wallet} over this answer's digest "
+                    f"{_hex(digest)}; the answer is anchored in a batch instead of relayed"
+                )
+        session.add(answer)
+        return Outcome(note)
+
+    def _ticket_solved(self, session: Session, question: Question, event: TicketSolved) -> Outcome:
+        if question.accepted_answer_id is not None:
+            return Outcome("the question was accepted before")
+        answer = self._answer_for(session, question, event.solved_by_comment_id)
+        if answer is None:
+            return Outcome("solved without an answer from an advocate or expert: nothing to accept")
+        if self.clock() >= question.deadline:
+            raise EventRejected(f"question {question.question_id} passed its deadline; it can only expire")
+        data = self.ledger.encode_abi("acceptAnswer", args=[self._answer_ref(session, answer)])
+        self._queue(session, "accept", question.brand_id, data, GAS_ACCEPT + self._proof_gas(answer))
+        question.accepted_answer_id = answer.answer_id
+        return Outcome()
+
+    def _satisfaction_rated(
+        self, session: Session, source: str, question: Question, event: SatisfactionRated
+    ) -> Outcome:
+        answer = self._answer_for(session, question, event.comment_id, prefer_accepted=True)
+        if answer is None:
+            return Outcome("rated without an answer from an advocate or expert: nothing to rate")
+        rater = _hex(rater_id(source, event.rater_id))
+        if session.scalar(
+            select(Rating.id).where(
+                Rating.answer_id == answer.answer_id, Rating.rater_kind == CUSTOMER, Rating.rater_id == rater
+            )
+        ):
+            return Outcome("this rater rated this answer before; the ledger keeps the first rating")
+        ref = self._answer_ref(session, answer)
+        data = self.ledger.encode_abi("rateAnswer", args=[ref, event.rating, CUSTOMER, bytes.fromhex(rater[2:])])
+        outbox = self._queue(session, "rate", question.brand_id, data, GAS_RATE + self._proof_gas(answer))
+        session.add(
+            Rating(
+                answer_id=answer.answer_id,
+                rater_kind=CUSTOMER,
+                rater_id=rater,
+                rating=event.rating,
+                outbox_id=outbox.id,
+            )
+        )
+        return Outcome()
+
+    # ------------------------------------------------------------------ answers and batches
+
+    def _answer_for(
+        self, session: Session, question: Question, comment_id: str | None, *, prefer_accepted: bool = False
+    ) -> Answer | None:
+        """The named comment's answer; else the accepted one (for ratings); else the latest."""
+        query = select(Answer).where(Answer.question_id == question.question_id)
+        if comment_id is not None:
+            named = session.scalar(query.where(Answer.comment_id == comment_id))
+            if named is None:
+                raise EventRejected(f"comment {comment_id} of ticket {question.ticket_id} is not a recorded answer")
+            return named
+        if prefer_accepted and question.accepted_answer_id is not None:
+            return session.get(Answer, question.accepted_answer_id)
+        return session.scalar(query.order_by(Answer.created_at_ms.desc(), Answer.answer_id.desc()).limit(1))
+
+    def _answer_ref(self, session: Session, answer: Answer) -> tuple[Any, ...]:
+        qid, digest = bytes.fromhex(answer.question_id[2:]), bytes.fromhex(answer.content_digest[2:])
+        if answer.outbox_id is not None:  # relayed directly
+            return (qid, answer.advocate, digest, b"\0" * 32, [])
+        if answer.batch_id is None:  # still collecting: seal its brand's batch now, ahead of this write
+            self._seal(session, answer.brand_id, self._unbatched(session, answer.brand_id, answer))
+        assert answer.batch_id is not None
+        batch = session.get(AnswerBatch, answer.batch_id)
+        assert batch is not None
+        tree = self._tree(session, batch)
+        proof = tree.proof(tree.index_of((qid, answer.advocate, digest)))
+        return (qid, answer.advocate, digest, bytes.fromhex(batch.root[2:]), proof)
+
+    def _proof_gas(self, answer: Answer) -> int:
+        return 0 if answer.outbox_id is not None else GAS_PER_PROOF_STEP * max(1, self.batch_size).bit_length()
+
+    def _unbatched(self, session: Session, brand_id: int, must_include: Answer | None = None) -> list[Answer]:
+        answers = list(
+            session.scalars(
+                select(Answer)
+                .where(Answer.brand_id == brand_id, Answer.batch_id.is_(None), Answer.outbox_id.is_(None))
+                .order_by(Answer.created_at_ms, Answer.answer_id)
+                .limit(self.batch_size)
+            )
+        )
+        if must_include is not None and must_include not in answers:
+            answers = [*answers[: self.batch_size - 1], must_include]
+        return answers
+
+    def _seal_due_batches(self, session: Session, now: int) -> int:
+        session.flush()
+        pending = session.execute(
+            select(Answer.brand_id, func.count(), func.min(Answer.created_at_ms))
+            .where(Answer.batch_id.is_(None), Answer.outbox_id.is_(None))
+            .group_by(Answer.brand_id)
+        ).all()
+        sealed = 0
+        for brand_id, count, oldest in pending:
+            while count >= self.batch_size or (count > 0 and now - oldest >= self.batch_max_age_ms):
+                answers = self._unbatched(session, brand_id)
+                self._seal(session, brand_id, answers)
+                count -= len(answers)
+                sealed += 1
+        return sealed
+
+    def _seal(self, session: Session, brand_id: int, answers: list[Answer]) -> None:
+        manifest = BatchManifest(
+            brand_id,
+            tuple(
+                Leaf(bytes.fromhex(a.question_id[2:]), a.advocate, bytes.fromhex(a.content_digest[2:])) for a in answers
+            ),
+        )
+        cid = self.public_store.put(manifest.to_bytes())
+        tree = manifest.tree()
+        data = self.ledger.encode_abi(
+            "anchorAnswerBatch", args=[brand_id, tree.root, len(answers), digest_from_cid(cid)]
+        )
+        outbox = self._queue(session, "anchor_batch", brand_id, data, GAS_ANCHOR_BATCH)
+        batch = AnswerBatch(
+            brand_id=brand_id,
+            root=_hex(tree.root),
+            size=len(answers),
+            manifest_cid=cid,
+            outbox_id=outbox.id,
+            created_at_ms=self._now_ms(),
+        )
+        session.add(batch)
+        session.flush()
+        session.execute(
+            update(Answer)
+            .where(Answer.answer_id.in_([a.answer_id for a in answers]))
+            .values(batch_id=batch.id)
+            .execution_options(synchronize_session="fetch")
+        )
+        self._trees[batch.root] = tree
+        log.info("sealed batch %d of brand %d: %d answers, root %s", batch.id, brand_id, len(answers), batch.root)
+
+    def _tree(self, session: Session, batch: AnswerBatch) -> StandardMerkleTree:
+        tree = self._trees.get(batch.root)  # by root, not id: a rolled-back step may reuse an id
+        if tree is None:
+            manifest = BatchManifest.from_bytes(self.public_store.get(batch.manifest_cid))
+            tree = self._trees.setdefault(batch.root, manifest.tree())
+        return tree
+
+    # ------------------------------------------------------------------ helpers
+
+    def _queue(self, session: Session, kind: str, brand_id: int, data: str, gas_limit: int) -> OutboxTx:
+        row = OutboxTx(
+            kind=kind,
+            brand_id=brand_id,
+            to=self.ledger.address,
+            data=data,
+            gas_limit=gas_limit,
+            created_at_ms=self._now_ms(),
+        )
+        session.add(row)
+        session.flush()
+        return row
+
+    def _now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+
+class EventRejected(Exception):
+    """The event can never be processed; the reason is stored with it."""

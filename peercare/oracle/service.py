@@ -1,0 +1,151 @@
+"""`peercare oracle run`: webhook intake (HTTP), processor, signer and indexer in one process.
+
+Each worker is a loop in its own thread that keeps going through errors (logged, then retried
+after a pause): a database or chain that is briefly unreachable delays work, it never loses it,
+because every step is a database transaction and the outbox is persistent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import uvicorn
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from fastapi import FastAPI
+
+from peercare.api import problems
+from peercare.config import LOCAL_CHAIN_ID, Settings
+from peercare.content.vault import Vault
+from peercare.deployment import Deployment
+from peercare.oracle.db import Database
+from peercare.oracle.indexer import Indexer
+from peercare.oracle.intake import Intake, webhook_router
+from peercare.oracle.processor import Processor
+from peercare.oracle.rpc import Rpc
+from peercare.oracle.signer import Signer
+
+log = logging.getLogger("peercare.oracle")
+
+# anvil's account #1 (public dev key): the oracle's signer on the local chain only.
+ANVIL_ORACLE_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+ERROR_PAUSE_S = 1.0
+
+
+class OracleConfigError(RuntimeError):
+    """The oracle cannot start with these settings."""
+
+
+def oracle_account(settings: Settings, chain_id: int) -> LocalAccount:
+    if settings.oracle_key is not None:
+        account: LocalAccount = Account.from_key(settings.oracle_key.get_secret_value())
+        return account
+    if chain_id == LOCAL_CHAIN_ID:
+        account = Account.from_key(ANVIL_ORACLE_KEY)
+        return account
+    raise OracleConfigError(f"set PEERCARE_ORACLE_KEY: chain {chain_id} is not the local chain")
+
+
+@dataclass
+class Worker:
+    """A step function run in a loop until `stop` is set; idles when a step did nothing."""
+
+    name: str
+    step: Callable[[], int]
+    idle_s: float
+    errors: int = 0
+    thread: threading.Thread | None = field(default=None, repr=False)
+
+    def start(self, stop: threading.Event) -> None:
+        self.thread = threading.Thread(target=self._loop, args=(stop,), name=f"peercare-{self.name}", daemon=True)
+        self.thread.start()
+
+    def _loop(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                done = self.step()
+            except Exception:
+                self.errors += 1
+                log.exception("%s step failed; retrying in %.1f s", self.name, ERROR_PAUSE_S)
+                stop.wait(ERROR_PAUSE_S)
+                continue
+            if not done:
+                stop.wait(self.idle_s)
+
+
+class Oracle:
+    """Everything the oracle runs, wired from the settings and the deployment manifest."""
+
+    def __init__(self, settings: Settings, deployment: Deployment) -> None:
+        self.settings = settings
+        self.database = Database(settings.effective_database_url)
+        self.database.migrate()
+        self.vault = Vault.open(settings.data_dir, ipfs_api_url=settings.ipfs_api_url)
+        public_store = self.vault.stores[0]  # manifests are public: stored unencrypted beside the sealed blocks
+        url = settings.effective_rpc_url
+        self.signer_rpc, self.indexer_rpc = Rpc(url), Rpc(url)
+        self.account = oracle_account(settings, deployment.chain_id)
+        self.signer = Signer(
+            self.database, self.signer_rpc, self.account, deployment.chain_id, confirmations=settings.confirmations
+        )
+        self.processor = Processor(
+            self.database,
+            self.vault,
+            public_store,
+            deployment,
+            batch_size=settings.batch_size,
+            batch_max_age_s=settings.batch_max_age_s,
+        )
+        self.indexer = Indexer(
+            self.database, self.indexer_rpc, deployment, public_store, confirmations=settings.confirmations
+        )
+        self.intake = Intake(self.database)
+        self.app = FastAPI(title="PeerCare oracle", version="1")
+        problems.install(self.app)
+        self.app.include_router(webhook_router(self.intake))
+        self.stop_event = threading.Event()
+        self.workers = [
+            Worker("processor", self.processor.step, idle_s=0.05),
+            Worker("signer", self.signer.step, idle_s=0.2),
+            Worker("indexer", self.indexer.step, idle_s=0.5),
+        ]
+
+    def start_workers(self) -> None:
+        self.signer.start()
+        self.intake.writer.start()
+        for worker in self.workers:
+            worker.start(self.stop_event)
+
+    def stop_workers(self) -> None:
+        self.stop_event.set()
+        for worker in self.workers:
+            if worker.thread is not None:
+                worker.thread.join(timeout=30)
+        self.intake.writer.stop()
+        self.signer_rpc.close()
+        self.indexer_rpc.close()
+        self.vault.close()
+        self.database.dispose()
+
+    def serve(self) -> None:
+        """Serve webhooks until SIGINT/SIGTERM (uvicorn handles both), with the workers running."""
+        self.start_workers()
+        try:
+            config = uvicorn.Config(
+                self.app,
+                host=self.settings.api_host,
+                port=self.settings.api_port,
+                log_level="warning",
+                access_log=False,
+            )
+            log.info(
+                "webhooks at http://%s:%d/api/v1/webhooks/{brand}/{source}",
+                self.settings.api_host,
+                self.settings.api_port,
+            )
+            uvicorn.Server(config).run()
+        finally:
+            self.stop_workers()

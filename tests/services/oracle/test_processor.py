@@ -1,0 +1,325 @@
+"""The processor turns stored webhook events into questions, answers, batches and outbox writes,
+in the order the chain must see them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from devchain import DevLedger, dev_account
+from sqlalchemy import select
+from web3 import Web3
+
+from peercare.content.cid import digest_from_cid
+from peercare.content.vault import Vault
+from peercare.ledger_ids import ANSWER_LEAF_ENCODING, question_id, short_string
+from peercare.merkle import verify
+from peercare.oracle.db import Database
+from peercare.oracle.intake import event_row
+from peercare.oracle.manifest import BatchManifest
+from peercare.oracle.models import Answer, AnswerBatch, Brand, EventStatus, OutboxTx, Question, WebhookEvent
+from peercare.oracle.processor import Processor, answer_conversation
+from peercare.typed_data import answer_typed_data, sign_answer
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+ADVOCATE = dev_account(5)
+ADVOCATE_2 = dev_account(6)
+EXPERT_WALLET = dev_account(7).address
+TOKEN = 10**18
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> Iterator[Vault]:
+    v = Vault.open(tmp_path / "content")
+    yield v
+    v.close()
+
+
+@pytest.fixture
+def processor(database: Database, vault: Vault, dev_ledger_session: DevLedger, clock: Clock) -> Processor:
+    with database.transaction() as session:
+        session.add(
+            Brand(
+                id=1,
+                name="Acme",
+                default_topic="general",
+                topics=["wallets", "staking"],
+                default_bounty=5 * TOKEN,
+                bounty_by_tag={"urgent": str(50 * TOKEN)},
+                answer_window_s=86_400,
+                experts={"agent-9": EXPERT_WALLET},
+                created_at_ms=0,
+            )
+        )
+    return Processor(
+        database, vault, vault.stores[0], dev_ledger_session.deployment, batch_size=4, batch_max_age_s=2.0, clock=clock
+    )
+
+
+def store(database: Database, *events: dict[str, Any]) -> None:
+    from peercare.oracle.events import event_from_json
+
+    with database.transaction() as session:
+        for event in events:
+            session.add(WebhookEvent(**event_row(1, "generic", event_from_json(event))))
+
+
+def ticket(n: int, tags: tuple[str, ...] = ("wallets",)) -> dict[str, Any]:
+    return {
+        "kind": "ticket_created",
+        "event_key": f"t{n}",
+        "ticket_id": str(n),
+        "occurred_at": T0.isoformat(),
+        "subject": f"Question {n}",
+        "body": "My wallet does not sync.",
+        "tags": list(tags),
+        "requester_id": f"customer-{n}",
+    }
+
+
+def comment(n: int, c: int, author: str, wallet: str | None, **extra: Any) -> dict[str, Any]:
+    return {
+        "kind": "comment_added",
+        "event_key": f"t{n}c{c}",
+        "ticket_id": str(n),
+        "occurred_at": T0.isoformat(),
+        "comment_id": f"c{c}",
+        "author_id": author,
+        "author_wallet": wallet,
+        "body": f"Answer {c} to {n}",
+        "public": True,
+        **extra,
+    }
+
+
+def solved(n: int, comment_id: str | None = None) -> dict[str, Any]:
+    return {
+        "kind": "ticket_solved",
+        "event_key": f"t{n}solved",
+        "ticket_id": str(n),
+        "occurred_at": T0.isoformat(),
+        "solved_by_comment_id": comment_id,
+    }
+
+
+def rated(n: int, rating: int, rater: str = "customer") -> dict[str, Any]:
+    return {
+        "kind": "satisfaction_rated",
+        "event_key": f"t{n}rated{rater}",
+        "ticket_id": str(n),
+        "occurred_at": T0.isoformat(),
+        "rating": rating,
+        "rater_id": rater,
+    }
+
+
+def outbox(database: Database) -> list[OutboxTx]:
+    with database.transaction() as session:
+        return list(session.scalars(select(OutboxTx).order_by(OutboxTx.id)))
+
+
+def decode(dev: DevLedger, row: OutboxTx) -> tuple[str, dict[str, Any]]:
+    function, args = dev.ledger.decode_function_input(row.data)
+    return function.fn_name, args
+
+
+def statuses(database: Database) -> dict[str, tuple[str, str | None]]:
+    with database.transaction() as session:
+        return {e.event_key: (e.status, e.error) for e in session.scalars(select(WebhookEvent))}
+
+
+def test_a_ticket_becomes_a_question_with_its_bounty_topic_and_stored_conversation(
+    processor: Processor, database: Database, vault: Vault, dev_ledger_session: DevLedger, clock: Clock
+) -> None:
+    store(database, ticket(1, ("Urgent", "staking", "billing")))
+    assert processor.step() == 1
+    [row] = outbox(database)
+    name, args = decode(dev_ledger_session, row)
+    assert row.kind == "post_question" and name == "postQuestion"
+    assert args["brandId"] == 1 and args["ticketId"] == "1"
+    assert args["source"] == short_string("generic") and args["topic"] == short_string("staking")
+    assert args["bounty"] == 50 * TOKEN  # the tag rule beats the default
+    assert args["deadline"] == int(clock.now) + 86_400
+    with database.transaction() as session:
+        question = session.get(Question, "0x" + question_id(1, short_string("generic"), "1").hex())
+        assert question is not None and question.outbox_id == row.id
+    assert args["contentDigest"] == digest_from_cid(question.content_cid)
+    conversation = vault.get(question.content_cid)
+    assert conversation.messages[0].body == "Question 1\n\nMy wallet does not sync."
+    assert conversation.messages[0].author == "customer-1" and conversation.topics == ("billing", "staking", "urgent")
+
+
+def test_a_ticket_without_topic_tags_gets_the_default_topic_and_bounty(
+    processor: Processor, database: Database, dev_ledger_session: DevLedger
+) -> None:
+    store(database, ticket(2, ("billing",)))
+    processor.step()
+    _, args = decode(dev_ledger_session, outbox(database)[0])
+    assert args["topic"] == short_string("general") and args["bounty"] == 5 * TOKEN
+
+
+def test_answers_are_collected_into_a_batch_sealed_by_size_with_a_public_manifest(
+    processor: Processor, database: Database, vault: Vault, dev_ledger_session: DevLedger
+) -> None:
+    store(database, ticket(1), *[comment(1, c, f"adv-{c}", ADVOCATE.address) for c in range(5)])
+    processor.step()
+    rows = outbox(database)
+    assert [r.kind for r in rows] == ["post_question", "anchor_batch"]  # 4 sealed by size, 1 still waiting
+    _, args = decode(dev_ledger_session, rows[1])
+    with database.transaction() as session:
+        batch = session.scalars(select(AnswerBatch)).one()
+        in_batch = session.scalars(select(Answer).where(Answer.batch_id == batch.id)).all()
+        waiting = session.scalars(select(Answer).where(Answer.batch_id.is_(None))).all()
+    assert len(in_batch) == 4 and len(waiting) == 1
+    manifest = BatchManifest.from_bytes(vault.stores[0].get(batch.manifest_cid))
+    assert args["batchRoot"] == manifest.tree().root and args["size"] == 4
+    assert args["manifestDigest"] == digest_from_cid(batch.manifest_cid)
+    assert {"0x" + leaf.content_digest.hex() for leaf in manifest.leaves} == {a.content_digest for a in in_batch}
+
+
+def test_a_partial_batch_is_sealed_once_its_oldest_answer_is_old_enough(
+    processor: Processor, database: Database, clock: Clock
+) -> None:
+    store(database, ticket(1), comment(1, 1, "adv", ADVOCATE.address))
+    processor.step()
+    assert [r.kind for r in outbox(database)] == ["post_question"]
+    clock.now += 2.5
+    assert processor.step() == 1
+    assert [r.kind for r in outbox(database)] == ["post_question", "anchor_batch"]
+
+
+def test_comments_that_are_not_answers_change_nothing_on_chain(processor: Processor, database: Database) -> None:
+    store(
+        database,
+        ticket(1),
+        comment(1, 1, "customer-1", None),  # the requester
+        comment(1, 2, "adv", ADVOCATE.address, public=False),  # an internal note
+        comment(1, 3, "stranger", None),  # no wallet, not an expert
+    )
+    processor.step()
+    assert [r.kind for r in outbox(database)] == ["post_question"]
+    notes = statuses(database)
+    assert notes["t1c1"] == (EventStatus.DONE, "the requester's own comment, not an answer")
+    assert notes["t1c2"] == (EventStatus.DONE, "an internal note, not an answer")
+    assert notes["t1c3"][1] == "author stranger has no wallet and is not one of the brand's experts"
+
+
+def test_a_brand_expert_answers_with_the_wallet_the_brand_registered(processor: Processor, database: Database) -> None:
+    store(database, ticket(1), comment(1, 1, "agent-9", None))
+    processor.step()
+    with database.transaction() as session:
+        answer = session.scalars(select(Answer)).one()
+    assert answer.advocate == EXPERT_WALLET and answer.author_kind == "expert"
+
+
+def test_a_comment_before_its_ticket_waits_and_is_handled_after_it(
+    processor: Processor, database: Database, clock: Clock
+) -> None:
+    store(database, comment(1, 1, "adv", ADVOCATE.address))
+    processor.step()
+    status, error = statuses(database)["t1c1"]
+    assert status == EventStatus.PENDING and error == "ticket 1 has not been created yet"
+    store(database, ticket(1))
+    clock.now += 1
+    processor.step()
+    assert statuses(database)["t1c1"] == (EventStatus.DONE, None)
+
+
+def test_solving_seals_the_pending_batch_first_and_accepts_with_a_valid_proof(
+    processor: Processor, database: Database, dev_ledger_session: DevLedger
+) -> None:
+    store(database, ticket(1), comment(1, 1, "adv", ADVOCATE.address), comment(1, 2, "adv2", ADVOCATE_2.address))
+    store(database, solved(1, "c1"))
+    processor.step()
+    rows = outbox(database)
+    assert [r.kind for r in rows] == ["post_question", "anchor_batch", "accept"]
+    _, anchor = decode(dev_ledger_session, rows[1])
+    _, accept = decode(dev_ledger_session, rows[2])
+    ref = accept["answer"]
+    assert ref["advocate"] == ADVOCATE.address and ref["batchRoot"] == anchor["batchRoot"]
+    leaf = (ref["questionId"], ref["advocate"], ref["contentDigest"])
+    assert verify(ref["batchRoot"], ANSWER_LEAF_ENCODING, leaf, ref["proof"])
+
+
+def test_a_second_solve_or_a_repeated_rating_queues_nothing(processor: Processor, database: Database) -> None:
+    store(database, ticket(1), comment(1, 1, "adv", ADVOCATE.address), solved(1), rated(1, 5))
+    processor.step()
+    before = [r.kind for r in outbox(database)]
+    assert before == ["post_question", "anchor_batch", "accept", "rate"]
+    again = solved(1) | {"event_key": "t1solved-again"}
+    store(database, again, rated(1, 1) | {"event_key": "t1rated-again"})
+    processor.step()
+    assert [r.kind for r in outbox(database)] == before
+    notes = statuses(database)
+    assert notes["t1solved-again"][1] == "the question was accepted before"
+    assert notes["t1rated-again"][1] == "this rater rated this answer before; the ledger keeps the first rating"
+
+
+def test_solving_by_an_unknown_comment_fails_with_the_reason(processor: Processor, database: Database) -> None:
+    store(database, ticket(1), comment(1, 1, "adv", ADVOCATE.address), solved(1, "c404"))
+    processor.step()
+    assert statuses(database)["t1solved"] == (EventStatus.FAILED, "comment c404 of ticket 1 is not a recorded answer")
+    assert [r.kind for r in outbox(database)] == ["post_question"]
+
+
+def _signed_comment(processor: Processor, dev: DevLedger, key: Any, signer_key: Any) -> dict[str, Any]:
+    conversation = answer_conversation(1, "generic", "1", "wallets", "advocate", key.address, T0, "Answer 1 to 1")
+    cid = processor.vault.put(conversation)  # what the advocate's app prepares before signing
+    typed = answer_typed_data(
+        chain_id=dev.deployment.chain_id,
+        ledger=dev.ledger.address,
+        question_id=question_id(1, short_string("generic"), "1"),
+        content_digest=digest_from_cid(cid),
+        nonce=0,
+        deadline=2_000_000_000,
+    )
+    signature = "0x" + sign_answer(signer_key.key, typed).hex()
+    return comment(1, 1, "adv", key.address, signature={"nonce": 0, "deadline": 2_000_000_000, "signature": signature})
+
+
+def test_an_answer_signed_by_its_advocate_is_relayed_with_the_signature(
+    processor: Processor, database: Database, dev_ledger_session: DevLedger
+) -> None:
+    store(database, ticket(1), _signed_comment(processor, dev_ledger_session, ADVOCATE, ADVOCATE))
+    processor.step()
+    rows = outbox(database)
+    assert [r.kind for r in rows] == ["post_question", "relay_answer"]
+    name, args = decode(dev_ledger_session, rows[1])
+    assert name == "submitAnswerWithSig" and args["answer"]["advocate"] == ADVOCATE.address
+
+
+def test_an_answer_with_someone_elses_signature_is_batched_with_a_note(
+    processor: Processor, database: Database, dev_ledger_session: DevLedger, clock: Clock
+) -> None:
+    store(database, ticket(1), _signed_comment(processor, dev_ledger_session, ADVOCATE, ADVOCATE_2))
+    processor.step()
+    clock.now += 3
+    processor.step()
+    assert [r.kind for r in outbox(database)] == ["post_question", "anchor_batch"]
+    status, note = statuses(database)["t1c1"]
+    assert status == EventStatus.DONE and note is not None and "does not recover to" in note
+
+
+def test_every_outbox_row_calls_the_ledger(
+    processor: Processor, database: Database, dev_ledger_session: DevLedger
+) -> None:
+    store(database, ticket(1), comment(1, 1, "adv", ADVOCATE.address), solved(1))
+    processor.step()
+    assert {Web3.to_checksum_address(r.to) for r in outbox(database)} == {dev_ledger_session.ledger.address}
