@@ -14,27 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
 from peercare.chain.deploy import ensure_deployed
+from peercare.chain.devnet import BRAND_ADMIN, DEPLOYER, ORACLE, dev_account, register_funded_brand
 from peercare.chain.local import LocalChain
 from peercare.config import Settings
 from peercare.deployment import Deployment
 
 ROOT = Path(__file__).resolve().parents[3]
-MNEMONIC = "test test test test test test test test test test test junk"  # anvil's public dev mnemonic
-BRAND_ID = 1
 POOL_FUNDS = 10**30
-
-Account.enable_unaudited_hdwallet_features()
-
-
-def dev_account(index: int) -> LocalAccount:
-    """anvil's default account `index` (public keys for a throwaway chain)."""
-    return Account.from_mnemonic(MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
 
 
 @dataclass
@@ -84,14 +75,6 @@ def _register_brownie_network(name: str, port: int) -> None:
     )
 
 
-def _transact(w3: Web3, sender: LocalAccount, call: Any) -> None:
-    tx = call.build_transaction({"from": sender.address, "nonce": w3.eth.get_transaction_count(sender.address)})
-    receipt = w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction), poll_latency=0.05
-    )
-    assert receipt["status"] == 1, receipt
-
-
 def start_dev_ledger(data_dir: Path, port: int, network: str) -> tuple[LocalChain, DevLedger]:
     """Start anvil, deploy with Brownie, register and fund brand 1. The caller stops the chain."""
     os.environ["PATH"] = f"{ROOT / '.toolchain' / 'bin'}:{ROOT / '.venv-brownie' / 'bin'}:{os.environ['PATH']}"
@@ -103,13 +86,10 @@ def start_dev_ledger(data_dir: Path, port: int, network: str) -> tuple[LocalChai
     try:
         w3 = Web3(Web3.HTTPProvider(settings.local_rpc_url))
         deployment, _ = ensure_deployed(settings, w3, echo=lambda _line: None)
-        deployer, oracle, brand_admin = dev_account(0), dev_account(1), dev_account(2)
-        ledger = deployment.contract(w3, "PeerCareLedger")
-        token = deployment.contract(w3, "PeerCareToken")
-        _transact(w3, deployer, ledger.functions.registerBrand(brand_admin.address, token.address, [oracle.address]))
-        _transact(w3, deployer, token.functions.mint(brand_admin.address, POOL_FUNDS))
-        _transact(w3, brand_admin, token.functions.approve(ledger.address, POOL_FUNDS))
-        _transact(w3, brand_admin, ledger.functions.deposit(BRAND_ID, POOL_FUNDS))
+        deployer, oracle, brand_admin = dev_account(DEPLOYER), dev_account(ORACLE), dev_account(BRAND_ADMIN)
+        brand_id = register_funded_brand(
+            w3, deployment, admin=brand_admin, oracle=oracle.address, funds=POOL_FUNDS, minter=deployer
+        )
     except BaseException:
         chain.stop()
         raise
@@ -120,6 +100,6 @@ def start_dev_ledger(data_dir: Path, port: int, network: str) -> tuple[LocalChai
         deployment_file=settings.deployment_path,
         oracle=oracle,
         brand_admin=brand_admin,
-        brand_id=BRAND_ID,
+        brand_id=brand_id,
     )
     return chain, dev
