@@ -13,6 +13,7 @@ Environment (all optional on a local development chain):
 
 import json
 import os
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -98,6 +99,11 @@ def main():
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n")
     tmp.replace(out)
+    if chain.id == 31337:
+        # Local chains are throwaway and several may run at once (tests, benchmarks) under the same
+        # chain id: Brownie's own deployment records would point one at another's contracts.
+        # The manifest is the record.
+        shutil.rmtree(PROJECT_ROOT / "build" / "deployments" / "31337", ignore_errors=True)
     for name, contract in contracts.items():
         print(f"{name:16} {contract.address}")
     print(f"deployment manifest: {out}")

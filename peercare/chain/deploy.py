@@ -48,3 +48,21 @@ def ensure_deployed(settings: Settings, w3: Web3, echo: Callable[[str], None] = 
     if problems:
         raise DeploymentError(f"deployed, but the chain disagrees with the manifest: {'; '.join(problems)}")
     return deployment, True
+
+
+def register_brownie_network(name: str, port: int) -> None:
+    """Give Brownie a live network `name` for a local chain on 127.0.0.1:`port` (chain 31337), so
+    the deploy script can target a chain started on another port (tests, benchmarks)."""
+    spec = PROJECT_ROOT / "build" / f"{name}-network.yaml"
+    spec.parent.mkdir(exist_ok=True)
+    spec.write_text(
+        "live:\n  - name: PeerCare\n    networks:\n"
+        f"      - name: PeerCare chain {name}\n        id: {name}\n"
+        f"        host: http://127.0.0.1:{port}\n        chainid: {LOCAL_CHAIN_ID}\n"
+    )
+    python = PROJECT_ROOT / ".venv-brownie" / "bin" / "python"
+    subprocess.run(
+        [str(python), str(PROJECT_ROOT / "toolchain" / "brownie_networks.py"), str(spec)],
+        check=True,
+        capture_output=True,
+    )

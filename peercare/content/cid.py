@@ -53,9 +53,7 @@ def digest_from_cid(cid: str) -> bytes:
     except ValueError as exc:
         raise InvalidCid(f"not base32: {cid!r}") from exc
     if raw[:4] != _PREFIX:
-        raise InvalidCid(
-            f"{cid!r} is not CIDv1/raw/sha2-256 (prefix {raw[:4].hex()}, expected {_PREFIX.hex()})"
-        )
+        raise InvalidCid(f"{cid!r} is not CIDv1/raw/sha2-256 (prefix {raw[:4].hex()}, expected {_PREFIX.hex()})")
     digest = raw[4:]
     if cid_from_digest(digest) != cid:  # non-canonical trailing bits
         raise InvalidCid(f"non-canonical base32 encoding: {cid!r}")

@@ -12,12 +12,27 @@ There is no separate pin set: everything stored is pinned, and `unpin` deletes t
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import os
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from peercare.content.cid import MAX_BLOCK_SIZE, compute_cid, digest_from_cid, matches
 from peercare.content.errors import ContentCorrupted, ContentMissing, StoreUnavailable
+
+
+def _find_syncfs() -> Callable[[int], int] | None:
+    """Linux's syncfs(2): flushes one file system (os.sync flushes them all)."""
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name, use_errno=True).syncfs if name else None
+    except (OSError, AttributeError):
+        return None
+
+
+_libc_syncfs = _find_syncfs()
 
 
 class EmbeddedStore:
@@ -47,6 +62,50 @@ class EmbeddedStore:
         except OSError as exc:
             raise StoreUnavailable(f"embedded store: cannot write {path}: {exc}") from exc
         return cid
+
+    def put_many(self, blocks: Sequence[bytes]) -> list[str]:
+        """`put` for several blocks with two file-system syncs in all instead of two per block:
+        every block is written to a temporary file, synced, renamed into place, and the folders
+        synced. Nothing is visible under its CID before its bytes are on disk."""
+        cids = [compute_cid(data) for data in blocks]
+        todo = {cid: data for cid, data in zip(cids, blocks, strict=True) if not self._exists_intact(cid)}
+        if not todo:
+            return cids
+        written: list[tuple[str, Path]] = []
+        try:
+            for cid, data in todo.items():
+                path = self.path_of(cid)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                written.append((tmp, path))
+            self._sync_filesystem()
+            for tmp, path in written:
+                os.replace(tmp, path)
+            self._sync_filesystem()
+        except OSError as exc:
+            for tmp, _ in written:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            raise StoreUnavailable(f"embedded store: cannot write under {self.blocks}: {exc}") from exc
+        return cids
+
+    def _exists_intact(self, cid: str) -> bool:
+        path = self.path_of(cid)
+        return path.exists() and self._intact(path, cid)
+
+    def _sync_filesystem(self) -> None:
+        if not self._fsync:
+            return
+        fd = os.open(self.blocks, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            if _libc_syncfs is not None:
+                _libc_syncfs(fd)  # this file system only
+            else:
+                os.sync()
+        finally:
+            os.close(fd)
 
     def get(self, cid: str) -> bytes:
         path = self.path_of(cid)

@@ -74,7 +74,6 @@ class ContentErased(ContentError):
 
     def __init__(self, record: ErasureRecord) -> None:
         super().__init__(
-            f"content {record.cid} was erased at {record.erased_at.isoformat()} by {record.erased_by}: "
-            f"{record.reason}"
+            f"content {record.cid} was erased at {record.erased_at.isoformat()} by {record.erased_by}: {record.reason}"
         )
         self.record = record

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -60,17 +61,23 @@ class KeyStore:
     def save(self, cid: str, key: bytes, *, plain_cid: str | None = None) -> None:
         """Remember `key` for the sealed content `cid` (and which plaintext it seals). Refused once
         `cid` has been erased."""
-        digest_from_cid(cid)
+        self.save_many([(cid, key, plain_cid)])
+
+    def save_many(self, entries: Sequence[tuple[str, bytes, str | None]]) -> None:
+        """`save` for several (cid, key, plain_cid) in one transaction (one disk sync)."""
+        for cid, _, _ in entries:
+            digest_from_cid(cid)
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                erased = self._erasure(cid)
-                if erased is not None:
-                    raise ContentErased(erased)
-                self._db.execute(
-                    "INSERT INTO content_keys (cid, key, plain_cid, created_at) VALUES (?, ?, ?, ?)",
-                    (cid, key, plain_cid, _now().isoformat()),
-                )
+                for cid, key, plain_cid in entries:
+                    erased = self._erasure(cid)
+                    if erased is not None:
+                        raise ContentErased(erased)
+                    self._db.execute(
+                        "INSERT INTO content_keys (cid, key, plain_cid, created_at) VALUES (?, ?, ?, ?)",
+                        (cid, key, plain_cid, _now().isoformat()),
+                    )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -79,9 +86,7 @@ class KeyStore:
     def sealed_for(self, plain_cid: str) -> str | None:
         """The sealed block already holding this plaintext, if any (erased ones are forgotten)."""
         with self._lock:
-            row = self._db.execute(
-                "SELECT cid FROM content_keys WHERE plain_cid = ?", (plain_cid,)
-            ).fetchone()
+            row = self._db.execute("SELECT cid FROM content_keys WHERE plain_cid = ?", (plain_cid,)).fetchone()
         return None if row is None else str(row[0])
 
     def key(self, cid: str) -> bytes:
@@ -146,9 +151,7 @@ class KeyStore:
 
 def _record(row: tuple[str, str, str, str]) -> ErasureRecord:
     cid, erased_at, erased_by, reason = row
-    return ErasureRecord(
-        cid=cid, erased_at=datetime.fromisoformat(erased_at), erased_by=erased_by, reason=reason
-    )
+    return ErasureRecord(cid=cid, erased_at=datetime.fromisoformat(erased_at), erased_by=erased_by, reason=reason)
 
 
 def _now() -> datetime:

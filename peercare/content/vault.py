@@ -67,21 +67,43 @@ class Vault:
         """Store a conversation; return the CID of its sealed block. Putting the same conversation
         again returns the same CID and stores it again wherever it is missing (the key store
         remembers its key, and sealing is deterministic per key)."""
-        plaintext = conversation.canonical_bytes()
-        if len(plaintext) > MAX_PLAINTEXT_SIZE:
-            raise ContentTooLarge(len(plaintext), MAX_PLAINTEXT_SIZE)
-        plain_cid = compute_cid(plaintext)
-        cid = self.keys.sealed_for(plain_cid)
-        if cid is not None:  # stored before (perhaps only partly): sealing again gives the same block
-            sealed = seal(self.keys.key(cid), plaintext)
-        else:
-            key = new_key()
-            sealed = seal(key, plaintext)
-            cid = compute_cid(sealed)
-            self.keys.save(cid, key, plain_cid=plain_cid)  # the key first: no unreadable orphan blocks
+        return self.put_many([conversation])[0]
+
+    def put_many(self, conversations: Sequence[Conversation]) -> list[str]:
+        """`put` for several conversations: their new keys in one key-store transaction, their
+        blocks in one write per store (one disk sync for the batch on the embedded store)."""
+        sealed_blocks: list[bytes] = []
+        cids: list[str] = []
+        new_keys: list[tuple[str, bytes, str | None]] = []
+        fresh: dict[str, str] = {}  # plain CID -> sealed CID, for duplicates within this batch
+        fresh_keys: dict[str, bytes] = {}
+        for conversation in conversations:
+            plaintext = conversation.canonical_bytes()
+            if len(plaintext) > MAX_PLAINTEXT_SIZE:
+                raise ContentTooLarge(len(plaintext), MAX_PLAINTEXT_SIZE)
+            plain_cid = compute_cid(plaintext)
+            cid = fresh.get(plain_cid) or self.keys.sealed_for(plain_cid)
+            if cid is not None:  # stored before (perhaps only partly): sealing again gives the same block
+                key = fresh_keys.get(cid) or self.keys.key(cid)
+                sealed = seal(key, plaintext)
+            else:
+                key = new_key()
+                sealed = seal(key, plaintext)
+                cid = compute_cid(sealed)
+                new_keys.append((cid, key, plain_cid))
+                fresh[plain_cid], fresh_keys[cid] = cid, key
+            sealed_blocks.append(sealed)
+            cids.append(cid)
+        if new_keys:
+            self.keys.save_many(new_keys)  # the keys first: no unreadable orphan blocks
         for store in self.stores:
-            store.put(sealed)
-        return cid
+            put_many = getattr(store, "put_many", None)
+            if put_many is not None:
+                put_many(sealed_blocks)
+            else:
+                for block in sealed_blocks:
+                    store.put(block)
+        return cids
 
     def get(self, cid: str) -> Conversation:
         """The conversation; `ContentErased` if it was erased, `ContentMissing`/`ContentCorrupted`

@@ -52,6 +52,9 @@ class Amount(TypeDecorator[int]):
         return None if value is None else int(value)
 
 
+READ_ONLY = "peercare_read_only"
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -72,8 +75,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(connection: Any) -> None:
     # IMMEDIATE takes the write lock up front: several threads write (intake, processor, signer,
     # indexer), and a read transaction that later writes would fail at once with SQLITE_BUSY
-    # instead of waiting. It also makes SAVEPOINTs nest inside a real transaction.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # instead of waiting. It also makes SAVEPOINTs nest inside a real transaction. Read-only
+    # sessions (`Database.read`) take no lock: WAL readers never block the writer.
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -95,11 +100,18 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work is committed when the block ends, rolled back if it raises."""
         with self.sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading only: it never waits for, or holds up, a writer."""
+        with self.read_sessions.begin() as session:
             yield session
 
     def migrate(self) -> None:

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from eth_utils.crypto import keccak
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 from web3 import Web3
 
@@ -130,6 +131,7 @@ class Processor:
         self.max_events_per_step = max_events_per_step
         self.clock = clock
         self._trees: dict[str, StandardMerkleTree] = {}
+        self._stored: dict[bytes, str] = {}  # canonical conversation -> sealed CID, within a step
 
     # ------------------------------------------------------------------ the loop
 
@@ -137,19 +139,65 @@ class Processor:
         """Handle the pending events that are due, then seal the batches that are due. Returns how
         many events were handled (done, failed or deferred) plus batches sealed."""
         now = self._now_ms()
+        due = (
+            select(WebhookEvent)
+            .where(WebhookEvent.status == EventStatus.PENDING, WebhookEvent.not_before_ms <= now)
+            .order_by(WebhookEvent.id)
+            .limit(self.max_events_per_step)
+        )
+        with self.database.read() as session:  # slow content writes happen outside the write lock
+            self._store_conversations(session, session.scalars(due).all())
         with self.database.transaction() as session:
-            events = session.scalars(
-                select(WebhookEvent)
-                .where(WebhookEvent.status == EventStatus.PENDING, WebhookEvent.not_before_ms <= now)
-                .order_by(WebhookEvent.id)
-                .limit(self.max_events_per_step)
-            ).all()
+            events = session.scalars(due).all()
             waiting = [row for row in events if not self._handle_row(session, row, now)]
             if len(waiting) < len(events):  # what arrived later in this step may be what they wait for
                 for row in waiting:
                     self._handle_row(session, row, now, retry=True)
             sealed = self._seal_due_batches(session, now)
+        self._stored.clear()
         return len(events) + sealed
+
+    def _store_conversations(self, session: Session, rows: Sequence[WebhookEvent]) -> None:
+        """Store, in one batch, the conversations the handlers are about to need (handlers store
+        any they still miss one by one)."""
+        conversations: list[Conversation] = []
+        topics: dict[tuple[int, str, str], tuple[str, str]] = {}  # ticket -> (topic, requester)
+        brands = {b.id: b for b in session.scalars(select(Brand).where(Brand.id.in_({r.brand_id for r in rows})))}
+        for row in rows:
+            brand, event = brands.get(row.brand_id), event_from_json(row.payload)
+            if brand is None:
+                continue
+            ticket = (row.brand_id, row.source, event.ticket_id)
+            if isinstance(event, TicketCreated):
+                topics[ticket] = (self._topic(brand, event.tags), event.requester_id)
+                conversations.append(question_conversation(brand.id, row.source, event))
+            elif isinstance(event, CommentAdded):
+                if ticket not in topics:
+                    question = session.scalar(self._question_query(*ticket))
+                    if question is None:
+                        continue
+                    topics[ticket] = (question.topic, question.requester_id)
+                topic, requester = topics[ticket]
+                author = _answer_author(brand, requester, event)
+                if isinstance(author, _Author):
+                    conversations.append(
+                        answer_conversation(
+                            brand.id,
+                            row.source,
+                            event.ticket_id,
+                            topic,
+                            author.role,
+                            author.wallet,
+                            event.occurred_at,
+                            event.body,
+                        )
+                    )
+        if conversations:
+            cids = self.vault.put_many(conversations)
+            self._stored = {c.canonical_bytes(): cid for c, cid in zip(conversations, cids, strict=True)}
+
+    def _put(self, conversation: Conversation) -> str:
+        return self._stored.get(conversation.canonical_bytes()) or self.vault.put(conversation)
 
     def _handle_row(self, session: Session, row: WebhookEvent, now: int, *, retry: bool = False) -> bool:
         """Handle one event; False when it has to wait (it is tried again later)."""
@@ -178,11 +226,7 @@ class Processor:
             raise EventRejected(f"brand {brand_id} is not configured")
         if isinstance(event, TicketCreated):
             return self._ticket_created(session, brand, source, event)
-        question = session.scalar(
-            select(Question).where(
-                Question.brand_id == brand_id, Question.source == source, Question.ticket_id == event.ticket_id
-            )
-        )
+        question = session.scalar(self._question_query(brand_id, source, event.ticket_id))
         if question is None:
             raise Deferred(f"ticket {event.ticket_id} has not been created yet")
         if isinstance(event, CommentAdded):
@@ -199,20 +243,11 @@ class Processor:
         qid = question_id(brand.id, short_string(source), event.ticket_id)
         if session.get(Question, _hex(qid)) is not None:
             return Outcome("the ticket was created before (another event with the same ticket id)")
-        topic = next((tag for tag in event.tags if tag in brand.topics), brand.default_topic)
+        topic = self._topic(brand, event.tags)
         bounty = max([int(brand.bounty_by_tag[t]) for t in event.tags if t in brand.bounty_by_tag], default=None)
         bounty = brand.default_bounty if bounty is None else bounty
         deadline = int(self.clock()) + brand.answer_window_s  # from now: a replayed old ticket is still answerable
-        text = f"{event.subject}\n\n{event.body}" if event.subject else event.body
-        conversation = Conversation(
-            brand=brand.id,
-            source=source,
-            ticket_id=event.ticket_id,
-            language=LANGUAGE_UNDETERMINED,
-            topics=event.tags,
-            messages=(Message(role="customer", author=event.requester_id, time=event.occurred_at, body=text),),
-        )
-        cid = self.vault.put(conversation)
+        cid = self._put(question_conversation(brand.id, source, event))
         data = self.ledger.encode_abi(
             "postQuestion",
             args=[
@@ -245,25 +280,20 @@ class Processor:
     def _comment_added(
         self, session: Session, brand: Brand, source: str, question: Question, event: CommentAdded
     ) -> Outcome:
-        if not event.public:
-            return Outcome("an internal note, not an answer")
-        if event.author_id == question.requester_id:
-            return Outcome("the requester's own comment, not an answer")
-        wallet = event.author_wallet or brand.experts.get(event.author_id)
-        if wallet is None:
-            return Outcome(f"author {event.author_id} has no wallet and is not one of the brand's experts")
-        wallet = Web3.to_checksum_address(wallet)
+        author = _answer_author(brand, question.requester_id, event)
+        if not isinstance(author, _Author):
+            return Outcome(author)
+        wallet = author.wallet
         if session.scalar(
             select(Answer.answer_id).where(
                 Answer.question_id == question.question_id, Answer.comment_id == event.comment_id
             )
         ):
             return Outcome("this comment was recorded before")
-        role = "advocate" if event.author_wallet else "agent"
         conversation = answer_conversation(
-            brand.id, source, question.ticket_id, question.topic, role, wallet, event.occurred_at, event.body
+            brand.id, source, question.ticket_id, question.topic, author.role, wallet, event.occurred_at, event.body
         )
-        cid = self.vault.put(conversation)
+        cid = self._put(conversation)
         digest = digest_from_cid(cid)
         qid = bytes.fromhex(question.question_id[2:])
         aid = _hex(answer_id(qid, wallet, digest))
@@ -275,7 +305,7 @@ class Processor:
             brand_id=brand.id,
             comment_id=event.comment_id,
             advocate=wallet,
-            author_kind="advocate" if event.author_wallet else "expert",
+            author_kind=author.kind,
             content_cid=cid,
             content_digest=_hex(digest),
             created_at_ms=self._now_ms(),
@@ -464,6 +494,50 @@ class Processor:
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
+
+    @staticmethod
+    def _topic(brand: Brand, tags: Sequence[str]) -> str:
+        return next((tag for tag in tags if tag in brand.topics), brand.default_topic)
+
+    @staticmethod
+    def _question_query(brand_id: int, source: str, ticket_id: str) -> Select[Question]:
+        return select(Question).where(
+            Question.brand_id == brand_id, Question.source == source, Question.ticket_id == ticket_id
+        )
+
+
+@dataclass(frozen=True)
+class _Author:
+    wallet: str
+    role: str  # in the stored conversation: "advocate" or "agent"
+    kind: str  # "advocate" (their own wallet) or "expert" (the brand registered their wallet)
+
+
+def _answer_author(brand: Brand, requester_id: str, event: CommentAdded) -> _Author | str:
+    """Who answered, or why the comment is not an answer."""
+    if not event.public:
+        return "an internal note, not an answer"
+    if event.author_id == requester_id:
+        return "the requester's own comment, not an answer"
+    if event.author_wallet:
+        return _Author(Web3.to_checksum_address(event.author_wallet), "advocate", "advocate")
+    wallet = brand.experts.get(event.author_id)
+    if wallet is None:
+        return f"author {event.author_id} has no wallet and is not one of the brand's experts"
+    return _Author(Web3.to_checksum_address(wallet), "agent", "expert")
+
+
+def question_conversation(brand_id: int, source: str, event: TicketCreated) -> Conversation:
+    """The stored document of a ticket's question."""
+    text = f"{event.subject}\n\n{event.body}" if event.subject else event.body
+    return Conversation(
+        brand=brand_id,
+        source=source,
+        ticket_id=event.ticket_id,
+        language=LANGUAGE_UNDETERMINED,
+        topics=event.tags,
+        messages=(Message(role="customer", author=event.requester_id, time=event.occurred_at, body=text),),
+    )
 
 
 class EventRejected(Exception):

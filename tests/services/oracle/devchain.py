@@ -9,7 +9,6 @@ starts from the same chain.
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
-from peercare.chain.deploy import ensure_deployed
+from peercare.chain.deploy import ensure_deployed, register_brownie_network
 from peercare.chain.devnet import BRAND_ADMIN, DEPLOYER, ORACLE, dev_account, register_funded_brand
 from peercare.chain.local import LocalChain
 from peercare.config import Settings
@@ -60,27 +59,12 @@ class DevLedger:
         assert self.rpc("evm_revert", snapshot_id) is True
 
 
-def _register_brownie_network(name: str, port: int) -> None:
-    spec = ROOT / "build" / f"{name}-network.yaml"
-    spec.parent.mkdir(exist_ok=True)
-    spec.write_text(
-        "live:\n  - name: PeerCare\n    networks:\n"
-        f"      - name: PeerCare test chain {name}\n        id: {name}\n"
-        f"        host: http://127.0.0.1:{port}\n        chainid: 31337\n"
-    )
-    subprocess.run(
-        [str(ROOT / ".venv-brownie" / "bin" / "python"), str(ROOT / "toolchain" / "brownie_networks.py"), str(spec)],
-        check=True,
-        capture_output=True,
-    )
-
-
 def start_dev_ledger(data_dir: Path, port: int, network: str) -> tuple[LocalChain, DevLedger]:
     """Start anvil, deploy with Brownie, register and fund brand 1. The caller stops the chain."""
     os.environ["PATH"] = f"{ROOT / '.toolchain' / 'bin'}:{ROOT / '.venv-brownie' / 'bin'}:{os.environ['PATH']}"
     os.environ["SOLCX_BINARY_PATH"] = str(ROOT / ".toolchain" / "solc")
     settings = Settings(data_dir=data_dir, chain_port=port, brownie_network=network)
-    _register_brownie_network(network, port)
+    register_brownie_network(network, port)
     chain = LocalChain(settings)
     chain.start()
     try:
