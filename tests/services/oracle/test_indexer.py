@@ -1,0 +1,544 @@
+"""The indexer follows the ledger into the projections: equal to a full rescan, equal to the
+contract's own views, `confirmations` behind the head, and undoing reorganisations of any depth.
+
+The chain is driven with web3 and anvil's dev accounts; reorganisations are made with
+`anvil_reorg(depth, [[signed tx, block offset], ...])`, which replaces the newest `depth` blocks by
+as many new ones holding the given transactions (the orphaned transactions are dropped).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from devchain import DevLedger, dev_account
+from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from peercare.content.embedded import EmbeddedStore
+from peercare.ledger_ids import answer_id, short_string
+from peercare.merkle import StandardMerkleTree
+from peercare.oracle.db import Database, sqlite_url
+from peercare.oracle.indexer import Indexer, _answer_id, _standard_root, rescan_differences
+from peercare.oracle.manifest import BatchManifest, Leaf
+from peercare.oracle.projections import (
+    Acceptance,
+    AnswerRow,
+    BatchAnchored,
+    Cursor,
+    PoolMovement,
+    QuestionPosted,
+    QuestionStatus,
+    Rating,
+    ReputationRoot,
+    RewardCredit,
+    earnings,
+    pool_balance,
+    projection_snapshot,
+    question_status,
+)
+from peercare.oracle.rpc import Rpc, RpcError
+
+ZERO = b"\0" * 32
+DAY = 86_400
+STATUS_NAMES = {1: QuestionStatus.OPEN, 2: QuestionStatus.ACCEPTED, 3: QuestionStatus.EXPIRED}
+
+
+class Driver:
+    """Transactions on the dev ledger as its users make them."""
+
+    def __init__(self, dev: DevLedger, store: EmbeddedStore) -> None:
+        self.dev = dev
+        self.w3 = dev.w3
+        self.ledger = dev.ledger
+        self.token = dev.token
+        self.store = store
+        self.deployer = dev_account(0)
+        self.oracle = dev.oracle
+        self.admin = dev.brand_admin
+        self.advocates = [dev_account(3), dev_account(4), dev_account(5)]
+        self._tickets = 0
+
+    # ---------------------------------------------------------------- plumbing
+
+    def signed(self, sender: LocalAccount, call: Any, *, nonce: int | None = None) -> str:
+        if nonce is None:
+            nonce = self.w3.eth.get_transaction_count(sender.address, "pending")
+        tx = call.build_transaction({"from": sender.address, "nonce": nonce, "gas": 1_000_000})
+        return "0x" + sender.sign_transaction(tx).raw_transaction.hex()
+
+    def send(self, sender: LocalAccount, call: Any) -> Any:
+        tx_hash = self.w3.eth.send_raw_transaction(self.signed(sender, call))
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, poll_latency=0.01)
+        assert receipt["status"] == 1, receipt
+        return receipt
+
+    def mine(self, blocks: int = 1) -> None:
+        for _ in range(blocks):
+            self.dev.rpc("evm_mine")
+
+    def reorg(self, depth: int, txs: list[tuple[str, int]]) -> None:
+        """Replace the newest `depth` blocks; `txs` are (signed tx, offset of its new block)."""
+        self.dev.rpc("anvil_reorg", depth, [[raw, offset] for raw, offset in txs])
+
+    def now(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    # ---------------------------------------------------------------- the ledger's users
+
+    def post_question(self, bounty: int = 1_000, *, deadline_in_s: int = 10 * DAY, topic: str = "billing") -> bytes:
+        self._tickets += 1
+        ticket = f"T-{self._tickets}"
+        source = short_string("zendesk")
+        self.send(
+            self.oracle,
+            self.ledger.functions.postQuestion(
+                self.dev.brand_id,
+                source,
+                ticket,
+                short_string(topic),
+                bounty,
+                self.now() + deadline_in_s,
+                hashlib.sha256(ticket.encode()).digest(),
+            ),
+        )
+        return bytes(self.ledger.functions.questionIdOf(self.dev.brand_id, source, ticket).call())
+
+    def answer(self, advocate: LocalAccount, question: bytes, text: str) -> tuple[Any, ...]:
+        digest = hashlib.sha256(text.encode()).digest()
+        self.send(advocate, self.ledger.functions.submitAnswer(question, digest))
+        return (question, advocate.address, digest, ZERO, [])
+
+    def manifest(self, leaves: list[tuple[bytes, LocalAccount, str]]) -> BatchManifest:
+        return BatchManifest(
+            self.dev.brand_id,
+            tuple(Leaf(q, a.address, hashlib.sha256(text.encode()).digest()) for q, a, text in leaves),
+        )
+
+    def anchor(self, manifest: BatchManifest, *, store: bool = True, root: bytes | None = None, size: int = 0) -> bytes:
+        data = manifest.to_bytes()
+        if store:
+            self.store.put(data)
+        anchored_root = manifest.tree().root if root is None else root
+        self.send(
+            self.oracle,
+            self.ledger.functions.anchorAnswerBatch(
+                self.dev.brand_id, anchored_root, size or len(manifest.leaves), hashlib.sha256(data).digest()
+            ),
+        )
+        return anchored_root
+
+    @staticmethod
+    def batch_ref(manifest: BatchManifest, index: int) -> tuple[Any, ...]:
+        tree: StandardMerkleTree = manifest.tree()
+        leaf = manifest.leaves[index]
+        return (leaf.question_id, leaf.advocate, leaf.content_digest, tree.root, tree.proof(index))
+
+    def rate(self, ref: tuple[Any, ...], rating: int, rater: str) -> Any:
+        return self.ledger.functions.rateAnswer(ref, rating, 0, hashlib.sha256(rater.encode()).digest())
+
+    def accept(self, ref: tuple[Any, ...]) -> Any:
+        return self.ledger.functions.acceptAnswer(ref)
+
+    def deposit(self, amount: int) -> None:
+        self.send(self.deployer, self.token.functions.mint(self.admin.address, amount))
+        self.send(self.admin, self.token.functions.approve(self.ledger.address, amount))
+        self.send(self.admin, self.ledger.functions.deposit(self.dev.brand_id, amount))
+
+    def expire(self, question: bytes, after_s: int) -> None:
+        self.dev.rpc("evm_increaseTime", after_s)
+        self.mine()
+        self.send(self.advocates[0], self.ledger.functions.expireQuestion(question))
+
+
+# -------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[EmbeddedStore]:
+    content = EmbeddedStore(tmp_path / "content", fsync=False)
+    yield content
+    content.close()
+
+
+@pytest.fixture
+def rpc(dev_ledger: DevLedger) -> Iterator[Rpc]:
+    client = Rpc(dev_ledger.url, max_attempts=2)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def scratch(tmp_path: Path) -> Iterator[Database]:
+    """An empty database for rescans."""
+    db = Database(sqlite_url(tmp_path / "rescan.sqlite3"))
+    db.migrate()
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def chain(dev_ledger: DevLedger, store: EmbeddedStore) -> Driver:
+    return Driver(dev_ledger, store)
+
+
+def make_indexer(database: Database, rpc: Any, chain: Driver, **options: Any) -> Indexer:
+    options.setdefault("manifest_retry_interval_s", 0.0)
+    return Indexer(database, rpc, chain.dev.deployment, chain.store, **options)
+
+
+def catch_up(indexer: Indexer) -> int:
+    steps = 0
+    while indexer.step():
+        steps += 1
+    return steps
+
+
+def assert_equals_rescan(database: Database, scratch: Database, rpc: Any, chain: Driver) -> None:
+    assert rescan_differences(database, scratch, rpc, chain.dev.deployment, chain.store) == {}
+
+
+def assert_matches_contract(database: Database, chain: Driver, accounts: list[str]) -> None:
+    available, escrowed = chain.ledger.functions.pool(chain.dev.brand_id).call()
+    with database.transaction() as session:
+        pool = pool_balance(session, chain.dev.brand_id)
+        assert (pool.available, pool.escrowed_open) == (available, escrowed)
+        for account in accounts:
+            owed = chain.ledger.functions.earnings(account, chain.token.address).call()
+            assert earnings(session, account, chain.token.address).claimable == owed
+
+
+def rows(database: Database, model: Any) -> list[Any]:
+    with database.transaction() as session:
+        return list(session.scalars(select(model).order_by(model.block_number, model.log_index)))
+
+
+# -------------------------------------------------------------------- tests
+
+
+def test_incremental_index_equals_rescan_and_matches_contract_balances(
+    database: Database, rpc: Rpc, scratch: Database, chain: Driver
+) -> None:
+    indexer = make_indexer(database, rpc, chain, confirmations=0, max_blocks_per_step=3, kept_blocks=4)
+    alice, bob, carol = chain.advocates
+    catch_up(indexer)
+
+    chain.deposit(5_000)
+    chain.send(chain.admin, chain.ledger.functions.withdrawFromPool(chain.dev.brand_id, 700, chain.admin.address))
+    q1 = chain.post_question(1_000)
+    q2 = chain.post_question(2_000, topic="roaming")
+    q3 = chain.post_question(300, deadline_in_s=600)
+    indexer.step()
+    direct = chain.answer(alice, q1, "restart the router")
+    manifest = chain.manifest([(q2, bob, "enable roaming"), (q2, carol, "buy a bundle"), (q1, carol, "call us")])
+    root = chain.anchor(manifest)
+    indexer.step()
+    chain.send(chain.oracle, chain.rate(direct, 5, "customer-1"))
+    chain.send(chain.oracle, chain.rate(chain.batch_ref(manifest, 1), 4, "customer-2"))
+    chain.send(chain.oracle, chain.accept(direct))
+    swarm = [(alice.address, 3_333), (bob.address, 3_333), (carol.address, 3_334)]  # 666 each, 2 left
+    chain.send(chain.oracle, chain.ledger.functions.acceptAnswerWithSwarm(chain.batch_ref(manifest, 1), swarm))
+    chain.send(alice, chain.ledger.functions.withdrawEarnings(chain.token.address, alice.address))
+    chain.expire(q3, after_s=3_600)
+    chain.send(chain.deployer, chain.dev.roots.functions.publishRoot(1, b"\x01" * 32, b"\x02" * 32))
+    catch_up(indexer)
+
+    assert indexer.cursor() == chain.w3.eth.block_number
+    assert_equals_rescan(database, scratch, rpc, chain)
+    assert_matches_contract(database, chain, [alice.address, bob.address, carol.address])
+    with database.transaction() as session:
+        pool = pool_balance(session, chain.dev.brand_id)
+        assert pool.deposited == 10**30 + 5_000
+        assert (pool.withdrawn, pool.paid, pool.refunded, pool.escrowed_open) == (700, 3_000, 300, 0)
+        assert earnings(session, alice.address, chain.token.address).withdrawn == 1_000 + 666
+        for question in (q1, q2, q3):
+            status = chain.ledger.functions.question(question).call()[2]
+            assert question_status(session, "0x" + question.hex()).status == STATUS_NAMES[status]
+        state = question_status(session, "0x" + q2.hex())
+        assert (state.answers, state.accepted_advocate) == (2, carol.address)
+        assert question_status(session, "0x" + b"\x07".hex() * 32).status is QuestionStatus.NONE
+    answers = rows(database, AnswerRow)
+    assert [(a.batch_root, a.leaf_index) for a in answers] == [(None, 0)] + [("0x" + root.hex(), i) for i in range(3)]
+    assert answers[2].answer_id == "0x" + answer_id(q2, carol.address, manifest.leaves[1].content_digest).hex()
+    assert [r.rating for r in rows(database, Rating)] == [5, 4]
+    credits = [(c.account, c.amount) for c in rows(database, RewardCredit)]
+    assert credits == [
+        (alice.address, 1_000),
+        (alice.address, 666),
+        (bob.address, 666),
+        (carol.address, 666),
+        (carol.address, 2),  # the rounding remainder goes to the accepted answer's advocate
+    ]
+    assert [(r.epoch, r.root) for r in rows(database, ReputationRoot)] == [(1, "0x" + "01" * 32)]
+    assert [b.manifest_status for b in rows(database, BatchAnchored)] == ["ok"]
+
+
+def test_indexer_stays_confirmations_behind_the_head(database: Database, rpc: Rpc, chain: Driver) -> None:
+    indexer = make_indexer(database, rpc, chain, confirmations=2)
+    question = chain.post_question()
+    assert catch_up(indexer) >= 1
+    head = chain.w3.eth.block_number
+    assert indexer.cursor() == head - 2
+    assert indexer.lag_blocks() == 2
+    assert rows(database, QuestionPosted) == []  # its block is the head: not confirmed yet
+
+    chain.mine(2)
+    assert indexer.step() == 2
+    assert indexer.step() == 0
+    assert [q.question_id for q in rows(database, QuestionPosted)] == ["0x" + question.hex()]
+    assert indexer.lag_blocks() == 2
+
+
+def test_reorg_within_confirmations_never_counts_the_orphaned_acceptance(
+    database: Database, rpc: Rpc, scratch: Database, chain: Driver
+) -> None:
+    indexer = make_indexer(database, rpc, chain, confirmations=2)
+    advocate = chain.advocates[0]
+    question = chain.post_question(1_000)
+    ref = chain.answer(advocate, question, "try safe mode")
+    chain.mine(2)
+    catch_up(indexer)
+    oracle_nonce = chain.w3.eth.get_transaction_count(chain.oracle.address)
+    chain.send(chain.oracle, chain.accept(ref))
+    chain.mine()
+    catch_up(indexer)
+    assert rows(database, Acceptance) == []  # the acceptance is 1 block deep, the indexer 2 behind
+
+    # The acceptance's block and the next are replaced: the oracle's nonce now rates instead.
+    chain.reorg(2, [(chain.signed(chain.oracle, chain.rate(ref, 2, "customer"), nonce=oracle_nonce), 0)])
+    chain.mine(3)
+    catch_up(indexer)
+
+    assert indexer.reorgs == 0  # nothing indexed was orphaned
+    assert rows(database, Acceptance) == [] and rows(database, RewardCredit) == []
+    assert [r.rating for r in rows(database, Rating)] == [2]
+    with database.transaction() as session:
+        assert question_status(session, "0x" + question.hex()).status is QuestionStatus.OPEN
+        assert pool_balance(session, chain.dev.brand_id).paid == 0
+    assert_matches_contract(database, chain, [advocate.address])
+    assert_equals_rescan(database, scratch, rpc, chain)
+
+
+def test_reorg_deeper_than_confirmations_is_rewound_and_the_orphaned_payout_is_gone(
+    database: Database, rpc: Rpc, scratch: Database, chain: Driver
+) -> None:
+    indexer = make_indexer(database, rpc, chain, confirmations=1)
+    advocate = chain.advocates[1]
+    question = chain.post_question(1_000)
+    ref = chain.answer(advocate, question, "reset the PIN")
+    chain.mine(3)
+    oracle_nonce = chain.w3.eth.get_transaction_count(chain.oracle.address)
+    accepted_in = chain.send(chain.oracle, chain.accept(ref))["blockNumber"]
+    chain.mine()
+    catch_up(indexer)
+    assert indexer.cursor() == accepted_in
+    with database.transaction() as session:
+        assert earnings(session, advocate.address, chain.token.address).claimable == 1_000
+        assert pool_balance(session, chain.dev.brand_id).paid == 1_000
+
+    # Three blocks replaced, the acceptance's among them: it was indexed (1 confirmation) and is orphaned.
+    chain.reorg(3, [(chain.signed(chain.oracle, chain.rate(ref, 3, "customer"), nonce=oracle_nonce), 1)])
+    chain.mine()
+    catch_up(indexer)
+
+    assert indexer.reorgs == 1
+    assert indexer.last_fork_point is not None and indexer.last_fork_point < accepted_in
+    assert rows(database, Acceptance) == [] and rows(database, RewardCredit) == []
+    assert [m.kind for m in rows(database, PoolMovement)][-1] == "escrow"
+    with database.transaction() as session:
+        assert earnings(session, advocate.address, chain.token.address).claimable == 0
+        assert pool_balance(session, chain.dev.brand_id).paid == 0
+        assert question_status(session, "0x" + question.hex()).status is QuestionStatus.OPEN
+    assert [r.rating for r in rows(database, Rating)] == [3]
+    assert_matches_contract(database, chain, [advocate.address])
+    assert_equals_rescan(database, scratch, rpc, chain)
+
+
+def test_reorg_deeper_than_the_kept_block_hashes_reindexes_from_the_start(
+    database: Database, rpc: Rpc, scratch: Database, chain: Driver
+) -> None:
+    indexer = make_indexer(database, rpc, chain, confirmations=0, kept_blocks=2)
+    advocate = chain.advocates[2]
+    question = chain.post_question(1_000)
+    ref = chain.answer(advocate, question, "update the app")
+    oracle_nonce = chain.w3.eth.get_transaction_count(chain.oracle.address)
+    chain.send(chain.oracle, chain.accept(ref))
+    chain.mine(2)
+    catch_up(indexer)
+    assert len(rows(database, Acceptance)) == 1
+
+    chain.reorg(4, [(chain.signed(chain.oracle, chain.rate(ref, 1, "expert"), nonce=oracle_nonce), 0)])
+    catch_up(indexer)
+
+    assert indexer.reorgs == 1
+    assert indexer.last_fork_point == chain.dev.deployment.deployed_at_block - 1
+    assert rows(database, Acceptance) == []
+    assert_matches_contract(database, chain, [advocate.address])
+    assert_equals_rescan(database, scratch, rpc, chain)
+
+
+def test_chain_rolled_back_below_the_cursor_is_rewound(
+    database: Database, rpc: Rpc, scratch: Database, chain: Driver
+) -> None:
+    indexer = make_indexer(database, rpc, chain, confirmations=0)
+    catch_up(indexer)
+    snapshot = chain.dev.snapshot()
+    chain.post_question(500)
+    chain.mine(3)
+    catch_up(indexer)
+    assert len(rows(database, QuestionPosted)) == 1
+
+    chain.dev.revert(snapshot)  # the chain is now shorter than the cursor
+    kept = chain.post_question(600)
+    catch_up(indexer)
+
+    assert indexer.reorgs == 1
+    assert [(q.question_id, q.bounty) for q in rows(database, QuestionPosted)] == [("0x" + kept.hex(), 600)]
+    assert_matches_contract(database, chain, [])
+    assert_equals_rescan(database, scratch, rpc, chain)
+
+
+def test_missing_manifest_is_fetched_again_until_its_answers_appear(
+    database: Database, rpc: Rpc, scratch: Database, chain: Driver
+) -> None:
+    now = [0.0]
+    indexer = make_indexer(database, rpc, chain, confirmations=0, manifest_retry_interval_s=5.0, clock=lambda: now[0])
+    question = chain.post_question()
+    manifest = chain.manifest([(question, chain.advocates[0], "a"), (question, chain.advocates[1], "b")])
+    chain.anchor(manifest, store=False)
+    catch_up(indexer)
+    assert [b.manifest_status for b in rows(database, BatchAnchored)] == ["missing"]
+    assert rows(database, AnswerRow) == []
+
+    chain.store.put(manifest.to_bytes())
+    indexer.step()
+    assert rows(database, AnswerRow) == []  # not fetched again before the retry interval
+    now[0] += 5.0
+    assert indexer.step() == 0
+    assert [b.manifest_status for b in rows(database, BatchAnchored)] == ["ok"]
+    assert [(a.advocate, a.leaf_index) for a in rows(database, AnswerRow)] == [
+        (chain.advocates[0].address, 0),
+        (chain.advocates[1].address, 1),
+    ]
+    with database.transaction() as session:
+        assert question_status(session, "0x" + question.hex()).answers == 2
+    assert_equals_rescan(database, scratch, rpc, chain)
+
+
+def test_manifest_that_does_not_match_its_batch_gives_no_answers(database: Database, rpc: Rpc, chain: Driver) -> None:
+    indexer = make_indexer(database, rpc, chain, confirmations=0)
+    question = chain.post_question()
+    listed = chain.manifest([(question, chain.advocates[0], "listed")])
+    chain.anchor(listed, root=b"\x09" * 32)  # another root than the manifest's tree
+    chain.anchor(chain.manifest([(question, chain.advocates[1], "sized")]), size=2)  # one leaf, two declared
+    garbage = b'{"schema": "something else"}'
+    chain.store.put(garbage)
+    chain.send(
+        chain.oracle,
+        chain.ledger.functions.anchorAnswerBatch(chain.dev.brand_id, b"\x0a" * 32, 1, hashlib.sha256(garbage).digest()),
+    )
+    catch_up(indexer)
+
+    assert [b.manifest_status for b in rows(database, BatchAnchored)] == ["mismatch", "mismatch", "invalid"]
+    assert rows(database, AnswerRow) == []
+
+
+def test_failed_step_commits_nothing_and_rows_are_never_duplicated(
+    database: Database, rpc: Rpc, scratch: Database, chain: Driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    indexer = make_indexer(database, rpc, chain, confirmations=0)
+    question = chain.post_question()
+    chain.answer(chain.advocates[0], question, "hello")
+
+    def crash(*_args: Any) -> None:
+        raise RuntimeError("killed after the rows were written, before the commit")
+
+    monkeypatch.setattr(indexer, "_retry_missing_manifests", crash)
+    with pytest.raises(RuntimeError):
+        indexer.step()
+    with database.transaction() as session:
+        assert session.get(Cursor, 1) is None
+        assert all(table_rows == [] for table_rows in projection_snapshot(session).values())
+
+    monkeypatch.undo()
+    catch_up(indexer)
+    catch_up(indexer)
+    assert_equals_rescan(database, scratch, rpc, chain)
+    posted = rows(database, QuestionPosted)
+    assert len(posted) == 1
+    copy = {c.name: getattr(posted[0], c.name) for c in QuestionPosted.__table__.columns if c.name != "id"}
+    with pytest.raises(IntegrityError), database.transaction() as session:
+        session.add(QuestionPosted(**copy))
+
+
+class RefusingWideRanges:
+    """A node that refuses eth_getLogs over more than `limit` blocks, like hosted RPC providers."""
+
+    def __init__(self, rpc: Rpc, limit: int) -> None:
+        self.rpc = rpc
+        self.limit = limit
+        self.refusals = 0
+
+    def call(self, method: str, params: list[Any] | None = None) -> Any:
+        if method == "eth_getLogs" and params:
+            span = int(params[0]["toBlock"], 16) - int(params[0]["fromBlock"], 16) + 1
+            if span > self.limit:
+                self.refusals += 1
+                raise RpcError(-32005, f"block range too large: {span} > {self.limit}")
+        return self.rpc.call(method, params)
+
+    def batch(self, calls: Any) -> list[Any]:
+        return self.rpc.batch(calls)
+
+
+def test_refused_log_ranges_are_halved(database: Database, rpc: Rpc, scratch: Database, chain: Driver) -> None:
+    node = RefusingWideRanges(rpc, limit=3)
+    indexer = make_indexer(database, node, chain, confirmations=0, max_blocks_per_step=50)
+    for _ in range(3):
+        chain.post_question()
+    catch_up(indexer)
+
+    assert node.refusals > 0
+    assert indexer.cursor() == chain.w3.eth.block_number
+    assert len(rows(database, QuestionPosted)) == 3
+    assert_equals_rescan(database, scratch, rpc, chain)
+
+
+def test_run_follows_new_blocks_until_stopped(database: Database, rpc: Rpc, chain: Driver) -> None:
+    indexer = make_indexer(database, rpc, chain, confirmations=0)
+    stop = threading.Event()
+    worker = threading.Thread(target=indexer.run, args=(stop, 0.02))
+    worker.start()
+    try:
+        question = chain.post_question()
+        deadline = time.monotonic() + 10
+        while not rows(database, QuestionPosted) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [q.question_id for q in rows(database, QuestionPosted)] == ["0x" + question.hex()]
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert indexer.lag_blocks() == 0
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 8, 13])
+def test_batch_root_is_the_standard_merkle_tree_root(size: int) -> None:
+    advocates = [dev_account(i).address for i in range(3)]
+    manifest = BatchManifest(
+        1,
+        tuple(
+            Leaf(hashlib.sha256(b"q%d" % (i % 4)).digest(), advocates[i % 3], hashlib.sha256(b"a%d" % i).digest())
+            for i in range(size)
+        ),
+    )
+    ids = [_answer_id(leaf.question_id, leaf.advocate, leaf.content_digest) for leaf in manifest.leaves]
+    assert ids == [answer_id(leaf.question_id, leaf.advocate, leaf.content_digest) for leaf in manifest.leaves]
+    assert _standard_root([keccak(i) for i in ids]) == manifest.tree().root
