@@ -51,6 +51,7 @@ def run() -> None:
     from peercare.oracle.service import Oracle, OracleConfigError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per RPC call otherwise
     settings = Settings()
     try:
         deployment = Deployment.load(settings.deployment_path)

@@ -7,6 +7,7 @@ lead's storage keeps `model_dump(mode="json")` and reads it back with `event_fro
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ def _lower_signature(value: str) -> str:
     return value.lower()
 
 
+@functools.lru_cache(maxsize=65_536)  # advocates answer often: hashing each address once is enough
 def _checksum_address(value: str) -> str:
     if not _ADDRESS_HEX.fullmatch(value):
         raise ValueError("not an Ethereum address (0x and 40 hex characters)")

@@ -115,7 +115,7 @@ class Processor:
         *,
         batch_size: int = 256,
         batch_max_age_s: float = 2.0,
-        max_events_per_step: int = 1000,
+        max_events_per_step: int = 200,
         clock: Any = time.time,
     ) -> None:
         self.database = database
@@ -146,9 +146,13 @@ class Processor:
             .limit(self.max_events_per_step)
         )
         with self.database.read() as session:  # slow content writes happen outside the write lock
-            self._store_conversations(session, session.scalars(due).all())
+            rows = session.scalars(due).all()
+            self._store_conversations(session, rows)
         with self.database.transaction() as session:
-            events = session.scalars(due).all()
+            # Exactly these events: any that arrived meanwhile wait for the next step (and its batch).
+            events = session.scalars(
+                select(WebhookEvent).where(WebhookEvent.id.in_([r.id for r in rows])).order_by(WebhookEvent.id)
+            ).all()
             waiting = [row for row in events if not self._handle_row(session, row, now)]
             if len(waiting) < len(events):  # what arrived later in this step may be what they wait for
                 for row in waiting:

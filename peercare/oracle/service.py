@@ -8,6 +8,7 @@ because every step is a database transaction and the outbox is persistent.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -131,7 +132,11 @@ class Oracle:
         self.database.dispose()
 
     def serve(self) -> None:
-        """Serve webhooks until SIGINT/SIGTERM (uvicorn handles both), with the workers running."""
+        """Serve webhooks until SIGINT/SIGTERM, with the workers running; then stop them cleanly."""
+        # uvicorn catches both signals while it serves, then restores the handlers it found and
+        # raises the signal again: these handlers make that a no-op instead of the default death.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: self.stop_event.set())
         self.start_workers()
         try:
             config = uvicorn.Config(
