@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     brownie: str = Field("brownie", description="Brownie executable used to deploy the contracts.")
     brownie_network: str = Field("peercare-local", description="Brownie network id of the chain to deploy to.")
     deployment_file: Path | None = Field(None, description="Deployment manifest (default: DATA_DIR/deployment.json).")
+    rpc_timeout_s: float = Field(10.0, gt=0, description="Timeout of one JSON-RPC request (then retried).")
     database_url: str | None = Field(
         None, description="Oracle database: a sqlite:/// or postgresql:// URL (default: DATA_DIR/oracle.sqlite3)."
     )

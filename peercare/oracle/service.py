@@ -87,7 +87,8 @@ class Oracle:
         self.vault = Vault.open(settings.data_dir, ipfs_api_url=settings.ipfs_api_url)
         public_store = self.vault.stores[0]  # manifests are public: stored unencrypted beside the sealed blocks
         url = settings.effective_rpc_url
-        self.signer_rpc, self.indexer_rpc = Rpc(url), Rpc(url)
+        self.signer_rpc = Rpc(url, timeout_s=settings.rpc_timeout_s)
+        self.indexer_rpc = Rpc(url, timeout_s=settings.rpc_timeout_s)
         self.account = oracle_account(settings, deployment.chain_id)
         self.signer = Signer(
             self.database, self.signer_rpc, self.account, deployment.chain_id, confirmations=settings.confirmations

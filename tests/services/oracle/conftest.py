@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from devchain import DevLedger, start_dev_ledger
+from oracle_process import configure_brand
 from pgserver import PostgresServer
 
 from peercare.oracle.db import Database, sqlite_url
@@ -69,3 +70,12 @@ def dev_ledger(dev_ledger_session: DevLedger) -> Iterator[DevLedger]:
         yield dev_ledger_session
     finally:
         dev_ledger_session.revert(snapshot)
+
+
+@pytest.fixture
+def oracle_database(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    database.migrate()
+    configure_brand(database, 1)
+    yield database
+    database.dispose()

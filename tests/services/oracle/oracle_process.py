@@ -4,22 +4,44 @@ settings in the environment, killed or stopped by its process id."""
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from devchain import DevLedger
+from devchain import DevLedger, dev_account
 from sqlalchemy import func, select
 
-from peercare.oracle.db import Database
-from peercare.oracle.models import Brand, EventStatus, OutboxStatus, OutboxTx, WebhookCredential, WebhookEvent
+from peercare.content.cid import cid_from_digest
+from peercare.content.embedded import EmbeddedStore
+from peercare.ledger_ids import answer_id, question_id, short_string
+from peercare.oracle.db import Database, sqlite_url
+from peercare.oracle.generic_client import generic_body, generic_headers
+from peercare.oracle.indexer import Indexer
+from peercare.oracle.manifest import BatchManifest
+from peercare.oracle.models import (
+    Answer,
+    Brand,
+    EventStatus,
+    OutboxStatus,
+    OutboxTx,
+    WebhookCredential,
+    WebhookEvent,
+)
+from peercare.oracle.processor import rater_id
+from peercare.oracle.projections import projection_snapshot
 from peercare.oracle.rpc import Rpc
 
 ROOT = Path(__file__).resolve().parents[3]
 SECRET = "end-to-end-secret"
+ADVOCATES = [dev_account(i) for i in range(3, 9)]
 
 
 def configure_brand(database: Database, brand_id: int, *, batch_experts: dict[str, str] | None = None) -> None:
@@ -54,8 +76,8 @@ class OracleProcess:
             PEERCARE_DEPLOYMENT_FILE=str(dev.deployment_file),
             PEERCARE_ORACLE_KEY=dev.oracle.key.hex(),
             PEERCARE_API_PORT=str(port),
-            **{f"PEERCARE_{name.upper()}": value for name, value in settings.items()},
         )
+        self.env.update({f"PEERCARE_{name.upper()}": value for name, value in settings.items()})
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 60.0) -> None:
@@ -94,6 +116,17 @@ class OracleProcess:
             return -9
 
 
+def wait_until_drained(dev: DevLedger, database: Database, timeout_s: float = 180) -> None:
+    """Wait until the oracle has nothing left to do, then for its indexer's last step."""
+    rpc = Rpc(dev.url)
+    deadline = time.monotonic() + timeout_s
+    while not drained(database, rpc, dev.oracle.address):
+        assert time.monotonic() < deadline, f"the oracle did not finish its work within {timeout_s} s"
+        time.sleep(0.5)
+    time.sleep(1.5)
+    rpc.close()
+
+
 def drained(database: Database, rpc: Rpc, oracle_address: str) -> bool:
     """Every event handled, every outbox row final, and the chain has nothing pending from us."""
     with database.transaction() as session:
@@ -111,3 +144,151 @@ def drained(database: Database, rpc: Rpc, oracle_address: str) -> bool:
         and rpc.call("eth_getTransactionCount", [oracle_address, "pending"])
         == (rpc.call("eth_getTransactionCount", [oracle_address, "latest"]))
     )
+
+
+@dataclass
+class Delivery:
+    kind: str
+    event_id: str
+    ticket: str
+    data: dict[str, object]
+
+
+def ticket_history(n: int, rng: random.Random) -> Iterator[Delivery]:
+    """A ticket's life: opened, answered by two advocates and its requester, solved, rated."""
+    ticket = f"T{n}"
+    first, second = rng.sample(ADVOCATES, 2)
+    tags = rng.sample(["staking", "wallets", "nodes", "urgent", "billing"], 2)
+    yield Delivery(
+        "ticket_created",
+        f"{ticket}-open",
+        ticket,
+        {"subject": f"Help {n}", "body": "It broke", "tags": tags, "requester_id": f"cust-{n}"},
+    )
+    yield Delivery(
+        "comment_added",
+        f"{ticket}-c1",
+        ticket,
+        {
+            "comment_id": "c1",
+            "author_id": "adv-a",
+            "author_wallet": first.address,
+            "body": f"Try A ({n})",
+            "public": True,
+        },
+    )
+    yield Delivery(
+        "comment_added",
+        f"{ticket}-c2",
+        ticket,
+        {"comment_id": "c2", "author_id": f"cust-{n}", "body": "Thanks", "public": True},
+    )
+    yield Delivery(
+        "comment_added",
+        f"{ticket}-c3",
+        ticket,
+        {
+            "comment_id": "c3",
+            "author_id": "adv-b",
+            "author_wallet": second.address,
+            "body": f"Or B ({n})",
+            "public": True,
+        },
+    )
+    yield Delivery("ticket_solved", f"{ticket}-solved", ticket, {"solved_by_comment_id": rng.choice(["c1", "c3"])})
+    yield Delivery(
+        "satisfaction_rated", f"{ticket}-csat", ticket, {"rating": rng.randint(1, 5), "rater_id": f"cust-{n}"}
+    )
+
+
+def ticket_stream(tickets: int, rng: random.Random) -> list[Delivery]:
+    """Eight tickets in flight at a time, the events of each in order."""
+    histories = [list(ticket_history(n, rng)) for n in range(tickets)]
+    chunks = (histories[i : i + 8] for i in range(0, len(histories), 8))
+    return [delivery for chunk in chunks for step in zip(*chunk, strict=True) for delivery in step]
+
+
+@dataclass
+class Sender:
+    """A ticketing system: sends its events in order, retrying each one until acknowledged."""
+
+    url: str
+    deliveries: list[Delivery]
+    acknowledged: list[Delivery] = field(default_factory=list)
+    retries: int = 0
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        with httpx.Client(timeout=5.0) as client:
+            for delivery in self.deliveries:
+                while not self.stop.is_set():
+                    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                    body = generic_body(delivery.kind, delivery.event_id, delivery.ticket, now, **delivery.data)
+                    try:
+                        response = client.post(self.url, content=body, headers=generic_headers(SECRET, body))
+                    except httpx.HTTPError:
+                        response = None
+                    if response is not None and response.status_code == 200:
+                        self.acknowledged.append(delivery)
+                        break
+                    assert response is None or response.status_code >= 500, response.text
+                    self.retries += 1
+                    time.sleep(0.02)
+                if self.stop.is_set():
+                    return
+                time.sleep(0.005)
+
+
+def assert_exactly_once_on_chain(dev: DevLedger, database: Database, data_dir: Path, acked: list[Delivery]) -> None:
+    with database.transaction() as session:
+        events = {e.event_key: e for e in session.scalars(select(WebhookEvent))}
+        outbox = list(session.scalars(select(OutboxTx)))
+        answers = {(a.question_id, a.comment_id): a for a in session.scalars(select(Answer))}
+    assert {d.event_id for d in acked} <= set(events), "an acknowledged event was lost"
+    assert [e.error for e in events.values() if e.status != EventStatus.DONE] == []
+    assert [o.error for o in outbox if o.status != OutboxStatus.CONFIRMED] == []
+    # One transaction per outbox row, and no other: the signer's nonce never skipped or repeated.
+    assert dev.w3.eth.get_transaction_count(dev.oracle.address) == len(outbox)
+
+    ledger, start = dev.ledger, dev.deployment.deployed_at_block
+    posted = Counter(log["args"]["questionId"] for log in ledger.events.QuestionPosted.get_logs(from_block=start))
+    anchored = ledger.events.AnswerBatchAnchored.get_logs(from_block=start)
+    accepted = Counter(log["args"]["questionId"] for log in ledger.events.AnswerAccepted.get_logs(from_block=start))
+    rated = Counter(
+        (log["args"]["answerId"], log["args"]["raterId"])
+        for log in ledger.events.AnswerRated.get_logs(from_block=start)
+    )
+    store = EmbeddedStore(data_dir / "content")
+    leaves: Counter[bytes] = Counter()
+    for log in anchored:
+        manifest = BatchManifest.from_bytes(store.get(cid_from_digest(log["args"]["manifestDigest"])))
+        assert manifest.tree().root == log["args"]["batchRoot"]
+        leaves.update(answer_id(*leaf.value()) for leaf in manifest.leaves)
+
+    source = short_string("generic")
+    for delivery in acked:
+        qid = question_id(1, source, delivery.ticket)
+        if delivery.kind == "ticket_created":
+            assert posted[qid] == 1, f"ticket {delivery.ticket} posted {posted[qid]} times"
+        elif delivery.kind == "comment_added" and "author_wallet" in delivery.data:
+            answer = answers["0x" + qid.hex(), delivery.data["comment_id"]]
+            assert leaves[bytes.fromhex(answer.answer_id[2:])] == 1, f"{delivery.event_id} anchored more than once"
+        elif delivery.kind == "ticket_solved":
+            assert accepted[qid] == 1, f"ticket {delivery.ticket} accepted {accepted[qid]} times"
+        elif delivery.kind == "satisfaction_rated":
+            rater = rater_id("generic", str(delivery.data["rater_id"]))
+            assert sum(n for (_, r), n in rated.items() if r == rater) == 1
+    assert sum(posted.values()) == sum(d.kind == "ticket_created" for d in acked)
+    assert sum(leaves.values()) == sum(d.kind == "comment_added" and "author_wallet" in d.data for d in acked)
+
+
+def assert_projections_equal_a_rescan(dev: DevLedger, database: Database, data_dir: Path) -> None:
+    fresh = Database(sqlite_url(data_dir / "rescan.sqlite3"))
+    fresh.migrate()
+    rpc = Rpc(dev.url)
+    indexer = Indexer(fresh, rpc, dev.deployment, EmbeddedStore(data_dir / "content"), confirmations=0)
+    while indexer.step():
+        pass
+    with database.transaction() as live, fresh.transaction() as rescanned:
+        assert projection_snapshot(live) == projection_snapshot(rescanned)
+    fresh.dispose()
