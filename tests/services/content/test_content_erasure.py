@@ -141,3 +141,16 @@ def test_vault_opens_embedded_and_node_stores_from_a_data_folder(tmp_path: Path,
         assert vault.stores[1].get(cid) == vault.stores[0].get(cid)
     finally:
         vault.close()
+
+
+def test_putting_many_conversations_at_once_equals_putting_them_one_by_one(tmp_path: Path) -> None:
+    batch_vault = Vault([EmbeddedStore(tmp_path / "batch")], KeyStore(tmp_path / "batch-keys.sqlite3"))
+    conversations = [conversation(f"T-{i}", f"question {i}") for i in range(20)]
+    cids = batch_vault.put_many([*conversations, conversations[3]])  # a duplicate within the batch
+    assert cids[20] == cids[3] and len(set(cids)) == 20
+    assert [batch_vault.get(cid) for cid in cids[:20]] == conversations
+    assert [batch_vault.put(c) for c in conversations] == cids[:20]  # stored before: the same blocks
+    assert all(batch_vault.status(cid) == Status.AVAILABLE for cid in cids)
+    batch_vault.erase(cids[0], erased_by="dpo", reason="request")
+    assert batch_vault.put_many([conversations[1]]) == [cids[1]]
+    batch_vault.close()
