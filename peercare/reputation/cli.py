@@ -1,20 +1,45 @@
-"""`peercare reputation verify|prove MANIFEST`: check an epoch manifest, prove a score from it.
+"""`peercare reputation verify|prove|publish|recompute`: epochs from manifest to chain and back.
 
-Both need nothing but the manifest (from the content store, addressed by the `manifestDigest` of
-`ReputationRootPublished`): an auditor checks that its tree is sound and compares the root with
-the chain's; an advocate takes the proof to `IReputationRoots.verifyScore`.
+`verify` and `prove` need nothing but the manifest (from the content store, addressed by the
+`manifestDigest` of `ReputationRootPublished`): an auditor checks that its tree is sound and
+compares the root with the chain's; an advocate takes the proof to `IReputationRoots.verifyScore`.
+`publish` queues an epoch built from the oracle's index for the running oracle's signer to send;
+`recompute` checks a published epoch from the chain and the content store alone.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import click
+from eth_utils.address import to_checksum_address
 
-from peercare.ledger_ids import REPUTATION_LEAF_ENCODING, short_string
-from peercare.merkle import StandardMerkleTree, verify
+from peercare.config import Settings
+from peercare.content.embedded import EmbeddedStore
+from peercare.content.errors import ContentError
+from peercare.deployment import Deployment, DeploymentError
+from peercare.ledger_ids import short_string
+from peercare.oracle.db import Database, sqlite_url
+from peercare.oracle.rpc import Rpc, RpcError, RpcUnavailable
+from peercare.reputation.chain import (
+    PublicationError,
+    holds_publisher_role,
+    latest_complete_cut,
+    publish_epoch,
+    recompute_epoch,
+    roots_contract,
+    score_proof,
+)
 from peercare.reputation.epoch import EpochError, verify_manifest
+
+#: What can go wrong talking to the database, chain or store, shown as a one-line error.
+_FAILURES = (PublicationError, EpochError, DeploymentError, ContentError, RpcError, RpcUnavailable)
 
 
 def parse_topic(text: str) -> bytes:
@@ -39,7 +64,7 @@ def _load(file: BinaryIO) -> tuple[dict[str, Any], bytes]:
 
 @click.group()
 def reputation() -> None:
-    """Reputation epochs: check a manifest, prove a score."""
+    """Reputation epochs: check a manifest, prove a score, publish and recompute an epoch."""
 
 
 @reputation.command("verify")
@@ -69,24 +94,119 @@ def verify_command(manifest: BinaryIO, expected: str | None) -> None:
 def prove_command(manifest: BinaryIO, advocate: str, topic: bytes) -> None:
     """Print ADVOCATE's score in TOPIC and its proof, as arguments of `verifyScore`."""
     data, root = _load(manifest)
-    tree = StandardMerkleTree.load(data["tree"])
-    wanted = advocate.lower()
-    for index, (account, leaf_topic, score) in enumerate(tree.values):
-        if account.lower() == wanted and leaf_topic == topic:
-            proof = tree.proof(index)
-            if not verify(root, REPUTATION_LEAF_ENCODING, (account, leaf_topic, score), proof):
-                raise click.ClickException("the proof does not verify against the manifest's root")
-            click.echo(
-                json.dumps(
-                    {
-                        "epoch": data["epoch"],
-                        "advocate": account,
-                        "topic": "0x" + topic.hex(),
-                        "score": str(score),
-                        "proof": ["0x" + node.hex() for node in proof],
-                        "root": "0x" + root.hex(),
-                    }
-                )
+    try:
+        score, proof = score_proof(data, advocate, topic)
+    except EpochError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(
+        json.dumps(
+            {
+                "epoch": data["epoch"],
+                "advocate": to_checksum_address(advocate),
+                "topic": "0x" + topic.hex(),
+                "score": str(score),
+                "proof": ["0x" + node.hex() for node in proof],
+                "root": "0x" + root.hex(),
+            }
+        )
+    )
+
+
+@reputation.command("publish")
+@click.option("--epoch", required=True, type=click.IntRange(1, 2**64 - 1), help="After every published epoch.")
+@click.option(
+    "--cut",
+    type=click.IntRange(min=0),
+    help="History cut, unix seconds (block time, inclusive). Default: the latest the oracle's index is complete for.",
+)
+def publish_command(epoch: int, cut: int | None) -> None:
+    """Build epoch EPOCH from the oracle's index, store its manifest and queue `publishRoot`.
+
+    The running oracle's signer sends the queued transaction (`peercare oracle run`)."""
+    settings = Settings()
+    with _failures_as_errors(), _rpc(settings) as rpc:
+        deployment = Deployment.load(settings.deployment_path)
+        database = Database(settings.effective_database_url)
+        database.migrate()
+        store = EmbeddedStore(settings.data_dir / "content")
+        try:
+            cut = latest_complete_cut(database, rpc) if cut is None else cut
+            published = publish_epoch(database, deployment, store, rpc, epoch=epoch, cut=cut)
+            _warn_without_role(settings, deployment, rpc)
+        finally:
+            store.close()
+            database.dispose()
+    click.echo(
+        json.dumps(
+            {
+                "epoch": published.epoch,
+                "cut": published.cut,
+                "root": "0x" + published.root.hex(),
+                "manifest_cid": published.manifest_cid,
+                "leaves": published.leaves,
+                "outbox_id": published.outbox_id,
+            }
+        )
+    )
+
+
+@reputation.command("recompute")
+@click.option("--epoch", required=True, type=click.IntRange(1, 2**64 - 1))
+@click.option(
+    "--scratch-database",
+    help="An empty database URL to index the chain into (default: a temporary SQLite file, removed afterwards).",
+)
+def recompute_command(epoch: int, scratch_database: str | None) -> None:
+    """Recompute epoch EPOCH from the chain and the content store alone; exit 1 unless the root on
+    chain, the manifest's root and the recomputed root are equal. Reads nothing of the oracle's."""
+    settings = Settings()
+    with _failures_as_errors(), tempfile.TemporaryDirectory(prefix="peercare-recompute-") as folder:
+        deployment = Deployment.load(settings.deployment_path)
+        store = EmbeddedStore(settings.data_dir / "content")
+        try:
+            result = recompute_epoch(
+                settings.effective_rpc_url,
+                deployment,
+                store,
+                epoch=epoch,
+                scratch_database_url=scratch_database or sqlite_url(Path(folder) / "index.sqlite3"),
             )
-            return
-    raise click.ClickException(f"{advocate} has no score in topic 0x{topic.hex()} at epoch {data['epoch']}")
+        finally:
+            store.close()
+    click.echo(json.dumps(result.as_json()))
+    if not result.ok:
+        click.echo(f"error: {result.message}", err=True)
+        sys.exit(1)
+
+
+@contextmanager
+def _failures_as_errors() -> Iterator[None]:
+    try:
+        yield
+    except _FAILURES as err:
+        raise click.ClickException(str(err)) from err
+
+
+@contextmanager
+def _rpc(settings: Settings) -> Iterator[Rpc]:
+    rpc = Rpc(settings.effective_rpc_url, timeout_s=settings.rpc_timeout_s)
+    try:
+        yield rpc
+    finally:
+        rpc.close()
+
+
+def _warn_without_role(settings: Settings, deployment: Deployment, rpc: Rpc) -> None:
+    """The oracle's signer sends the row: say so now if the contract will refuse it."""
+    from peercare.oracle.service import OracleConfigError, oracle_account  # uvicorn & co: only when needed
+
+    try:
+        signer = oracle_account(settings, deployment.chain_id).address
+    except OracleConfigError:
+        return  # the oracle will not start either, and says why
+    if not holds_publisher_role(rpc, roots_contract(deployment), signer):
+        click.echo(
+            f"warning: the oracle's signer {signer} lacks REPUTATION_ORACLE_ROLE on ReputationRoots: "
+            "publishRoot will revert until an admin grants it (grantRole)",
+            err=True,
+        )

@@ -3,8 +3,9 @@
 The tree is OpenZeppelin's StandardMerkleTree with `REPUTATION_LEAF_ENCODING`, so
 `IReputationRoots.verifyScore` and any standard library check its proofs. The manifest is the
 tree's `standard-v1` dump plus what is needed to recompute it: the epoch number, the history cut,
-the parameters, and a digest of the history used. `verify_manifest` rebuilds the tree from the
-dump (every node checked) and, given the history, recomputes every score.
+the parameters, the brand experts seeding trust (nothing on chain says who they are), and a digest
+of the history used. `verify_manifest` rebuilds the tree from the dump (every node checked) and,
+given the history, recomputes every score.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from eth_utils.crypto import keccak
 from peercare.content.document import canonical_json
 from peercare.ledger_ids import REPUTATION_LEAF_ENCODING
 from peercare.merkle import MerkleError, StandardMerkleTree
-from peercare.reputation.history import History, account_key
+from peercare.reputation.history import Expert, History, account_key
 from peercare.reputation.scores import ScoreParams, Scores, scores_of
 from peercare.reputation.trust import TrustParams
 
@@ -39,6 +40,7 @@ class Epoch:
     scores: Scores
     tree: StandardMerkleTree
     history_digest: bytes
+    experts: tuple[Expert, ...] = ()  # the seeds of trust: the history's experts
 
     @property
     def root(self) -> bytes:
@@ -63,6 +65,7 @@ class Epoch:
             "cut": self.cut,
             "params": self.params.as_json(),
             "historyDigest": "0x" + self.history_digest.hex(),
+            "experts": experts_json(self.experts),
             "root": "0x" + self.root.hex(),
             "tree": self.tree.dump(),
         }
@@ -116,12 +119,39 @@ def tree_of(scores: Scores) -> StandardMerkleTree:
 def build_epoch(history: History, epoch: int, params: ScoreParams | None = None) -> Epoch:
     params = params or ScoreParams()
     scores = scores_of(history, params)
-    return Epoch(epoch, history.cut, params, scores, tree_of(scores), history_digest(history))
+    return Epoch(epoch, history.cut, params, scores, tree_of(scores), history_digest(history), history.experts)
 
 
 def params_from_json(data: dict[str, Any]) -> ScoreParams:
     trust = TrustParams(**data["trust"])
     return ScoreParams(**{k: v for k, v in data.items() if k != "trust"}, trust=trust)
+
+
+def experts_json(experts: tuple[Expert, ...]) -> list[list[str]]:
+    """`[[account, topic hex], ...]` in canonical order. Duplicates are kept: the history digest
+    counts them, so dropping one would make the manifest disagree with its own digest."""
+    return sorted([account_key(e.account), "0x" + e.topic.hex()] for e in experts)
+
+
+def experts_from_json(data: Any) -> tuple[Expert, ...]:
+    """The experts a manifest lists (EpochError if the list is missing or malformed). Manifests
+    written before experts were listed cannot be recomputed by anyone but their author."""
+    if not isinstance(data, list):
+        raise EpochError("the manifest does not list its experts: it cannot be recomputed")
+    experts = []
+    for item in data:
+        try:
+            account, topic = item
+            experts.append(Expert(account_key(account), _bytes32(topic)))
+        except (AttributeError, TypeError, ValueError) as err:  # not a pair of strings, or bad hex
+            raise EpochError(f"malformed expert {item!r} in the manifest: {err}") from err
+    return tuple(experts)
+
+
+def _bytes32(text: str) -> bytes:
+    if not text.startswith("0x") or len(text) != 66:
+        raise ValueError(f"not 0x-prefixed bytes32 hex: {text!r}")
+    return bytes.fromhex(text[2:])
 
 
 def verify_manifest(manifest: dict[str, Any], history: History | None = None) -> bytes:
@@ -141,6 +171,8 @@ def verify_manifest(manifest: dict[str, Any], history: History | None = None) ->
     if history is not None:
         if history.cut != manifest["cut"]:
             raise EpochError(f"history cut {history.cut} is not the manifest's {manifest['cut']}")
+        if "experts" in manifest and experts_json(history.experts) != manifest["experts"]:
+            raise EpochError("the history's experts differ from the manifest's")
         if "0x" + history_digest(history).hex() != manifest["historyDigest"]:
             raise EpochError("the history's digest differs from the manifest's")
         rebuilt = build_epoch(history, manifest["epoch"], params_from_json(manifest["params"]))

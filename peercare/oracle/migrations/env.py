@@ -2,8 +2,9 @@
 
 from alembic import context
 
-import peercare.oracle.models
-import peercare.oracle.projections  # noqa: F401
+import peercare.oracle.models  # registers every table on Base.metadata
+import peercare.oracle.projections
+import peercare.reputation.models  # noqa: F401
 from peercare.oracle.db import Base
 
 engine = context.config.attributes["engine"]

@@ -1,0 +1,140 @@
+"""Fixtures for publishing and recomputing reputation epochs on a real chain, on both databases.
+
+The chain and PostgreSQL helpers are the oracle tests' (`tests/services/oracle/devchain.py`,
+`pgserver.py`), imported from their folder (test folders are not packages). The dev ledger runs on
+its own port with brand 1 registered, `REPUTATION_ORACLE_ROLE` granted to brand 1's oracle (anvil
+#1, the oracle's signer), and the history of `epoch_support.make_history` made once; each test
+starts from a snapshot of that state. Ports: `PEERCARE_TEST_REPUTATION_CHAIN_PORT` (8730) and
+`PEERCARE_TEST_REPUTATION_PG_PORT` (5930), distinct from the oracle tests' so one pytest run can
+hold both.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "oracle"))
+
+import pytest
+from devchain import DevLedger, start_dev_ledger
+from epoch_support import HistoryFacts, make_history
+from pgserver import PostgresServer
+
+import peercare.reputation.models  # noqa: F401  (its table is created by the migration)
+from peercare.chain.devnet import DEPLOYER, dev_account, transact
+from peercare.content.embedded import EmbeddedStore
+from peercare.oracle.db import Database, sqlite_url
+from peercare.oracle.models import Brand
+from peercare.oracle.rpc import Rpc
+
+CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_REPUTATION_CHAIN_PORT", "8730"))
+POSTGRES_PORT = int(os.environ.get("PEERCARE_TEST_REPUTATION_PG_PORT", "5930"))
+_database_numbers = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer(POSTGRES_PORT)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _new_database_url(request: pytest.FixtureRequest, backend: str, folder: Path, name: str) -> str:
+    if backend == "sqlite":
+        return sqlite_url(folder / f"{name}.sqlite3")
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database(f"{name}_{next(_database_numbers)}")
+
+
+@pytest.fixture
+def database(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[Database]:
+    """An empty oracle database, migrated."""
+    db = Database(_new_database_url(request, backend, tmp_path, "oracle"))
+    db.migrate()
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+@pytest.fixture
+def scratch_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+    """An empty database (same engine as `database`) for recomputation to index into."""
+    return _new_database_url(request, backend, tmp_path, "scratch")
+
+
+@pytest.fixture(scope="session")
+def chain_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DevLedger, HistoryFacts]]:
+    chain, dev = start_dev_ledger(
+        tmp_path_factory.mktemp("chain"), CHAIN_PORT, f"peercare-reputation-test-{CHAIN_PORT}"
+    )
+    try:
+        roots = dev.roots
+        role = roots.functions.REPUTATION_ORACLE_ROLE().call()
+        transact(dev.w3, dev_account(DEPLOYER), roots.functions.grantRole(role, dev.oracle.address))
+        facts = make_history(dev)
+        yield dev, facts
+    finally:
+        chain.stop()
+
+
+@pytest.fixture
+def dev_ledger(chain_session: tuple[DevLedger, HistoryFacts]) -> Iterator[DevLedger]:
+    dev = chain_session[0]
+    snapshot = dev.snapshot()
+    try:
+        yield dev
+    finally:
+        dev.rpc("anvil_dropAllTransactions")  # evm_revert keeps the mempool
+        dev.revert(snapshot)
+
+
+@pytest.fixture
+def facts(chain_session: tuple[DevLedger, HistoryFacts]) -> HistoryFacts:
+    return chain_session[1]
+
+
+@pytest.fixture
+def oracle_database(database: Database, facts: HistoryFacts) -> Database:
+    """`database` with brand 1 as the oracle serves it: topics, default topic and one expert."""
+    with database.transaction() as session:
+        session.add(
+            Brand(
+                id=1,
+                name="Acme",
+                default_topic="general",
+                topics=["wallets"],
+                default_bounty=10**18,
+                bounty_by_tag={},
+                answer_window_s=30 * 86_400,
+                experts={"agent-7": facts.expert.address},
+                created_at_ms=0,
+            )
+        )
+    return database
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[EmbeddedStore]:
+    content = EmbeddedStore(tmp_path / "content", fsync=False)
+    yield content
+    content.close()
+
+
+@pytest.fixture
+def rpc(dev_ledger: DevLedger) -> Iterator[Rpc]:
+    client = Rpc(dev_ledger.url, max_attempts=2)
+    yield client
+    client.close()

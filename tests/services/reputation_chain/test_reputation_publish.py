@@ -1,0 +1,163 @@
+"""Publishing an epoch (peercare/reputation/chain.py): the history from the projections, one
+outbox row sent by the oracle's signer, the root on chain, and proofs `verifyScore` accepts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from devchain import DevLedger
+from epoch_support import GENERAL, WALLETS, HistoryFacts, index_all, publish_directly, send_outbox
+from sqlalchemy import func, select
+
+from peercare.content.embedded import EmbeddedStore
+from peercare.oracle.db import Database
+from peercare.oracle.models import OutboxStatus, OutboxTx
+from peercare.oracle.rpc import Rpc
+from peercare.reputation.chain import (
+    GAS_PUBLISH_ROOT,
+    PUBLISH_KIND,
+    PublicationError,
+    experts_of,
+    history_from_projections,
+    publish_epoch,
+    score_proof,
+)
+from peercare.reputation.epoch import build_epoch, verify_manifest
+from peercare.reputation.history import Expert, RaterKind, account_key
+from peercare.reputation.models import ReputationEpoch
+
+
+def leaves_of(manifest: dict[str, Any]) -> list[tuple[str, bytes, int]]:
+    """(advocate, topic, score) of every leaf of a manifest's tree dump."""
+    values = (entry["value"] for entry in manifest["tree"]["values"])
+    return [(advocate, bytes.fromhex(topic[2:]), int(score)) for advocate, topic, score in values]
+
+
+def _count(database: Database, model: type) -> int:
+    with database.read() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_history_comes_from_the_projections_up_to_the_cut_with_the_brands_experts(
+    oracle_database: Database, rpc: Rpc, dev_ledger: DevLedger, store: EmbeddedStore, facts: HistoryFacts
+) -> None:
+    index_all(oracle_database, rpc, dev_ledger, store)
+    with oracle_database.read() as session:
+        experts = experts_of(session)
+        history = history_from_projections(session, cut=facts.cut, experts=experts)
+        later = history_from_projections(session, cut=facts.cut + 10**6, experts=experts)
+    expert = account_key(facts.expert.address)
+    assert experts == tuple(sorted([Expert(expert, GENERAL), Expert(expert, WALLETS)], key=lambda e: e.topic))
+    assert len(history.acceptances) == facts.accepted_before_cut
+    assert len(later.acceptances) == facts.accepted_before_cut + 1  # the question accepted after the cut
+    assert len(history.ratings) == facts.ratings_before_cut
+    assert {r.rater_kind for r in history.ratings} == set(RaterKind)
+    assert {(a.advocate, a.topic) for a in history.acceptances} == {
+        (account_key(facts.alice.address), WALLETS),
+        (account_key(facts.carol.address), GENERAL),
+        (account_key(facts.bob.address), WALLETS),
+    }
+    # The swarm's acceptance paid two accounts; the others one each.
+    assert len(history.payouts) == 4
+    assert all(event.time <= facts.cut for event in (*history.acceptances, *history.ratings, *history.payouts))
+
+
+def test_published_root_is_on_chain_and_proves_every_real_score(
+    oracle_database: Database, rpc: Rpc, dev_ledger: DevLedger, store: EmbeddedStore, facts: HistoryFacts
+) -> None:
+    index_all(oracle_database, rpc, dev_ledger, store)
+    published = publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=1, cut=facts.cut)
+
+    with oracle_database.read() as session:
+        row = session.get(OutboxTx, published.outbox_id)
+        record = session.get(ReputationEpoch, 1)
+    assert row is not None and record is not None
+    assert (row.kind, row.brand_id, row.to, row.gas_limit) == (
+        PUBLISH_KIND,
+        None,
+        dev_ledger.roots.address,
+        GAS_PUBLISH_ROOT,
+    )
+    assert (record.root, record.manifest_cid, record.cut, record.outbox_id) == (
+        "0x" + published.root.hex(),
+        published.manifest_cid,
+        facts.cut,
+        published.outbox_id,
+    )
+
+    [sent] = send_outbox(oracle_database, rpc, dev_ledger)
+    assert sent.status == OutboxStatus.CONFIRMED and sent.gas_used is not None
+    assert sent.gas_used < GAS_PUBLISH_ROOT, sent.gas_used
+    roots = dev_ledger.roots.functions
+    assert roots.latestEpoch().call() == 1
+    assert bytes(roots.rootOf(1).call()[0]) == published.root
+
+    manifest = json.loads(store.get(published.manifest_cid))
+    assert verify_manifest(manifest) == published.root
+    leaves = leaves_of(manifest)
+    assert len(leaves) == published.leaves >= 4
+    for advocate, topic, score in leaves:
+        proven, proof = score_proof(manifest, advocate, topic)
+        assert proven == score > 0
+        assert roots.verifyScore(1, advocate, topic, score, proof).call() is True
+        assert roots.verifyScore(1, advocate, topic, score + 1, proof).call() is False
+
+
+def test_the_epoch_is_the_pure_build_of_the_indexed_history(
+    oracle_database: Database, rpc: Rpc, dev_ledger: DevLedger, store: EmbeddedStore, facts: HistoryFacts
+) -> None:
+    index_all(oracle_database, rpc, dev_ledger, store)
+    published = publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=3, cut=facts.cut)
+    with oracle_database.read() as session:
+        history = history_from_projections(session, cut=facts.cut, experts=experts_of(session))
+    expected = build_epoch(history, 3)
+    assert published.root == expected.root
+    assert store.get(published.manifest_cid) == expected.manifest_bytes()
+    assert json.loads(expected.manifest_bytes())["experts"] == [
+        [e.account, "0x" + e.topic.hex()] for e in history.experts
+    ]
+
+
+def test_publishing_an_epoch_again_is_refused_and_queues_nothing(
+    oracle_database: Database, rpc: Rpc, dev_ledger: DevLedger, store: EmbeddedStore, facts: HistoryFacts
+) -> None:
+    index_all(oracle_database, rpc, dev_ledger, store)
+    first = publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=2, cut=facts.cut)
+    for epoch in (2, 1):
+        refused = (
+            rf"epoch {epoch} is not after epoch 2, already queued .*outbox row {first.outbox_id}.*epoch 3 or later"
+        )
+        with pytest.raises(PublicationError, match=refused):
+            publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=epoch, cut=facts.cut)
+    assert (_count(oracle_database, OutboxTx), _count(oracle_database, ReputationEpoch)) == (1, 1)
+
+    # Once sent and indexed, the chain refuses it too, and so does publish_epoch.
+    send_outbox(oracle_database, rpc, dev_ledger)
+    index_all(oracle_database, rpc, dev_ledger, store)
+    with pytest.raises(PublicationError, match="not after epoch 2"):
+        publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=2, cut=facts.cut)
+    assert _count(oracle_database, OutboxTx) == 1
+
+
+def test_an_epoch_published_on_chain_by_another_path_is_refused(
+    oracle_database: Database, rpc: Rpc, dev_ledger: DevLedger, store: EmbeddedStore, facts: HistoryFacts
+) -> None:
+    index_all(oracle_database, rpc, dev_ledger, store)
+    publish_directly(dev_ledger, 5, b"\x01" * 32, b"\x02" * 32)  # this database never heard of it
+    with pytest.raises(PublicationError, match="epoch 5 is not after epoch 5, already published on chain"):
+        publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=5, cut=facts.cut)
+    assert _count(oracle_database, OutboxTx) == 0
+
+
+def test_a_cut_the_index_has_not_passed_is_refused(
+    oracle_database: Database, rpc: Rpc, dev_ledger: DevLedger, store: EmbeddedStore, facts: HistoryFacts
+) -> None:
+    with pytest.raises(PublicationError, match="has not indexed any block"):
+        publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=1, cut=facts.cut)
+    index_all(oracle_database, rpc, dev_ledger, store)
+    head_time = dev_ledger.w3.eth.get_block("latest")["timestamp"]
+    with pytest.raises(PublicationError, match=f"reach block time {head_time}, not past the cut {head_time}"):
+        publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=1, cut=head_time)
+    assert _count(oracle_database, OutboxTx) == 0
