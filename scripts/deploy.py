@@ -7,7 +7,8 @@ Environment (all optional on a local development chain):
                              local anvil chain 31337, where anvil's well-known first account is used)
   PEERCARE_ADMIN             admin of the ledger, token and reputation roots (default: deployer)
   PEERCARE_PAUSER            holder of PAUSER_ROLE (default: admin)
-  PEERCARE_REPUTATION_ORACLE holder of REPUTATION_ORACLE_ROLE (default: admin)
+  PEERCARE_REPUTATION_ORACLE holder of REPUTATION_ORACLE_ROLE (default: admin; on the local chain
+                             31337 the oracle's dev account, anvil's #1)
   PEERCARE_DEPLOYMENT_FILE   where to write the manifest (default: deployments/<network>.json)
 """
 
@@ -23,6 +24,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MANIFEST_FORMAT = "peercare-deployment-v1"
 # anvil's first default account: public knowledge, only ever used on the local chain 31337.
 ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+# anvil's second default account: the oracle's signer on the local chain (peercare.oracle.service).
+ANVIL_ORACLE_ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 
 
 def deployer():
@@ -89,7 +92,8 @@ def main():
         sender,
         admin=os.environ.get("PEERCARE_ADMIN"),
         pauser=os.environ.get("PEERCARE_PAUSER"),
-        reputation_oracle=os.environ.get("PEERCARE_REPUTATION_ORACLE"),
+        reputation_oracle=os.environ.get("PEERCARE_REPUTATION_ORACLE")
+        or (ANVIL_ORACLE_ADDRESS if chain.id == 31337 else None),  # locally the oracle publishes epochs
     )
     out = Path(
         os.environ.get("PEERCARE_DEPLOYMENT_FILE") or PROJECT_ROOT / "deployments" / f"{network.show_active()}.json"
