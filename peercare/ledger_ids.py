@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from eth_abi.abi import encode
-from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 #: Leaf types of an answer in a batch: (question id, advocate, content digest).
@@ -28,5 +27,10 @@ def question_id(brand_id: int, source: bytes, ticket_id: str) -> bytes:
 
 def answer_id(question: bytes, advocate: str, content_digest: bytes) -> bytes:
     """keccak256(abi.encode(bytes32 questionId, address advocate, bytes32 contentDigest)).
-    The same id whether the answer was recorded directly or anchored in a batch."""
-    return keccak(encode(list(ANSWER_LEAF_ENCODING), [question, to_checksum_address(advocate), content_digest]))
+    The same id whether the answer was recorded directly or anchored in a batch. For these three
+    static types abi.encode is the three 32-byte words side by side, built here directly (the oracle
+    and the indexer hash thousands of answers a second)."""
+    account = bytes.fromhex(advocate.removeprefix("0x"))
+    if len(question) != 32 or len(content_digest) != 32 or len(account) != 20:
+        raise ValueError("an answer id takes a 32-byte question id, a 20-byte address and a 32-byte digest")
+    return keccak(question + bytes(12) + account + content_digest)

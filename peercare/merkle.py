@@ -7,6 +7,7 @@ interchangeable with it and verify with OpenZeppelin's `MerkleProof` on-chain. P
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -148,9 +149,14 @@ def _normalise_value(leaf_encoding: Sequence[str], value: Sequence[Any]) -> Valu
         raise MerkleError(f"value {value!r} does not fit leaf encoding {encoding}: {err}") from err
 
 
+@functools.lru_cache(maxsize=65_536)  # trees repeat the same accounts; checksumming is slow
+def _checksummed(address: str) -> str:
+    return to_checksum_address(address)
+
+
 def _normalise(abi_type: str, value: Any) -> Any:
     if abi_type == "address":
-        return to_checksum_address(value)
+        return _checksummed(value) if isinstance(value, str) else to_checksum_address(value)
     if abi_type.startswith("bytes") and abi_type != "bytes":
         raw = bytes.fromhex(value.removeprefix("0x")) if isinstance(value, str) else bytes(value)
         if len(raw) != int(abi_type[5:]):

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from peercare.content.cid import cid_from_digest
 from peercare.deployment import Deployment
+from peercare.ledger_ids import answer_id
 from peercare.merkle import hash_pair
 from peercare.oracle.db import Database
 from peercare.oracle.manifest import BatchManifest, ManifestError
@@ -498,7 +499,7 @@ class Indexer:
                     at | _movement(v["brandId"], PoolMovementKind.REFUND, v["refunded"], question=v["questionId"])
                 )
             elif name == "AnswerRecorded":
-                recorded = _answer_id(_b(v["questionId"]), v["advocate"], _b(v["contentDigest"]))
+                recorded = answer_id(_b(v["questionId"]), v["advocate"], _b(v["contentDigest"]))
                 rows[AnswerRow].append(
                     at
                     | {
@@ -594,7 +595,7 @@ class Indexer:
         except ManifestError as exc:
             log.warning("manifest %s of batch %s is invalid: %s", cid, batch["root"], exc)
             return ManifestStatus.INVALID, []
-        ids = [_answer_id(leaf.question_id, leaf.advocate, leaf.content_digest) for leaf in manifest.leaves]
+        ids = [answer_id(leaf.question_id, leaf.advocate, leaf.content_digest) for leaf in manifest.leaves]
         root = "0x" + _standard_root([keccak(answer) for answer in ids]).hex()
         if root != batch["root"] or len(ids) != batch["size"] or manifest.brand_id != batch["brand_id"]:
             log.warning(
@@ -672,12 +673,6 @@ def _movement(
 @functools.lru_cache(maxsize=65_536)
 def _checksum(address: str) -> str:
     return to_checksum_address(address)
-
-
-def _answer_id(question: bytes, advocate: str, content_digest: bytes) -> bytes:
-    """`peercare.ledger_ids.answer_id` without the generic ABI encoder: abi.encode(bytes32, address,
-    bytes32) is the three words side by side (the indexer hashes thousands of leaves per second)."""
-    return keccak(question + bytes(12) + bytes.fromhex(advocate[2:]) + content_digest)
 
 
 def _standard_root(leaves: list[bytes]) -> bytes:

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from eth_utils.crypto import keccak
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session
 from web3 import Web3
 
@@ -132,6 +132,7 @@ class Processor:
         self.clock = clock
         self._trees: dict[str, StandardMerkleTree] = {}
         self._stored: dict[bytes, str] = {}  # canonical conversation -> sealed CID, within a step
+        self._known = _Known({}, {}, set(), set())
 
     # ------------------------------------------------------------------ the loop
 
@@ -153,10 +154,12 @@ class Processor:
             events = session.scalars(
                 select(WebhookEvent).where(WebhookEvent.id.in_([r.id for r in rows])).order_by(WebhookEvent.id)
             ).all()
-            waiting = [row for row in events if not self._handle_row(session, row, now)]
-            if len(waiting) < len(events):  # what arrived later in this step may be what they wait for
-                for row in waiting:
-                    self._handle_row(session, row, now, retry=True)
+            self._known = _Known.load(session, events)
+            with session.no_autoflush:  # one flush for the step, not one per event
+                waiting = [row for row in events if not self._handle_row(session, row, now)]
+                if len(waiting) < len(events):  # what arrived later in this step may be what they wait for
+                    for row in waiting:
+                        self._handle_row(session, row, now, retry=True)
             sealed = self._seal_due_batches(session, now)
         self._stored.clear()
         return len(events) + sealed
@@ -166,7 +169,8 @@ class Processor:
         any they still miss one by one)."""
         conversations: list[Conversation] = []
         topics: dict[tuple[int, str, str], tuple[str, str]] = {}  # ticket -> (topic, requester)
-        brands = {b.id: b for b in session.scalars(select(Brand).where(Brand.id.in_({r.brand_id for r in rows})))}
+        known = _Known.load(session, rows)
+        brands = known.brands
         for row in rows:
             brand, event = brands.get(row.brand_id), event_from_json(row.payload)
             if brand is None:
@@ -177,7 +181,7 @@ class Processor:
                 conversations.append(question_conversation(brand.id, row.source, event))
             elif isinstance(event, CommentAdded):
                 if ticket not in topics:
-                    question = session.scalar(self._question_query(*ticket))
+                    question = known.questions.get(ticket)
                     if question is None:
                         continue
                     topics[ticket] = (question.topic, question.requester_id)
@@ -207,9 +211,10 @@ class Processor:
         """Handle one event; False when it has to wait (it is tried again later)."""
         if not retry:
             row.attempts += 1
+        # Handlers check everything before they write anything, so an event they refuse leaves no
+        # trace to roll back (no savepoint per event: they cost more than the event itself).
         try:
-            with session.begin_nested():
-                outcome = self._handle(session, row.brand_id, row.source, event_from_json(row.payload))
+            outcome = self._handle(session, row.brand_id, row.source, event_from_json(row.payload))
         except Deferred as exc:
             if now - row.received_at_ms > DEFER_LIMIT_MS:
                 row.status, row.error = EventStatus.FAILED, f"gave up after {row.attempts} attempts: {exc}"
@@ -225,12 +230,12 @@ class Processor:
         return True
 
     def _handle(self, session: Session, brand_id: int, source: str, event: TicketEvent) -> Outcome:
-        brand = session.get(Brand, brand_id)
+        brand = self._known.brands.get(brand_id)
         if brand is None:
             raise EventRejected(f"brand {brand_id} is not configured")
         if isinstance(event, TicketCreated):
             return self._ticket_created(session, brand, source, event)
-        question = session.scalar(self._question_query(brand_id, source, event.ticket_id))
+        question = self._known.questions.get((brand_id, source, event.ticket_id))
         if question is None:
             raise Deferred(f"ticket {event.ticket_id} has not been created yet")
         if isinstance(event, CommentAdded):
@@ -245,7 +250,7 @@ class Processor:
 
     def _ticket_created(self, session: Session, brand: Brand, source: str, event: TicketCreated) -> Outcome:
         qid = question_id(brand.id, short_string(source), event.ticket_id)
-        if session.get(Question, _hex(qid)) is not None:
+        if (brand.id, source, event.ticket_id) in self._known.questions:
             return Outcome("the ticket was created before (another event with the same ticket id)")
         topic = self._topic(brand, event.tags)
         bounty = max([int(brand.bounty_by_tag[t]) for t in event.tags if t in brand.bounty_by_tag], default=None)
@@ -265,20 +270,20 @@ class Processor:
             ],
         )
         outbox = self._queue(session, "post_question", brand.id, data, GAS_POST_QUESTION)
-        session.add(
-            Question(
-                question_id=_hex(qid),
-                brand_id=brand.id,
-                source=source,
-                ticket_id=event.ticket_id,
-                topic=topic,
-                bounty=bounty,
-                deadline=deadline,
-                content_cid=cid,
-                requester_id=event.requester_id,
-                outbox_id=outbox.id,
-            )
+        self._known.questions[brand.id, source, event.ticket_id] = question = Question(
+            question_id=_hex(qid),
+            brand_id=brand.id,
+            source=source,
+            ticket_id=event.ticket_id,
+            topic=topic,
+            bounty=bounty,
+            deadline=deadline,
+            content_cid=cid,
+            requester_id=event.requester_id,
+            outbox_id=outbox.id,
         )
+        session.add(question)
+        session.flush()  # before its answers: without relationships the flush does not order tables
         return Outcome()
 
     def _comment_added(
@@ -288,11 +293,7 @@ class Processor:
         if not isinstance(author, _Author):
             return Outcome(author)
         wallet = author.wallet
-        if session.scalar(
-            select(Answer.answer_id).where(
-                Answer.question_id == question.question_id, Answer.comment_id == event.comment_id
-            )
-        ):
+        if (question.question_id, event.comment_id) in self._known.comments:
             return Outcome("this comment was recorded before")
         conversation = answer_conversation(
             brand.id, source, question.ticket_id, question.topic, author.role, wallet, event.occurred_at, event.body
@@ -301,7 +302,7 @@ class Processor:
         digest = digest_from_cid(cid)
         qid = bytes.fromhex(question.question_id[2:])
         aid = _hex(answer_id(qid, wallet, digest))
-        if session.get(Answer, aid) is not None:
+        if aid in self._known.answers:
             return Outcome("the same answer by the same author was recorded before")
         answer = Answer(
             answer_id=aid,
@@ -339,6 +340,8 @@ class Processor:
                     f"{_hex(digest)}; the answer is anchored in a batch instead of relayed"
                 )
         session.add(answer)
+        self._known.comments.add((question.question_id, event.comment_id))
+        self._known.answers.add(aid)
         return Outcome(note)
 
     def _ticket_solved(self, session: Session, question: Question, event: TicketSolved) -> Outcome:
@@ -387,6 +390,7 @@ class Processor:
         self, session: Session, question: Question, comment_id: str | None, *, prefer_accepted: bool = False
     ) -> Answer | None:
         """The named comment's answer; else the accepted one (for ratings); else the latest."""
+        session.flush()  # answers recorded earlier in this step count
         query = select(Answer).where(Answer.question_id == question.question_id)
         if comment_id is not None:
             named = session.scalar(query.where(Answer.comment_id == comment_id))
@@ -503,11 +507,34 @@ class Processor:
     def _topic(brand: Brand, tags: Sequence[str]) -> str:
         return next((tag for tag in tags if tag in brand.topics), brand.default_topic)
 
-    @staticmethod
-    def _question_query(brand_id: int, source: str, ticket_id: str) -> Select[Question]:
-        return select(Question).where(
-            Question.brand_id == brand_id, Question.source == source, Question.ticket_id == ticket_id
-        )
+
+@dataclass
+class _Known:
+    """What the events of one step refer to, loaded in three queries instead of several per event."""
+
+    brands: dict[int, Brand]
+    questions: dict[tuple[int, str, str], Question]
+    comments: set[tuple[str, str]]  # (question id, comment id) already answered
+    answers: set[str]  # answer ids already recorded
+
+    @classmethod
+    def load(cls, session: Session, events: Sequence[WebhookEvent]) -> _Known:
+        tickets = list({(e.brand_id, e.source, e.ticket_id) for e in events})
+        questions: dict[tuple[int, str, str], Question] = {}
+        for part in (tickets[i : i + 500] for i in range(0, len(tickets), 500)):
+            key = tuple_(Question.brand_id, Question.source, Question.ticket_id)
+            for q in session.scalars(select(Question).where(key.in_(part))):
+                questions[q.brand_id, q.source, q.ticket_id] = q
+        comments: set[tuple[str, str]] = set()
+        answers: set[str] = set()
+        ids = [q.question_id for q in questions.values()]
+        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+            query = select(Answer.question_id, Answer.comment_id, Answer.answer_id).where(Answer.question_id.in_(chunk))
+            for qid, comment, aid in session.execute(query):
+                comments.add((qid, comment))
+                answers.add(aid)
+        brands = {b.id: b for b in session.scalars(select(Brand).where(Brand.id.in_({e.brand_id for e in events})))}
+        return cls(brands, questions, comments, answers)
 
 
 @dataclass(frozen=True)
@@ -523,8 +550,8 @@ def _answer_author(brand: Brand, requester_id: str, event: CommentAdded) -> _Aut
         return "an internal note, not an answer"
     if event.author_id == requester_id:
         return "the requester's own comment, not an answer"
-    if event.author_wallet:
-        return _Author(Web3.to_checksum_address(event.author_wallet), "advocate", "advocate")
+    if event.author_wallet:  # checksummed when the event was parsed
+        return _Author(event.author_wallet, "advocate", "advocate")
     wallet = brand.experts.get(event.author_id)
     if wallet is None:
         return f"author {event.author_id} has no wallet and is not one of the brand's experts"

@@ -26,6 +26,7 @@ from peercare.oracle.db import Database
 from peercare.oracle.indexer import Indexer
 from peercare.oracle.intake import Intake, webhook_router
 from peercare.oracle.processor import Processor
+from peercare.oracle.revert_reasons import RevertReasons
 from peercare.oracle.rpc import Rpc
 from peercare.oracle.signer import Signer
 
@@ -91,7 +92,12 @@ class Oracle:
         self.indexer_rpc = Rpc(url, timeout_s=settings.rpc_timeout_s)
         self.account = oracle_account(settings, deployment.chain_id)
         self.signer = Signer(
-            self.database, self.signer_rpc, self.account, deployment.chain_id, confirmations=settings.confirmations
+            self.database,
+            self.signer_rpc,
+            self.account,
+            deployment.chain_id,
+            confirmations=settings.confirmations,
+            revert_reasons=RevertReasons.from_deployment(deployment),
         )
         self.processor = Processor(
             self.database,

@@ -1,77 +1,84 @@
-"""The same trust computation as `trust.py`, vectorised with numpy when it is installed.
+"""The same trust computation as `trust.py`, vectorised with numpy, on a history's columns.
 
-Bit-identical by construction: every step is the same integer operation on int64 (values stay
-far below 2^63: trust and decay factors are at most 10^9, a rating's weight at most 2 * 10^9) or,
-where a product could overflow (normalising rows, capping customers), on Python ints in object
-arrays. The one float step, `bincount` when summing a round's contributions, only adds integers
-whose total is at most ONE = 10^9 < 2^53, which float64 does exactly. tests/services/reputation
-checks both engines give the same trust on random histories.
+Bit-identical by construction: every step is the same integer operation as in `trust.py`, on
+int64 where values provably fit and on Python ints (object arrays) where a product could not:
+
+- a rating's weight is at most 2 * 10^9, trust and decay factors at most 10^9;
+- every sum (per pair, per customer, per row, per target) adds at most n terms of at most
+  max(2 * 10^9, customer_cap), which `suitable` checks is below 2^63 before anything runs;
+- products that could pass 2^63 (normalising a row: weight * ONE; capping a customer: weight *
+  customer_cap) are computed in int64 where they fit and as Python ints where they do not;
+- a round's product flow * c is at most 10^18; the one float step, `bincount` over a round's
+  contributions, adds integers whose total is at most ONE = 10^9 < 2^53, which float64 does
+  exactly.
+
+The input is `columns.RatingColumns` (`History.rating_columns()` builds it once per history):
+integer columns, so nothing here touches a Python object per rating. tests/services/reputation
+checks both engines give the same trust and scores on random histories.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping, Sequence
-from operator import attrgetter
 from typing import Any
 
-from peercare.reputation.history import RaterKind, Rating, rater_account
+from peercare.reputation.columns import RatingColumns, np
+from peercare.reputation.history import RaterKind, Rating
 from peercare.reputation.trust import BPS, BRAND, DECAY_BY_STEP, DECAY_STEPS, ONE, TrustParams, teleport_leftover
 
-try:  # imported by name so that type checking is the same with and without numpy
-    np: Any = importlib.import_module("numpy")
-except ImportError:  # pragma: no cover - depends on the environment
-    np = None
+_INT64 = 2**63
+_PADDING = bytes(12)
 
 
 def available() -> bool:
     return np is not None
 
 
-def suitable(params: TrustParams) -> bool:
-    """Whether int64 holds every sum for these parameters (BRAND's row adds up customer caps)."""
-    return params.customer_cap < 2**40
-
-
-def _codes(items: list[Any]) -> tuple[Any, list[Any]]:
-    """(int64 code per item, distinct items in first-seen order); C-level loops only."""
-    distinct = list(dict.fromkeys(items))
-    code = {item: i for i, item in enumerate(distinct)}
-    return np.fromiter(map(code.__getitem__, items), np.int64, len(items)), distinct
-
-
-def _codes_bytes32(items: list[bytes]) -> tuple[Any, list[bytes]]:
-    """Like `_codes` for 32-byte strings, by sorting them as four big-endian words (no hashing)."""
-    buffer = b"".join(items)
-    if len(buffer) != 32 * len(items) or not items:
-        return _codes(items)
-    words = np.frombuffer(buffer, dtype=">u8").reshape(-1, 4)
-    order = np.lexsort((words[:, 3], words[:, 2], words[:, 1], words[:, 0]))
-    ordered = words[order]
-    boundary = np.r_[True, (ordered[1:] != ordered[:-1]).any(axis=1)]
-    codes = np.empty(len(items), dtype=np.int64)
-    codes[order] = np.cumsum(boundary) - 1
-    return codes, [items[i] for i in order[boundary].tolist()]
+def suitable(params: TrustParams, ratings: int = 1) -> bool:
+    """Whether int64 holds every sum for these parameters and this many ratings (see the module
+    docstring), and every quantised age."""
+    return params.half_life < 2**40 and max(2 * ONE, params.customer_cap) * max(ratings, 1) < _INT64
 
 
 def _mul_div(values: Any, factor: int, divisors: Any) -> Any:
-    """floor(values * factor / divisors) as int64, exactly: in int64 when the products fit, else
-    on Python ints (object arrays). Every result is at most `factor` (values <= divisors)."""
-    if not len(values):
-        return values.astype(np.int64)
-    if int(values.max()) * factor < 2**63 and divisors.dtype != object:
-        return values * factor // divisors
-    return (values.astype(object) * factor // divisors.astype(object)).astype(np.int64)
+    """floor(values * factor / divisors) as int64, exactly, for 0 <= values <= divisors: in int64
+    where the product fits, on Python ints where it does not. Every result is at most `factor`."""
+    out = np.zeros(len(values), dtype=np.int64)
+    if not len(values) or not factor:
+        return out
+    small = values <= (_INT64 - 1) // factor
+    out[small] = values[small] * factor // divisors[small]
+    big = ~small
+    if big.any():
+        out[big] = (values[big].astype(object) * factor // divisors[big].astype(object)).astype(np.int64)
+    return out
 
 
 def _fold(keys: Any, weights: Any) -> tuple[Any, Any]:
     """Sum int64 `weights` per distinct int64 key, exactly; keys come back sorted."""
     if not len(keys):
         return keys, weights
-    order = np.argsort(keys, kind="stable")
+    order = np.argsort(keys)  # any order of equal keys: the sums are exact
     keys, weights = keys[order], weights[order]
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     return keys[starts], np.add.reduceat(weights, starts)
+
+
+def _rater_name(rater_id: bytes) -> str:
+    """The node a peer or expert rater is: `rater_account(rater_id) or "0x" + rater_id.hex()`."""
+    if len(rater_id) == 32 and rater_id[:12] == _PADDING:
+        return "0x" + rater_id[12:].hex()
+    return "0x" + rater_id.hex()
+
+
+def _rater_names(columns: RatingColumns, codes: Any) -> list[str]:
+    """`_rater_name` of these rater codes, in bulk when the ids are 32-byte rows."""
+    rows = columns.raters.rows(codes)
+    if rows is None or rows.shape[1] != 32:
+        return [_rater_name(rater_id) for rater_id in columns.raters.take(codes)]
+    padded = ~rows[:, :12].any(axis=1)
+    digits = rows.tobytes().hex()
+    return ["0x" + digits[i * 64 + (24 if p else 0) : i * 64 + 64] for i, p in enumerate(padded.tolist())]
 
 
 def trust_numpy(
@@ -80,81 +87,93 @@ def trust_numpy(
     """(trust per node, rounds run) exactly as `trust.propagate(trust.rating_edges(...), seeds, ...)`."""
     if np is None:
         raise RuntimeError("numpy is not installed")
-    if not suitable(params):
-        raise ValueError("customer_cap is too large for int64 sums: use the python engine")
-    n = len(ratings)
-    rater_of, rater_ids = _codes_bytes32(list(map(attrgetter("rater_id"), ratings)))
-    advocate_of, advocate_names = _codes(list(map(attrgetter("advocate"), ratings)))
-    times = np.fromiter(map(attrgetter("time"), ratings), np.int64, n)
-    stars = np.fromiter(map(attrgetter("rating"), ratings), np.int64, n)
-    customer = np.fromiter(map(attrgetter("rater_kind"), ratings), np.int64, n) == int(RaterKind.CUSTOMER)
-    value = stars - 3
-    if n and (value.min() < -2 or value.max() > 2):
-        bad = int(stars[(value < -2) | (value > 2)][0])
-        raise ValueError(f"a rating is 1 to 5, got {bad}")
-    age = cut - times
-    step = np.where(age >= 0, age, 0) * DECAY_STEPS // params.half_life
-    keep = (age >= 0) & (value != 0) & (step < len(DECAY_BY_STEP))
-    by_step = np.asarray(DECAY_BY_STEP, dtype=np.int64)
-    weight = np.zeros(n, dtype=np.int64)
-    weight[keep] = by_step[step[keep]] * value[keep]
+    return trust_columns(RatingColumns.of(ratings), seeds, cut, params)
 
-    # Canonical node names: sources of peer ratings, lowercase advocates, seeds, BRAND.
-    advocates = [a.lower() for a in advocate_names]
-    peer_rows = np.unique(rater_of[keep & ~customer])
-    sources = {int(code): rater_account(rater_ids[code]) or "0x" + rater_ids[code].hex() for code in peer_rows}
-    names = sorted(set(sources.values()) | set(advocates) | set(seeds) | {BRAND})
-    node = {name: i for i, name in enumerate(names)}
+
+def trust_columns(
+    columns: RatingColumns, seeds: Mapping[str, int], cut: int, params: TrustParams
+) -> tuple[dict[str, int], int]:
+    """`trust_numpy` on ratings given as columns (all of them: one topic's, see `RatingColumns.take`)."""
+    if np is None:
+        raise RuntimeError("numpy is not installed")
+    n = len(columns)
+    if not suitable(params, n):
+        raise ValueError("too many ratings or too large a customer_cap for int64 sums: use the python engine")
+    value = columns.stars - 3
+    if n and (value.min() < -2 or value.max() > 2):
+        bad = int(columns.stars[(value < -2) | (value > 2)][0])
+        raise ValueError(f"a rating is 1 to 5, got {bad}")
+
+    # Decayed weights. Ages past the table (weight 0) are clipped so that nothing overflows.
+    horizon = len(DECAY_BY_STEP)
+    oldest = horizon * params.half_life
+    if not -_INT64 <= cut - oldest < cut + 1 < _INT64:
+        raise ValueError(f"cut {cut} is out of range")
+    age = cut - np.clip(columns.time, cut - oldest, cut + 1)  # in [-1, oldest]
+    step = np.where(age >= 0, age * DECAY_STEPS // params.half_life, horizon)
+    weight = np.r_[np.asarray(DECAY_BY_STEP, dtype=np.int64), 0][np.minimum(step, horizon)] * value
+    counted = weight != 0  # a rating of weight 0 changes no sum
+    customer = columns.kind == int(RaterKind.CUSTOMER)
+
+    # Nodes: the advocates and peer raters of this topic's ratings, the seeds and BRAND. Their
+    # numbering is arbitrary (nothing depends on it); names are lowercase, as in `trust.py`.
+    peer = counted & ~customer
+    advocate_codes = np.flatnonzero(np.bincount(columns.advocate[counted], minlength=len(columns.advocates)))
+    rater_codes = np.flatnonzero(np.bincount(columns.rater[peer], minlength=len(columns.raters)))
+    advocate_names = [a.lower() for a in columns.advocates.take(advocate_codes)]
+    rater_names = _rater_names(columns, rater_codes)
+    node = {name: i for i, name in enumerate(dict.fromkeys([*advocate_names, *rater_names, *seeds, BRAND]))}
+    names = list(node)
     size = len(names)
-    advocate_node = np.asarray([node[a] for a in advocates], dtype=np.int64)
-    rater_node = np.full(len(rater_ids), -1, dtype=np.int64)
-    for code, name in sources.items():
-        rater_node[code] = node[name]
+    brand = node[BRAND]
+    advocate_node = np.zeros(len(columns.advocates), dtype=np.int64)
+    advocate_node[advocate_codes] = np.fromiter(map(node.__getitem__, advocate_names), np.int64, len(advocate_names))
+    lowercase_merges = len(set(advocate_names)) < len(advocate_names)  # two spellings of one address
+    rater_node = np.zeros(len(columns.raters), dtype=np.int64)
+    rater_node[rater_codes] = np.fromiter(map(node.__getitem__, rater_names), np.int64, len(rater_names))
 
     # Peer edges: net weight per (source, target), self-ratings dropped, positive only.
-    peer = keep & ~customer
-    src = rater_node[rater_of[peer]]
-    dst = advocate_node[advocate_of[peer]]
-    w = weight[peer]
+    src = rater_node[columns.rater[peer]]
+    dst = advocate_node[columns.advocate[peer]]
     not_self = src != dst
-    pair_keys, pair_weights = _fold(src[not_self] * size + dst[not_self], w[not_self])
+    pair_keys, pair_weights = _fold(src[not_self] * size + dst[not_self], weight[peer][not_self])
     positive = pair_weights > 0
-    edge_src = pair_keys[positive] // size
-    edge_dst = pair_keys[positive] % size
-    edge_w = pair_weights[positive]
+    edge_src, edge_dst, edge_w = pair_keys[positive] // size, pair_keys[positive] % size, pair_weights[positive]
 
-    # Customer edges: net weight per (customer, advocate) positive, each customer capped, into BRAND.
-    cust = keep & customer
-    n_advocates = max(1, len(advocates))
-    cust_keys, cust_weights = _fold(rater_of[cust] * n_advocates + advocate_of[cust], weight[cust])
-    positive = cust_weights > 0
-    cust_keys, cust_weights = cust_keys[positive], cust_weights[positive]
-    if len(cust_keys):
-        who = cust_keys // n_advocates
-        starts = np.flatnonzero(np.r_[True, who[1:] != who[:-1]])
-        totals = np.repeat(np.add.reduceat(cust_weights, starts), np.diff(np.r_[starts, len(who)]))
+    # Customer edges into BRAND: net weight per (customer, advocate as written) kept if positive,
+    # then per (customer, lowercase advocate), each customer capped at customer_cap.
+    cust = counted & customer
+    n_advocates = max(1, len(columns.advocates))
+    keys, weights = _fold(columns.rater[cust] * n_advocates + columns.advocate[cust], weight[cust])
+    positive = weights > 0
+    keys, weights = keys[positive], weights[positive]
+    who, target = keys // n_advocates, advocate_node[keys % n_advocates]
+    if lowercase_merges:
+        keys, weights = _fold(who * size + target, weights)
+        who, target = keys // size, keys % size
+    if len(keys):
+        starts = np.flatnonzero(np.r_[True, who[1:] != who[:-1]])  # keys are sorted: by customer
+        totals = np.repeat(np.add.reduceat(weights, starts), np.diff(np.r_[starts, len(who)]))
         over = totals > params.customer_cap
-        shares = cust_weights.copy()
-        shares[over] = _mul_div(cust_weights[over], params.customer_cap, totals[over])
-        targets = advocate_node[cust_keys % n_advocates]
-        brand_keys, brand_weights = _fold(targets, shares)
+        shares = weights.copy()
+        shares[over] = _mul_div(weights[over], params.customer_cap, totals[over])
+        brand_targets, brand_weights = _fold(target, shares)
         nonzero = brand_weights > 0
-        edge_src = np.r_[edge_src, np.full(int(nonzero.sum()), node[BRAND], dtype=np.int64)]
-        edge_dst = np.r_[edge_dst, brand_keys[nonzero]]
+        # BRAND's edges stay contiguous after the peers' (which are sorted by source).
+        edge_src = np.r_[edge_src, np.full(int(nonzero.sum()), brand, dtype=np.int64)]
+        edge_dst = np.r_[edge_dst, brand_targets[nonzero]]
         edge_w = np.r_[edge_w, brand_weights[nonzero]]
 
-    # Row-normalise (Python ints: weights times ONE can pass 2^63).
+    # Row-normalise: each source's edges are contiguous.
     if len(edge_src):
-        order = np.lexsort((edge_dst, edge_src))
-        edge_src, edge_dst, edge_w = edge_src[order], edge_dst[order], edge_w[order]
         starts = np.flatnonzero(np.r_[True, edge_src[1:] != edge_src[:-1]])
-        row_totals = np.add.reduceat(edge_w.astype(object), starts)
-        per_edge_total = np.repeat(row_totals, np.diff(np.r_[starts, len(edge_src)]))
-        c = _mul_div(edge_w, ONE, per_edge_total)
+        row_totals = np.repeat(np.add.reduceat(edge_w, starts), np.diff(np.r_[starts, len(edge_src)]))
+        c = _mul_div(edge_w, ONE, row_totals)
     else:
         c = np.zeros(0, dtype=np.int64)
 
-    seed_list = sorted((node[name], share) for name, share in seeds.items() if share > 0)
+    # Seeds in name order, as `trust.py` has them: the first takes the rounding remainder.
+    seed_list = [(node[name], share) for name, share in sorted(seeds.items()) if share > 0]
     if sum(share for _, share in seed_list) != ONE:
         raise ValueError("the seed distribution must sum to ONE")
     keep_bps = BPS - params.teleport_bps
@@ -171,4 +190,5 @@ def trust_numpy(
         if np.array_equal(new, trust):
             break
         trust = new
-    return {names[i]: int(trust[i]) for i in np.flatnonzero(trust)}, rounds_run
+    held = np.flatnonzero(trust)
+    return dict(sorted(zip([names[i] for i in held.tolist()], trust[held].tolist(), strict=True))), rounds_run

@@ -8,8 +8,12 @@ compare the same whatever checksum form the indexer saw; `account_key` is the on
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from peercare.reputation.columns import RatingColumns
 
 
 class RaterKind(IntEnum):
@@ -96,6 +100,7 @@ class History:
     ratings: tuple[Rating, ...] = ()
     payouts: tuple[Payout, ...] = ()
     experts: tuple[Expert, ...] = ()
+    _columns: RatingColumns | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def of(
@@ -108,7 +113,18 @@ class History:
     ) -> History:
         return cls(cut, tuple(acceptances), tuple(ratings), tuple(payouts), tuple(experts))
 
+    def rating_columns(self) -> RatingColumns:
+        """The ratings as integer columns for the numpy engine (`columns.RatingColumns`; needs
+        numpy). Built on first use and kept: the history is immutable."""
+        columns = self._columns
+        if columns is None:
+            from peercare.reputation.columns import RatingColumns
+
+            columns = RatingColumns.of(self.ratings)
+            object.__setattr__(self, "_columns", columns)
+        return columns
+
     def topics(self) -> list[bytes]:
         """Every topic with an acceptance, a rating or an expert, in byte order."""
-        found = {a.topic for a in self.acceptances} | {r.topic for r in self.ratings} | {e.topic for e in self.experts}
-        return sorted(found)
+        rated = set(self._columns.topics) if self._columns is not None else {r.topic for r in self.ratings}
+        return sorted({a.topic for a in self.acceptances} | rated | {e.topic for e in self.experts})

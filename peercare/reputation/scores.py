@@ -15,11 +15,11 @@ raises exactly one score by exactly its own credit.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
-from peercare.reputation.history import Acceptance, History, Payout, Rating, account_key
-from peercare.reputation.trust import BRAND, ONE, TopicTrust, TrustParams, decay, topic_trust
+from peercare.reputation.history import Acceptance, History, Payout, account_key
+from peercare.reputation.trust import BRAND, DECAY_STEPS, ONE, TopicTrust, TrustParams, decay, trust_by_topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,24 +54,32 @@ def acceptance_credit(
             row[account] = row.get(account, 0) + payout.amount
     credit: Scores = {}
     half_life = params.trust.half_life
-    keys: dict[str, str] = {}
+    full_at_step: dict[int, int] = {}  # the credit depends on the age only through its decay step
+    # Whole credits summed per (advocate as written, topic), keyed canonically once at the end.
+    whole: dict[tuple[str, bytes], int] = {}
     for acceptance in acceptances:
-        if acceptance.time > cut:
+        age = cut - acceptance.time
+        if age < 0:
             continue
-        full = params.accept_points * decay(cut - acceptance.time, half_life) // ONE
-        members = paid.get(acceptance.question_id)
+        step = age * DECAY_STEPS // half_life
+        full = full_at_step.get(step)
+        if full is None:
+            full = full_at_step[step] = params.accept_points * decay(age, half_life) // ONE
+        members = paid.get(acceptance.question_id) if paid else None
         if members and len(members) > 1:
             total = sum(members.values())
-            parts = {account: full * amount // total for account, amount in members.items()}
+            for account, amount in members.items():
+                part = full * amount // total
+                if part:
+                    key = (account, acceptance.topic)
+                    credit[key] = credit.get(key, 0) + part
         else:
-            advocate = keys.get(acceptance.advocate)
-            if advocate is None:
-                advocate = keys[acceptance.advocate] = account_key(acceptance.advocate)
-            parts = {advocate: full}
-        for account, part in parts.items():
-            if part:
-                credit_key = (account, acceptance.topic)
-                credit[credit_key] = credit.get(credit_key, 0) + part
+            raw = (acceptance.advocate, acceptance.topic)
+            whole[raw] = whole.get(raw, 0) + full
+    for (advocate, topic), points in whole.items():
+        if points:
+            key = (account_key(advocate), topic)
+            credit[key] = credit.get(key, 0) + points
     return credit
 
 
@@ -88,22 +96,11 @@ def compute_scores(
     history: History, params: ScoreParams | None = None, engine: str = "auto"
 ) -> tuple[Scores, dict[bytes, TopicTrust]]:
     """Every positive score of the history, and the trust per topic it came from (`engine`: see
-    `trust.topic_trust`; every engine gives the same scores)."""
+    `trust.trust_by_topic`; every engine gives the same scores)."""
     params = params or ScoreParams()
     scores = acceptance_credit(history.acceptances, history.payouts, history.cut, params)
-    topics = history.topics()
-    by_topic: dict[bytes, Sequence[Rating]]
-    if len(topics) == 1:
-        by_topic = {topics[0]: history.ratings}  # nothing to split (and a million ratings to spare)
-    else:
-        grouped: dict[bytes, list[Rating]] = defaultdict(list)
-        for rating in history.ratings:
-            grouped[rating.topic].append(rating)
-        by_topic = dict(grouped)
-    trusts: dict[bytes, TopicTrust] = {}
-    for topic in topics:
-        trust = topic_trust(topic, by_topic.get(topic, ()), history.experts, history.cut, params.trust, engine)
-        trusts[topic] = trust
+    trusts = trust_by_topic(history, params.trust, engine)
+    for trust in trusts.values():
         for key, points in trust_points(trust, params).items():
             scores[key] = scores.get(key, 0) + points
     return {key: value for key, value in scores.items() if value > 0}, trusts

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from peercare.reputation.history import Expert, RaterKind, Rating, account_key, rater_account
+from peercare.reputation.history import Expert, History, RaterKind, Rating, account_key, rater_account
 
 #: Fixed-point one: trust shares are in parts per billion, decay factors in billionths.
 ONE = 10**9
@@ -239,6 +239,15 @@ def propagate(
     return {node: trust[i] for i, node in enumerate(nodes) if trust[i]}, rounds_run
 
 
+#: Ratings in a topic from which engine "auto" uses numpy.
+NUMPY_FROM = 10_000
+
+
+def _check_engine(engine: str) -> None:
+    if engine not in ("auto", "python", "numpy"):
+        raise ValueError(f"unknown engine {engine!r}")
+
+
 def topic_trust(
     topic: bytes,
     ratings: Iterable[Rating],
@@ -249,18 +258,65 @@ def topic_trust(
 ) -> TopicTrust:
     """Trust in `topic` from the ratings and experts given (those of other topics are skipped).
     `engine`: "python", "numpy" (`fast.py`, identical results), or "auto": numpy when it is
-    installed and there are at least 10,000 ratings."""
+    installed and there are at least `NUMPY_FROM` ratings."""
     in_topic = ratings if isinstance(ratings, tuple) and all(r.topic == topic for r in ratings) else None
     if in_topic is None:
         in_topic = tuple(r for r in ratings if r.topic == topic)
     p = seed_distribution((e.account for e in experts if e.topic == topic), params)
-    if engine not in ("auto", "python", "numpy"):
-        raise ValueError(f"unknown engine {engine!r}")
+    _check_engine(engine)
     if engine != "python":
         from peercare.reputation import fast
 
-        if engine == "numpy" or (fast.available() and fast.suitable(params) and len(in_topic) >= 10_000):
+        if engine == "numpy" or (
+            fast.available() and fast.suitable(params, len(in_topic)) and len(in_topic) >= NUMPY_FROM
+        ):
             trust, rounds_run = fast.trust_numpy(in_topic, p, cut, params)
             return TopicTrust(topic, trust, rounds_run)
     trust, rounds_run = propagate(rating_edges(in_topic, cut, params), p, params)
     return TopicTrust(topic, trust, rounds_run)
+
+
+def trust_by_topic(history: History, params: TrustParams, engine: str = "auto") -> dict[bytes, TopicTrust]:
+    """Trust in every topic of the history (`History.topics`), each exactly as `topic_trust` gives
+    it. The numpy engine reads the history's columns (`History.rating_columns`, built once), not
+    its `Rating` objects; "auto" uses it for the topics with at least `NUMPY_FROM` ratings."""
+    _check_engine(engine)
+    if engine == "python":
+        return _trust_by_topic_python(history, params)
+    from peercare.reputation import fast
+    from peercare.reputation.columns import np
+
+    if engine == "auto" and not (fast.available() and len(history.ratings) >= NUMPY_FROM):
+        return _trust_by_topic_python(history, params)
+    columns = history.rating_columns()
+    rows = columns.topic_rows()
+    trusts: dict[bytes, TopicTrust] = {}
+    for topic in history.topics():
+        p = seed_distribution((e.account for e in history.experts if e.topic == topic), params)
+        in_topic = rows.get(topic, np.zeros(0, dtype=np.int64))
+        count = len(columns) if in_topic is None else len(in_topic)
+        if engine == "numpy" or (count >= NUMPY_FROM and fast.suitable(params, count)):
+            trust, rounds_run = fast.trust_columns(columns.take(in_topic), p, history.cut, params)
+        else:
+            ratings = history.ratings if in_topic is None else tuple(history.ratings[i] for i in in_topic.tolist())
+            trust, rounds_run = propagate(rating_edges(ratings, history.cut, params), p, params)
+        trusts[topic] = TopicTrust(topic, trust, rounds_run)
+    return trusts
+
+
+def _trust_by_topic_python(history: History, params: TrustParams) -> dict[bytes, TopicTrust]:
+    topics = history.topics()
+    by_topic: Mapping[bytes, Sequence[Rating]]
+    if len(topics) == 1:
+        by_topic = {topics[0]: history.ratings}  # nothing to split
+    else:
+        grouped: dict[bytes, list[Rating]] = {}
+        for rating in history.ratings:
+            grouped.setdefault(rating.topic, []).append(rating)
+        by_topic = grouped
+    trusts: dict[bytes, TopicTrust] = {}
+    for topic in topics:
+        p = seed_distribution((e.account for e in history.experts if e.topic == topic), params)
+        trust, rounds_run = propagate(rating_edges(by_topic.get(topic, ()), history.cut, params), p, params)
+        trusts[topic] = TopicTrust(topic, trust, rounds_run)
+    return trusts

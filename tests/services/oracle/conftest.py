@@ -65,10 +65,12 @@ def dev_ledger_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev
 
 @pytest.fixture
 def dev_ledger(dev_ledger_session: DevLedger) -> Iterator[DevLedger]:
+    dev_ledger_session.rpc("evm_mine")  # a reorg in the test must not reach the snapshot's block
     snapshot = dev_ledger_session.snapshot()
     try:
         yield dev_ledger_session
     finally:
+        dev_ledger_session.rpc("anvil_dropAllTransactions")  # evm_revert keeps the mempool
         dev_ledger_session.revert(snapshot)
 
 

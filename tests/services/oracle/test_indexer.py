@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from devchain import DevLedger, dev_account
+from eth_abi.abi import encode
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from sqlalchemy import select
@@ -26,7 +27,7 @@ from peercare.content.embedded import EmbeddedStore
 from peercare.ledger_ids import answer_id, short_string
 from peercare.merkle import StandardMerkleTree
 from peercare.oracle.db import Database, sqlite_url
-from peercare.oracle.indexer import Indexer, _answer_id, _standard_root, rescan_differences
+from peercare.oracle.indexer import Indexer, _standard_root, rescan_differences
 from peercare.oracle.manifest import BatchManifest, Leaf
 from peercare.oracle.projections import (
     Acceptance,
@@ -247,7 +248,7 @@ def test_incremental_index_equals_rescan_and_matches_contract_balances(
     chain.send(chain.oracle, chain.ledger.functions.acceptAnswerWithSwarm(chain.batch_ref(manifest, 1), swarm))
     chain.send(alice, chain.ledger.functions.withdrawEarnings(chain.token.address, alice.address))
     chain.expire(q3, after_s=3_600)
-    chain.send(chain.deployer, chain.dev.roots.functions.publishRoot(1, b"\x01" * 32, b"\x02" * 32))
+    chain.send(chain.oracle, chain.dev.roots.functions.publishRoot(1, b"\x01" * 32, b"\x02" * 32))
     catch_up(indexer)
 
     assert indexer.cursor() == chain.w3.eth.block_number
@@ -539,6 +540,7 @@ def test_batch_root_is_the_standard_merkle_tree_root(size: int) -> None:
             for i in range(size)
         ),
     )
-    ids = [_answer_id(leaf.question_id, leaf.advocate, leaf.content_digest) for leaf in manifest.leaves]
-    assert ids == [answer_id(leaf.question_id, leaf.advocate, leaf.content_digest) for leaf in manifest.leaves]
+    ids = [answer_id(leaf.question_id, leaf.advocate, leaf.content_digest) for leaf in manifest.leaves]
+    encoded = [encode(["bytes32", "address", "bytes32"], list(leaf.value())) for leaf in manifest.leaves]
+    assert ids == [keccak(e) for e in encoded]  # the word-by-word id is the ABI-encoded one
     assert _standard_root([keccak(i) for i in ids]) == manifest.tree().root
