@@ -36,7 +36,7 @@ from peercare.oracle.models import (
     WebhookEvent,
 )
 from peercare.oracle.processor import rater_id
-from peercare.oracle.projections import projection_snapshot
+from peercare.oracle.projections import Cursor, projection_snapshot
 from peercare.oracle.rpc import Rpc
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -123,8 +123,16 @@ def wait_until_drained(dev: DevLedger, database: Database, timeout_s: float = 18
     while not drained(database, rpc, dev.oracle.address):
         assert time.monotonic() < deadline, f"the oracle did not finish its work within {timeout_s} s"
         time.sleep(0.5)
-    time.sleep(1.5)
+    head = int(rpc.call("eth_blockNumber"), 16)
+    while _indexed_to(database) < head:  # its indexer (confirmations 0 in these tests) catches up
+        assert time.monotonic() < deadline, f"the oracle's indexer did not reach block {head} within {timeout_s} s"
+        time.sleep(0.2)
     rpc.close()
+
+
+def _indexed_to(database: Database) -> int:
+    with database.read() as session:
+        return session.scalar(select(Cursor.block_number)) or -1
 
 
 def drained(database: Database, rpc: Rpc, oracle_address: str) -> bool:

@@ -41,7 +41,7 @@ def test_every_acknowledged_event_is_on_chain_exactly_once_after_50_kills(
     kills = 0
     try:
         for kills in range(1, KILLS + 1):  # noqa: B007
-            time.sleep(rng.uniform(0.1, 1.0))
+            time.sleep(rng.uniform(0.1, 0.6))
             oracle.kill()
             oracle.start()
         sender.stop.set()
