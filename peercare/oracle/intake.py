@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sqlalchemy import select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from peercare.api.problems import Problem
 from peercare.oracle.db import Database
@@ -89,7 +90,10 @@ class EventWriter:
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="peercare-intake-writer", daemon=True)
         dialect = database.engine.dialect.name
-        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self._insert_statement = insert(WebhookEvent).on_conflict_do_nothing(
+            index_elements=["brand_id", "source", "event_key"]
+        )
         self.groups = 0  # commits so far (the benchmark reports events per commit)
 
     def start(self) -> None:
@@ -135,29 +139,30 @@ class EventWriter:
 
     def _store(self, rows: list[dict[str, Any]]) -> list[tuple[int, bool]]:
         keys = [(r["brand_id"], r["source"], r["event_key"]) for r in rows]
-        unique = list(dict(zip(keys, rows, strict=True)).values())
-        columns = (WebhookEvent.brand_id, WebhookEvent.source, WebhookEvent.event_key, WebhookEvent.id)
+        by_key = dict(zip(keys, rows, strict=True))  # a key delivered twice in one group is stored once
         with self.database.transaction() as session:
-            statement = (
-                self._insert(WebhookEvent)
-                .values(unique)
-                .on_conflict_do_nothing(index_elements=["brand_id", "source", "event_key"])
-                .returning(*columns)
-            )
-            inserted = {(b, s, k): i for b, s, k, i in session.execute(statement)}
-            replayed = [key for key in dict.fromkeys(keys) if key not in inserted]
-            existing: dict[tuple[int, str, str], int] = {}
-            if replayed:
-                key_columns = tuple_(WebhookEvent.brand_id, WebhookEvent.source, WebhookEvent.event_key)
-                query = select(*columns).where(key_columns.in_(replayed))
-                existing = {(b, s, k): i for b, s, k, i in session.execute(query)}
-        ids = existing | inserted
+            before = self._ids(session, list(by_key))
+            new = [row for key, row in by_key.items() if key not in before]
+            ids = before
+            if new:
+                # One statement shape whatever the group's size, so SQLAlchemy compiles it once;
+                # ON CONFLICT covers a concurrent writer (another process) that got there first.
+                session.execute(self._insert_statement, new)
+                ids = before | self._ids(session, [key for key in by_key if key not in before])
         seen: set[tuple[int, str, str]] = set()
         results = []
-        for key in keys:  # only the first delivery of a newly inserted key is new
-            results.append((ids[key], key in inserted and key not in seen))
+        for key in keys:  # only the first delivery of a newly stored key is new
+            results.append((ids[key], key not in before and key not in seen))
             seen.add(key)
         return results
+
+    @staticmethod
+    def _ids(session: Session, keys: list[tuple[int, str, str]]) -> dict[tuple[int, str, str], int]:
+        if not keys:
+            return {}
+        key_columns = tuple_(WebhookEvent.brand_id, WebhookEvent.source, WebhookEvent.event_key)
+        query = select(WebhookEvent.brand_id, WebhookEvent.source, WebhookEvent.event_key, WebhookEvent.id)
+        return {(b, s, k): i for b, s, k, i in session.execute(query.where(key_columns.in_(keys)))}
 
 
 class Intake:
