@@ -4,16 +4,18 @@
 and codes the three identifiers (topic, rater id, advocate) as int64 positions in their distinct
 values. `History.rating_columns()` builds it once per history and keeps it.
 
-Coding is over fixed-width bytes, not Python dicts: 32-byte ids, and addresses as their 40 hex
-digits, are viewed as 64-bit words, mixed into one uint64 per row (the splitmix64 finaliser) and
-uniqued by numpy. It is then checked exactly: every row's words are compared with those of a
-representative of its code, so two different values that happen to share a hash are detected and
-the exact path (a lexicographic sort of the words) codes them instead. Values of another shape (an
-id that is not 32 bytes, an advocate that is not 42 ASCII characters starting with 0x) are coded
-with a dict. Codes are exact either way: equal values, and only those, share a code.
+Coding is over fixed-width bytes, not Python dicts: each value is one row of bytes (a 32-byte id
+as it is; an address as its 42 ASCII characters, padded with NULs to 48), read as 64-bit words,
+hashed to one uint64 per row (splitmix64's finaliser after each word) and grouped by sorting the
+hashes. The grouping is then checked exactly: every row is compared, word by word, with a
+representative of its group. If two different rows share a hash, the full 64-bit hashes are
+tried (the first sort uses their top bits only), and then a lexicographic sort of the words
+themselves, which is exact whatever the hashes. Values of another shape (an id that is not 32
+bytes; text that is not ASCII, contains a NUL, or varies in length) are coded with a dict. Either
+way, equal values, and only those, share a code.
 
-The order of the distinct values is unspecified. Nothing downstream depends on it: every sum is
-exact, and the engine orders nodes by name wherever an order matters.
+The order of the codes is unspecified. Nothing downstream depends on it: every sum is exact, and
+the engine orders nodes by name wherever an order matters.
 """
 
 from __future__ import annotations
@@ -62,10 +64,19 @@ class Distinct(Generic[T]):
         """The values of these codes, in bulk."""
         if self._table is None:
             return [self._items[code] for code in codes]
+        return self._sliced(codes, lower=False)
+
+    def take_lower(self: Distinct[str], codes: Iterable[int]) -> list[str]:
+        """The values of these codes, lowercased, in bulk."""
+        if self._table is None:
+            return [self._items[code].lower() for code in codes]
+        return self._sliced(codes, lower=True)
+
+    def _sliced(self, codes: Iterable[int], lower: bool) -> list[Any]:
         width = self._width
         blob: Any = self._table[np.fromiter(codes, np.int64), :width].tobytes()
         if self._text:
-            blob = blob.decode("ascii")
+            blob = blob.decode("ascii").lower() if lower else blob.decode("ascii")
         return [blob[i : i + width] for i in range(0, len(blob), width)]
 
     def rows(self, codes: Any) -> Any:
@@ -73,11 +84,17 @@ class Distinct(Generic[T]):
         return None if self._table is None else self._table[codes, : self._width]
 
 
-def _mix(z: Any) -> Any:
-    """splitmix64's finaliser on a uint64 array (wrapping arithmetic): a bijection of 64-bit words."""
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
+def _mix(z: Any, scratch: Any) -> None:
+    """splitmix64's finaliser, in place on a uint64 array (wrapping arithmetic): a bijection of
+    64-bit words. `scratch` is an array of the same shape to work in."""
+    np.right_shift(z, np.uint64(30), out=scratch)
+    z ^= scratch
+    z *= np.uint64(0xBF58476D1CE4E5B9)
+    np.right_shift(z, np.uint64(27), out=scratch)
+    z ^= scratch
+    z *= np.uint64(0x94D049BB133111EB)
+    np.right_shift(z, np.uint64(31), out=scratch)
+    z ^= scratch
 
 
 def _code_rows(rows: Any) -> tuple[Any, Any]:
@@ -85,26 +102,50 @@ def _code_rows(rows: Any) -> tuple[Any, Any]:
     width a multiple of 8: rows with the same bytes, and only those, share a code."""
     n = len(rows)
     words = rows.view(np.uint64)
-    hashed = _mix(words[:, 0] + np.uint64(_GOLDEN))
+    hashed = words[:, 0] + np.uint64(_GOLDEN)
+    scratch = np.empty_like(hashed)
+    _mix(hashed, scratch)
     for k in range(1, words.shape[1]):
-        hashed = _mix(hashed ^ words[:, k])
-    order = np.argsort(hashed)
-    ordered = hashed[order]
-    boundary = np.empty(n, dtype=bool)
-    boundary[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=boundary[1:])
-    codes = np.empty(n, dtype=np.int64)
-    codes[order] = np.cumsum(boundary) - 1
-    representative = order[boundary]
-    # Exact check: every row equals its code's representative, word by word.
-    if all(np.array_equal(words[representative, k][codes], words[:, k]) for k in range(words.shape[1])):
+        hashed ^= words[:, k]
+        _mix(hashed, scratch)
+    bits = max(1, (n - 1).bit_length())
+    if bits <= 24:
+        # Sort the hashes' top 64 - bits bits with the row number in the low bits: a plain sort,
+        # faster than an argsort, whose low bits then give the order.
+        low = np.uint64((1 << bits) - 1)
+        keys = (hashed & ~low) | np.arange(n, dtype=np.uint64)
+        keys.sort()
+        order = (keys & low).astype(np.int64)
+        codes, representative = _group(n, order, keys >> np.uint64(bits))
+        if _same_rows(words, codes, representative):
+            return codes, representative
+    order = np.argsort(hashed)  # all 64 bits of the hash
+    codes, representative = _group(n, order, hashed[order])
+    if _same_rows(words, codes, representative):
         return codes, representative
     # Two different rows share a hash: code by the words themselves (a lexicographic sort).
     order = np.lexsort(words.T[::-1])
-    ordered_words = words[order]
-    boundary[1:] = (ordered_words[1:] != ordered_words[:-1]).any(axis=1)
+    ordered = words[order]
+    return _group(n, order, None, (ordered[1:] != ordered[:-1]).any(axis=1))
+
+
+def _group(n: int, order: Any, ordered: Any, differs: Any = None) -> tuple[Any, Any]:
+    """Codes by runs of equal values in `ordered` (the values in `order`), or of rows that do not
+    differ from the one before (`differs`)."""
+    boundary = np.empty(n, dtype=bool)
+    boundary[:1] = True
+    if differs is None:
+        np.not_equal(ordered[1:], ordered[:-1], out=boundary[1:])
+    else:
+        boundary[1:] = differs
+    codes = np.empty(n, dtype=np.int64)
     codes[order] = np.cumsum(boundary) - 1
     return codes, order[boundary]
+
+
+def _same_rows(words: Any, codes: Any, representative: Any) -> bool:
+    """Whether every row equals its code's representative, word by word: the exact check."""
+    return all(np.array_equal(np.take(words[representative, k], codes), words[:, k]) for k in range(words.shape[1]))
 
 
 def _code_objects(items: list[T]) -> tuple[Any, Distinct[T]]:
@@ -135,7 +176,7 @@ def code_strings(items: list[str]) -> tuple[Any, Distinct[str]]:
     # With exactly `padding` NULs per row, every one in the padding of its row, every item has
     # `width` characters and no NUL: the joined string is exactly the n padded rows.
     stride = width + len(padding)
-    if not items or not joined.isascii() or len(joined) != stride * len(items):
+    if not width or not joined.isascii() or len(joined) != stride * len(items):
         return _code_objects(items)
     if joined.count("\0") != len(padding) * len(items):
         return _code_objects(items)

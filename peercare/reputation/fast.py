@@ -8,9 +8,10 @@ int64 where values provably fit and on Python ints (object arrays) where a produ
   max(2 * 10^9, customer_cap), which `suitable` checks is below 2^63 before anything runs;
 - products that could pass 2^63 (normalising a row: weight * ONE; capping a customer: weight *
   customer_cap) are computed in int64 where they fit and as Python ints where they do not;
-- a round's product flow * c is at most 10^18; the one float step, `bincount` over a round's
-  contributions, adds integers whose total is at most ONE = 10^9 < 2^53, which float64 does
-  exactly.
+- a round's product flow * c is at most 10^18;
+- the float steps are `bincount`s over non-negative integers whose total is below 2^53, so every
+  partial sum is an integer float64 holds exactly: a round's contributions (total at most ONE =
+  10^9), and BRAND's capped shares per advocate (checked; a sort-based exact sum otherwise).
 
 The input is `columns.RatingColumns` (`History.rating_columns()` builds it once per history):
 integer columns, so nothing here touches a Python object per rating. tests/services/reputation
@@ -36,8 +37,9 @@ def available() -> bool:
 
 def suitable(params: TrustParams, ratings: int = 1) -> bool:
     """Whether int64 holds every sum for these parameters and this many ratings (see the module
-    docstring), and every quantised age."""
-    return params.half_life < 2**40 and max(2 * ONE, params.customer_cap) * max(ratings, 1) < _INT64
+    docstring), every quantised age, and every pair key (a product of two codes below 2^31)."""
+    cap = max(2 * ONE, params.customer_cap)
+    return params.half_life < 2**40 and ratings < 2**30 and cap * max(ratings, 1) < _INT64
 
 
 def _mul_div(values: Any, factor: int, divisors: Any) -> Any:
@@ -55,13 +57,32 @@ def _mul_div(values: Any, factor: int, divisors: Any) -> Any:
 
 
 def _fold(keys: Any, weights: Any) -> tuple[Any, Any]:
-    """Sum int64 `weights` per distinct int64 key, exactly; keys come back sorted."""
-    if not len(keys):
+    """Sum int64 `weights` per distinct non-negative int64 key, exactly; keys come back sorted."""
+    n = len(keys)
+    if not n:
         return keys, weights
-    order = np.argsort(keys)  # any order of equal keys: the sums are exact
-    keys, weights = keys[order], weights[order]
+    bits = max(1, (n - 1).bit_length())
+    if int(keys.max()) < 2 ** (63 - bits):
+        # One plain sort of key * 2^bits + position (faster than an argsort); any order of equal
+        # keys will do, since the sums are exact.
+        packed = (keys << bits) | np.arange(n, dtype=np.int64)
+        packed.sort()
+        keys, weights = packed >> bits, weights[packed & ((1 << bits) - 1)]
+    else:
+        order = np.argsort(keys)
+        keys, weights = keys[order], weights[order]
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     return keys[starts], np.add.reduceat(weights, starts)
+
+
+def _fold_small(keys: Any, weights: Any, size: int) -> tuple[Any, Any]:
+    """`_fold` for non-negative keys below `size` and non-negative weights: a bincount, exact when
+    the total is below 2^53 (every partial sum is then an integer float64 holds exactly)."""
+    if len(weights) and int(weights.sum()) >= 2**53:
+        return _fold(keys, weights)
+    sums = np.bincount(keys, weights=weights.astype(np.float64), minlength=size).astype(np.int64)
+    present = np.flatnonzero(np.bincount(keys, minlength=size))
+    return present, sums[present]
 
 
 def _rater_name(rater_id: bytes) -> str:
@@ -120,11 +141,13 @@ def trust_columns(
     peer = counted & ~customer
     advocate_codes = np.flatnonzero(np.bincount(columns.advocate[counted], minlength=len(columns.advocates)))
     rater_codes = np.flatnonzero(np.bincount(columns.rater[peer], minlength=len(columns.raters)))
-    advocate_names = [a.lower() for a in columns.advocates.take(advocate_codes)]
+    advocate_names = columns.advocates.take_lower(advocate_codes)
     rater_names = _rater_names(columns, rater_codes)
-    node = {name: i for i, name in enumerate(dict.fromkeys([*advocate_names, *rater_names, *seeds, BRAND]))}
-    names = list(node)
+    names = list(dict.fromkeys([*advocate_names, *rater_names, *seeds, BRAND]))
     size = len(names)
+    if size >= 2**31:
+        raise ValueError("too many accounts for int64 pair keys: use the python engine")
+    node = dict(zip(names, range(size), strict=True))
     brand = node[BRAND]
     advocate_node = np.zeros(len(columns.advocates), dtype=np.int64)
     advocate_node[advocate_codes] = np.fromiter(map(node.__getitem__, advocate_names), np.int64, len(advocate_names))
@@ -157,7 +180,7 @@ def trust_columns(
         over = totals > params.customer_cap
         shares = weights.copy()
         shares[over] = _mul_div(weights[over], params.customer_cap, totals[over])
-        brand_targets, brand_weights = _fold(target, shares)
+        brand_targets, brand_weights = _fold_small(target, shares, size)
         nonzero = brand_weights > 0
         # BRAND's edges stay contiguous after the peers' (which are sorted by source).
         edge_src = np.r_[edge_src, np.full(int(nonzero.sum()), brand, dtype=np.int64)]
@@ -191,4 +214,5 @@ def trust_columns(
             break
         trust = new
     held = np.flatnonzero(trust)
-    return dict(sorted(zip([names[i] for i in held.tolist()], trust[held].tolist(), strict=True))), rounds_run
+    found = dict(zip([names[i] for i in held.tolist()], trust[held].tolist(), strict=True))
+    return {name: found[name] for name in sorted(found)}, rounds_run  # in name order, as `trust.py` gives it

@@ -100,6 +100,7 @@ class History:
     ratings: tuple[Rating, ...] = ()
     payouts: tuple[Payout, ...] = ()
     experts: tuple[Expert, ...] = ()
+    # `rating_columns()`, built on first use; a cache, not part of the value (nor of equality).
     _columns: RatingColumns | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod

@@ -16,32 +16,32 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
-from peercare.routing.ranker import Answered, Question
+from peercare.routing.ranker import Answered, Question, User
 
 DECAY_DAYS = 60.0
 SECONDS_PER_DAY = 86_400.0
 
 
-def random_router(question: Question, history: Sequence[Answered], candidates: Sequence[int]) -> list[float]:
+def random_router(question: Question, history: Sequence[Answered], candidates: Sequence[User]) -> list[float]:
     return [0.0] * len(candidates)
 
 
-def most_active(question: Question, history: Sequence[Answered], candidates: Sequence[int]) -> list[float]:
+def most_active(question: Question, history: Sequence[Answered], candidates: Sequence[User]) -> list[float]:
     counts = Counter(a.answerer for a in history)
     return [float(counts[c]) for c in candidates]
 
 
-def tag_frequency(question: Question, history: Sequence[Answered], candidates: Sequence[int]) -> list[float]:
+def tag_frequency(question: Question, history: Sequence[Answered], candidates: Sequence[User]) -> list[float]:
     tags = set(question.tags)
-    counts: Counter[int] = Counter()
+    counts: Counter[User] = Counter()
     for a in history:
         counts[a.answerer] += len(tags.intersection(a.tags))
     return [float(counts[c]) for c in candidates]
 
 
-def tag_reputation_decay(question: Question, history: Sequence[Answered], candidates: Sequence[int]) -> list[float]:
+def tag_reputation_decay(question: Question, history: Sequence[Answered], candidates: Sequence[User]) -> list[float]:
     tags = set(question.tags)
-    scores: dict[int, float] = {}
+    scores: dict[User, float] = {}
     for a in history:
         shared = len(tags.intersection(a.tags))
         if not shared:

@@ -21,9 +21,9 @@ from datetime import date, datetime
 from functools import cache
 
 from peercare.routing.dump import VOTE_ACCEPTED, VOTE_DOWN, VOTE_UP, Dump, Post
-from peercare.routing.ranker import Answered, Question
+from peercare.routing.ranker import Answered, Question, User
 
-Router = Callable[[Question, Sequence[Answered], Sequence[int]], Sequence[float]]
+Router = Callable[[Question, Sequence[Answered], Sequence[User]], Sequence[float]]
 """A router: (question, visible history, candidate user ids) -> one score per candidate, higher first."""
 
 HITS_AT = (1, 5, 10)

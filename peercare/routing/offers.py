@@ -1,38 +1,62 @@
-"""Routing mechanics: who is offered a question, on top of any per-candidate score.
+"""Routing mechanics: who is offered a question, on top of the ranker's scores.
 
-Given the candidates' scores for one question (by default their topic reputation), `route`
+`route_question` is the whole decision for a question: `ranker.rank_pool` scores its candidate pool
+(topic reputation, text and tags, recency, acceptance, load, availability; never the asker) and
+the mechanics below turn that ranking into offers, committing to every candidate's features.
+`route` is the same mechanics with the topic reputation alone as the score (or any score function),
+walking a large candidate index best first. Both
 
-- never offers the question to its asker, skips the unavailable and those at `max_open` open
-  assignments, and divides everyone else's score by `1 + load_penalty * open_assignments`;
-- protects an exploration share for newcomers: each offer slot is, with probability
+- never offer the question to its asker, skip the unavailable and those at `max_open` open
+  assignments, and divide everyone else's score by `1 + load_penalty * open_assignments`
+  (`ranker.LoadRule`, one rule for both);
+- protect an exploration share for newcomers: each offer slot is, with probability
   `explore_bps / 10_000` drawn from the question's seed, given to a newcomer picked by the seed
   (`exposure` reports the figures over many decisions);
-- swarms low-confidence or escalated questions: `swarm_size` advocates plus the best brand
+- swarm low-confidence or escalated questions: `swarm_size` advocates plus the best brand
   expert, with credit shares in basis points summing to 10,000 (what `acceptAnswerWithSwarm`
   takes);
-- commits to the decision: keccak256 of a packed canonical encoding of the question, the candidate index's
-  digest, the parameters, every candidate whose features were read (with those features) and the
-  choice, so an advocate or auditor can check it later (`commitment_of`, `replay`).
+- commit to the decision: keccak256 of a packed canonical encoding of the question, the candidate
+  index's digest, the parameters, every candidate whose features were read (with those features)
+  and the choice, so an advocate or auditor can check it later (`commitment_of`, `replay`,
+  `decision_record` and `decision_from_record`).
 
-Deterministic: the only randomness is keccak256 of the question id. With the default score (the
-reputation itself) the ranking walks the index best-first and stops as soon as no remaining
-reputation can beat the current k-th best, since load and availability only lower a score: a few
-dozen candidates are read out of 100,000. A custom score function is read for every candidate.
+Deterministic: the only randomness is keccak256 of the question id, and every quantity that
+decides anything is an integer. With the default score (the reputation itself) `route` walks the
+index best-first and stops as soon as no remaining reputation can beat the current k-th best,
+since load and availability only lower a score: a few dozen candidates are read out of 100,000. A
+custom score function is read for every candidate, and `route_question` reads the whole pool.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from peercare.routing.ranker import (
+    DEFAULT_CONFIG,
+    Answered,
+    Baseline,
+    LoadRule,
+    PoolMember,
+    Question,
+    RankerConfig,
+    combined_score,
+    rank_pool,
+)
+
 BPS = 10_000
 ZERO_ADDRESS = "0x" + "00" * 20
+#: Seeds the exploration draws (`question_seed`).
 DOMAIN = keccak(b"peercare.routing.v1")
+#: Opens every decision's encoding (`commitment_of`); v2 added the ranker's features.
+DECISION_DOMAIN = keccak(b"peercare.routing.decision.v2")
+NO_BASELINE = Baseline(0, 0, 0)
 
 #: A candidate's score for the question being routed (non-negative int; higher is better).
 ScoreFn = Callable[[str], int]
@@ -60,6 +84,10 @@ class OfferParams:
             raise ValueError("explore_bps must be in [0, 10000] and expert_bps in [0, 10000)")
         if min(self.max_open, self.load_penalty_bps, self.min_confident_score, self.min_margin_bps) < 0:
             raise ValueError("routing parameters must not be negative")
+
+    @property
+    def load_rule(self) -> LoadRule:
+        return LoadRule(self.max_open, self.load_penalty_bps)
 
 
 def _key(account: str) -> str:
@@ -115,16 +143,21 @@ class OfferRequest:
 
 @dataclass(frozen=True, slots=True, order=True)
 class Evaluated:
-    """A candidate whose features the decision read, with those features."""
+    """A candidate whose features the decision read, with those features. The last four are the
+    ranker's (`ranker.Ranked`), 0 in a decision on reputation alone."""
 
     account: str
     reputation: int
-    score: int  # the score function's value
+    score: int  # the score: the ranker's combined score, the reputation, or the score function's value
     adjusted: int  # after the load penalty; 0 if not eligible
     open_assignments: int
     available: bool
     newcomer: bool
     eligible: bool  # available, not the asker, under max_open
+    answers: int = 0  # visible answers
+    activity: int = 0  # ppm
+    affinity: int = 0  # ppm
+    acceptance: int = 0  # ppm
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +180,10 @@ class RoutingDecision:
     index_digest: bytes
     params: OfferParams
     commitment: bytes
+    basis: Literal["reputation", "ranker"] = "reputation"  # where the scores came from
+    question_digest: bytes = bytes(32)  # `question_digest` of what the ranker read; zero on reputation
+    baseline: Baseline = NO_BASELINE  # the ranker's typical answerer (`ranker.Baseline`)
+    reputation_prior: int = 0  # the ranker's `RankerConfig.reputation_prior`
 
 
 def question_seed(question_id: bytes) -> bytes:
@@ -191,9 +228,11 @@ def route(
     score: ScoreFn | None = None,
     experts: Iterable[str] = (),
 ) -> RoutingDecision:
-    """Decide who is offered `request`; see the module docstring."""
+    """Decide who is offered `request` with the topic reputation as the score (or `score`); see the
+    module docstring. `route_question` is the same with the ranker's scores."""
     params = params or OfferParams()
     live = live or LiveState()
+    rule = params.load_rule
     asker = _key(request.asker) if request.asker else None
     read: dict[str, Evaluated] = {}
 
@@ -206,13 +245,12 @@ def route(
             raise ValueError(f"score of {account} is negative: {value}")
         load = live.load(account)
         available = account not in live.unavailable
-        eligible = available and account != asker and load < params.max_open
-        adjusted = value * BPS // (BPS + params.load_penalty_bps * load) if eligible else 0
+        eligible = rule.eligible(account == asker, load, available)
         found = Evaluated(
             account,
             index.reputation.get(account, 0),
             value,
-            adjusted,
+            rule.adjusted(value, load, eligible),
             load,
             available,
             index.is_newcomer(account),
@@ -238,8 +276,81 @@ def route(
         if candidate.eligible:
             push(candidate)
     ranked = [_inverted(k) for _, k in sorted(top, reverse=True)]
+    return _decide(request, index, params, ranked, evaluate, experts, lambda: tuple(sorted(read.values())))
 
-    adjusted = [read[a].adjusted for a in ranked]
+
+def route_question(
+    request: OfferRequest,
+    question: Question,
+    history: Sequence[Answered],
+    pool: Sequence[PoolMember],
+    params: OfferParams | None = None,
+    experts: Iterable[str] = (),
+    config: RankerConfig = DEFAULT_CONFIG,
+) -> RoutingDecision:
+    """The offer decision for a question: `ranker.rank_pool` ranks the pool (each member with their
+    topic reputation, open assignments and availability) from the public history, and the
+    mechanics of the module docstring choose from that ranking. The decision records, and commits
+    to, every pool member with the ranker's features, the ranker's baseline and prior, and a digest
+    of the question the ranker read; `replay` recomputes the choice from those alone. The asker is
+    `request.asker` (`question.asker` must be the same or None). A swarm's expert is chosen among
+    `experts` who are in the pool."""
+    params = params or OfferParams()
+    asker = _key(request.asker) if request.asker else None
+    if question.asker is not None and (not isinstance(question.asker, str) or _key(question.asker) != asker):
+        raise ValueError(f"the question's asker {question.asker!r} is not the request's {request.asker!r}")
+    baseline, ranking = rank_pool(replace(question, asker=asker), history, pool, params.load_rule, config)
+    index = CandidateIndex({r.account: r.reputation for r in ranking}, params.newcomer_below)
+    read = {
+        r.account: Evaluated(
+            _key(r.account),
+            r.reputation,
+            r.score,
+            r.adjusted,
+            r.open_assignments,
+            r.available,
+            index.is_newcomer(r.account),
+            r.eligible,
+            r.answers,
+            r.activity,
+            r.affinity,
+            r.acceptance,
+        )
+        for r in ranking
+    }
+    ranked = [r.account for r in ranking if r.eligible]
+    context = _Context("ranker", question_digest(question), baseline, config.reputation_prior)
+    return _decide(request, index, params, ranked, read.get, experts, lambda: tuple(sorted(read.values())), context)
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """Where a decision's scores came from (`RoutingDecision.basis` and the ranker's fields)."""
+
+    basis: Literal["reputation", "ranker"] = "reputation"
+    question_digest: bytes = bytes(32)
+    baseline: Baseline = NO_BASELINE
+    reputation_prior: int = 0
+
+
+ON_REPUTATION = _Context()
+
+
+def _decide(
+    request: OfferRequest,
+    index: CandidateIndex,
+    params: OfferParams,
+    ranked: list[str],
+    evaluate: Callable[[str], Evaluated | None],
+    experts: Iterable[str],
+    evaluated: Callable[[], tuple[Evaluated, ...]],
+    context: _Context = ON_REPUTATION,
+) -> RoutingDecision:
+    """The choice from a ranking (eligible accounts, best first; at least the best `offers`,
+    `swarm_size` and two): mode, offers with exploration, the swarm's expert and shares, with
+    the record of every candidate read (`evaluated`, called once the choice is made) and the
+    commitment."""
+    adjusted = [_evaluated(evaluate, a).adjusted for a in ranked]
     low_confidence = (
         request.escalated
         or not ranked
@@ -254,15 +365,15 @@ def route(
     shares: tuple[Share, ...] = ()
     if mode == "swarm":
         pool = [evaluate(_key(e)) for e in sorted(set(experts))]
-        pool = [e for e in pool if e.eligible and e.account not in offers]
-        if pool:
-            expert = min(pool, key=lambda e: (-e.score, e.account)).account
+        eligible = [e for e in pool if e is not None and e.eligible and e.account not in offers]
+        if eligible:
+            expert = min(eligible, key=lambda e: (-e.score, e.account)).account
         advocate_bps = BPS - params.expert_bps if expert else BPS
         if offers:
             # Half of the advocates' credit equally, half by adjusted score: a newcomer brought in
             # by exploration still gets a real share.
-            total_adjusted = sum(read[a].adjusted for a in offers)
-            weights = [(a, read[a].adjusted * len(offers) + total_adjusted) for a in offers]
+            scores = [_evaluated(evaluate, a).adjusted for a in offers]
+            weights = [(a, s * len(offers) + sum(scores)) for a, s in zip(offers, scores, strict=True)]
             shares = swarm_shares(weights, advocate_bps)
         if expert:
             shares = tuple(
@@ -278,12 +389,24 @@ def route(
         explored=tuple(explored),
         expert=expert,
         shares=shares,
-        evaluated=tuple(sorted(read.values())),
+        evaluated=evaluated(),
         index_digest=index.digest,
         params=params,
         commitment=b"",
+        basis=context.basis,
+        question_digest=context.question_digest,
+        baseline=context.baseline,
+        reputation_prior=context.reputation_prior,
     )
-    return _with_commitment(decision)
+    object.__setattr__(decision, "commitment", commitment_of(decision))  # ours until returned
+    return decision
+
+
+def _evaluated(evaluate: Callable[[str], Evaluated | None], account: str) -> Evaluated:
+    found = evaluate(account)
+    if found is None:
+        raise ValueError(f"{account} is not a candidate")
+    return found
 
 
 def _inverted(account: str) -> str:
@@ -297,7 +420,7 @@ def _fill_slots(
     params: OfferParams,
     slots: int,
     ranked: list[str],
-    evaluate: Callable[[str], Evaluated],
+    evaluate: Callable[[str], Evaluated | None],
 ) -> tuple[list[str], list[str]]:
     offers: list[str] = []
     explored: list[str] = []
@@ -309,7 +432,7 @@ def _fill_slots(
             start = int.from_bytes(keccak(seed + b"newcomer" + bytes([slot])), "big") % len(index.newcomers)
             for probe in range(min(params.explore_probes, len(index.newcomers))):
                 account = index.newcomers[(start + probe) % len(index.newcomers)]
-                if account not in offers and account not in ranked[:slots] and evaluate(account).eligible:
+                if account not in offers and account not in ranked[:slots] and _evaluated(evaluate, account).eligible:
                     pick = account
                     break
         if pick is not None:
@@ -322,6 +445,21 @@ def _fill_slots(
     return offers, explored
 
 
+def question_digest(question: Question) -> bytes:
+    """keccak256 of what the ranker reads of a question, packed: created (unix milliseconds, 8
+    bytes; a naive datetime is UTC) | title length 4 | title (UTF-8) | tag count 4 | per tag: length
+    2 | tag (UTF-8). The body is not read (see docs/routing.md)."""
+    created = question.created if question.created.tzinfo else question.created.replace(tzinfo=UTC)
+    millis = (created - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+    title = question.title.encode()
+    parts = [b"peercare.routing.question.v1", millis.to_bytes(8, "big", signed=True)]
+    parts += [len(title).to_bytes(4, "big"), title, len(question.tags).to_bytes(4, "big")]
+    for tag in question.tags:
+        raw = tag.encode()
+        parts += [len(raw).to_bytes(2, "big"), raw]
+    return keccak(b"".join(parts))
+
+
 def _address(account: str | None) -> bytes:
     return bytes.fromhex((account or ZERO_ADDRESS)[2:])
 
@@ -332,20 +470,26 @@ def _word(value: int) -> bytes:
 
 def _encoded(decision: RoutingDecision) -> bytes:
     """The canonical encoding, packed big-endian (Solidity's `abi.encodePacked` widths):
-    DOMAIN | questionId | topic | asker 20 | escalated 1 | indexDigest | params (uint256 each, in
-    field order) | count 4 | per evaluated candidate, by address: account 20 | reputation 32 |
-    score 32 | adjusted 32 | openAssignments 32 | available 1 | newcomer 1 | eligible 1 |
-    mode 1 (0 direct, 1 swarm) | count 4 | offers 20 each | count 4 | explored 20 each |
-    expert 20 | count 4 | per share: account 20 | bps 2."""
+    DECISION_DOMAIN | questionId | topic | asker 20 | escalated 1 | indexDigest | params (uint256
+    each, in field order) | basis 1 (0 reputation, 1 ranker) | questionDigest 32 | reputationPrior 32
+    | baseline activity 32 | affinity 32 | acceptance 32 | count 4 | per evaluated candidate, by
+    address: account 20 | reputation 32 | score 32 | adjusted 32 | openAssignments 32 | available 1
+    | newcomer 1 | eligible 1 | answers 32 | activity 32 | affinity 32 | acceptance 32 | mode 1 (0
+    direct, 1 swarm) | count 4 | offers 20 each | count 4 | explored 20 each | expert 20 | count 4 |
+    per share: account 20 | bps 2."""
     request = decision.request
     parts = [
-        DOMAIN,
+        DECISION_DOMAIN,
         request.question_id,
         request.topic,
         _address(request.asker),
         bytes([request.escalated]),
         decision.index_digest,
-        *(_word(v) for v in astuple(decision.params)),
+        *(_word(getattr(decision.params, name)) for name in OfferParams.__slots__),
+        bytes([0 if decision.basis == "reputation" else 1]),
+        decision.question_digest,
+        _word(decision.reputation_prior),
+        *(_word(getattr(decision.baseline, name)) for name in Baseline.__slots__),
         len(decision.evaluated).to_bytes(4, "big"),
     ]
     parts += [
@@ -355,6 +499,10 @@ def _encoded(decision: RoutingDecision) -> bytes:
         + _word(e.adjusted)
         + _word(e.open_assignments)
         + bytes((e.available, e.newcomer, e.eligible))
+        + _word(e.answers)
+        + _word(e.activity)
+        + _word(e.affinity)
+        + _word(e.acceptance)
         for e in decision.evaluated
     ]
     parts.append(bytes([0 if decision.mode == "direct" else 1]))
@@ -368,20 +516,26 @@ def _encoded(decision: RoutingDecision) -> bytes:
 
 
 def commitment_of(decision: RoutingDecision) -> bytes:
-    """keccak256 of the decision's canonical ABI encoding (the `commitment` field excluded)."""
+    """keccak256 of the decision's canonical encoding (the `commitment` field excluded)."""
     return keccak(_encoded(decision))
 
 
-def _with_commitment(decision: RoutingDecision) -> RoutingDecision:
-    return RoutingDecision(**{**decision.__dict__, "commitment": commitment_of(decision)})
-
-
 def replay(
-    decision: RoutingDecision, index: CandidateIndex, score: ScoreFn | None = None, experts: Iterable[str] = ()
+    decision: RoutingDecision,
+    index: CandidateIndex | None = None,
+    score: ScoreFn | None = None,
+    experts: Iterable[str] = (),
 ) -> bool:
-    """Whether routing again, with the live features the decision recorded, gives the same
-    commitment: what an auditor runs with the epoch's index and the decision's record."""
-    if commitment_of(decision) != decision.commitment or index.digest != decision.index_digest:
+    """Whether deciding again, with the features the decision recorded, gives the same commitment:
+    what an auditor runs with the decision's record (`decision_from_record`). A decision on
+    reputation is re-routed on the epoch's `index` with the recorded live state; a decision of
+    `route_question` needs no index: its record holds the whole pool with the ranker's features,
+    from which every score, eligibility and the ranking are recomputed and checked."""
+    if commitment_of(decision) != decision.commitment:
+        return False
+    if decision.basis == "ranker":
+        return _replay_ranked(decision, experts)
+    if index is None or index.digest != decision.index_digest:
         return False
     live = LiveState(
         {e.account: e.open_assignments for e in decision.evaluated},
@@ -391,13 +545,45 @@ def replay(
     return again.commitment == decision.commitment
 
 
+def _replay_ranked(decision: RoutingDecision, experts: Iterable[str]) -> bool:
+    params = decision.params
+    rule = params.load_rule
+    asker = _key(decision.request.asker) if decision.request.asker else None
+    index = CandidateIndex({e.account: e.reputation for e in decision.evaluated}, params.newcomer_below)
+    if index.digest != decision.index_digest:
+        return False  # the record is not the whole pool the decision was made on
+    read: dict[str, Evaluated] = {}
+    for e in decision.evaluated:
+        score = combined_score(
+            e.reputation, e.activity, e.affinity, e.acceptance, decision.baseline, decision.reputation_prior
+        )
+        eligible = rule.eligible(e.account == asker, e.open_assignments, e.available)
+        read[e.account] = replace(
+            e,
+            score=score,
+            adjusted=rule.adjusted(score, e.open_assignments, eligible),
+            newcomer=index.is_newcomer(e.account),
+            eligible=eligible,
+        )
+    ranked = [e.account for e in sorted(read.values(), key=lambda e: (-e.adjusted, e.account)) if e.eligible]
+    context = _Context(decision.basis, decision.question_digest, decision.baseline, decision.reputation_prior)
+    again = _decide(
+        decision.request, index, params, ranked, read.get, experts, lambda: tuple(sorted(read.values())), context
+    )
+    return again.commitment == decision.commitment
+
+
 def decision_record(decision: RoutingDecision) -> dict[str, Any]:
-    """The decision as JSON, for the oracle's log and auditors."""
+    """The decision as JSON, for the oracle's log and auditors (`decision_from_record` reads it)."""
     return {
         "questionId": "0x" + decision.request.question_id.hex(),
         "topic": "0x" + decision.request.topic.hex(),
         "asker": decision.request.asker,
         "escalated": decision.request.escalated,
+        "basis": decision.basis,
+        "questionDigest": "0x" + decision.question_digest.hex(),
+        "baseline": dict(zip(Baseline.__slots__, astuple(decision.baseline), strict=True)),
+        "reputationPrior": decision.reputation_prior,
         "mode": decision.mode,
         "offers": list(decision.offers),
         "explored": list(decision.explored),
@@ -408,6 +594,42 @@ def decision_record(decision: RoutingDecision) -> dict[str, Any]:
         "params": dict(zip(OfferParams.__slots__, astuple(decision.params), strict=True)),
         "commitment": "0x" + decision.commitment.hex(),
     }
+
+
+def decision_from_record(record: Mapping[str, Any]) -> RoutingDecision:
+    """The decision a `decision_record` describes, commitment included as recorded: check it with
+    `commitment_of` (the record is what was committed to) and `replay` (the choice follows from it)."""
+    basis = record.get("basis", "reputation")
+    if basis not in ("reputation", "ranker"):
+        raise ValueError(f"unknown basis {basis!r}")
+    mode = record["mode"]
+    if mode not in ("direct", "swarm"):
+        raise ValueError(f"unknown mode {mode!r}")
+    return RoutingDecision(
+        request=OfferRequest(
+            _hex32(record["questionId"]), _hex32(record["topic"]), record["asker"], bool(record["escalated"])
+        ),
+        mode=mode,
+        offers=tuple(record["offers"]),
+        explored=tuple(record["explored"]),
+        expert=record["expert"],
+        shares=tuple(Share(s["account"], int(s["bps"])) for s in record["shares"]),
+        evaluated=tuple(Evaluated(**e) for e in record["evaluated"]),
+        index_digest=_hex32(record["indexDigest"]),
+        params=OfferParams(**record["params"]),
+        commitment=_hex32(record["commitment"]),
+        basis=basis,
+        question_digest=_hex32(record.get("questionDigest", "0x" + "00" * 32)),
+        baseline=Baseline(**record["baseline"]) if "baseline" in record else NO_BASELINE,
+        reputation_prior=int(record.get("reputationPrior", 0)),
+    )
+
+
+def _hex32(value: str) -> bytes:
+    raw = bytes.fromhex(value.removeprefix("0x"))
+    if len(raw) != 32:
+        raise ValueError(f"not 32 bytes: {value!r}")
+    return raw
 
 
 @dataclass(frozen=True, slots=True)
