@@ -136,7 +136,8 @@ def _indexed_to(database: Database) -> int:
 
 
 def drained(database: Database, rpc: Rpc, oracle_address: str) -> bool:
-    """Every event handled, every outbox row final, and the chain has nothing pending from us."""
+    """Every event handled, every answer in a batch, every outbox row final, and the chain has
+    nothing pending from us."""
     with database.transaction() as session:
         pending = session.scalar(
             select(func.count()).select_from(WebhookEvent).where(WebhookEvent.status == EventStatus.PENDING)
