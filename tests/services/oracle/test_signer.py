@@ -6,6 +6,7 @@ Rows are real ledger calls (`postQuestion` by brand 1's oracle), so their effect
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -275,6 +276,10 @@ def test_a_broadcast_lost_in_flight_then_a_restart_sends_each_row_once(
     with pytest.raises(RpcUnavailable):
         signer.step()
     assert statuses(database) == [OutboxStatus.SENT] * 2
+    if reached_node:  # anvil mines what reached it on its own schedule: wait for both, not for a third
+        deadline = time.monotonic() + 10
+        while sent_count(dev_ledger) < before + 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
     assert sent_count(dev_ledger) == before + (2 if reached_node else 0)
 
     restarted = make_signer(database, rpc, dev_ledger, clock)
