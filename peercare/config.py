@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     )
     api_host: str = Field("127.0.0.1", description="Interface the HTTP API listens on.")
     api_port: int = Field(8700, ge=1, le=65535, description="Port of the HTTP API.")
+    api_domains: str | None = Field(
+        None,
+        description="Comma-separated host[:port] a Sign-In with Ethereum message may name "
+        "(default: API_HOST:API_PORT and localhost:API_PORT).",
+    )
+    api_rate_per_s: float = Field(50.0, gt=0, description="Requests per second per caller, sustained (then 429).")
+    api_burst: int = Field(100, ge=1, description="Requests per caller at once before the rate applies.")
     batch_size: int = Field(256, ge=1, le=10_000, description="Answers per anchored Merkle batch (flush by size).")
     batch_max_age_s: float = Field(2.0, gt=0, description="Oldest unanchored answer's age that flushes a batch.")
     confirmations: int = Field(2, ge=0, le=1000, description="Blocks below head before a write or event is final.")
@@ -46,6 +53,12 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'oracle.sqlite3'}"
+
+    @property
+    def siwe_domains(self) -> frozenset[str]:
+        if self.api_domains:
+            return frozenset(d.strip() for d in self.api_domains.split(",") if d.strip())
+        return frozenset({f"{self.api_host}:{self.api_port}", f"localhost:{self.api_port}"})
 
     @property
     def local_rpc_url(self) -> str:

@@ -18,13 +18,15 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI
 
-from peercare.api import problems
+from peercare.api.app import create_app
+from peercare.api.context import ApiContext
+from peercare.api.limits import RateLimiter
 from peercare.config import LOCAL_CHAIN_ID, Settings
 from peercare.content.vault import Vault
 from peercare.deployment import Deployment
 from peercare.oracle.db import Database
 from peercare.oracle.indexer import Indexer
-from peercare.oracle.intake import Intake, webhook_router
+from peercare.oracle.intake import Intake
 from peercare.oracle.processor import Processor
 from peercare.oracle.revert_reasons import RevertReasons
 from peercare.oracle.rpc import Rpc
@@ -111,9 +113,16 @@ class Oracle:
             self.database, self.indexer_rpc, deployment, public_store, confirmations=settings.confirmations
         )
         self.intake = Intake(self.database)
-        self.app = FastAPI(title="PeerCare oracle", version="1")
-        problems.install(self.app)
-        self.app.include_router(webhook_router(self.intake))
+        self.api_rpc = Rpc(url, timeout_s=settings.rpc_timeout_s, max_attempts=3)
+        self.context = ApiContext(
+            settings,
+            self.database,
+            deployment,
+            self.vault,
+            self.api_rpc,
+            RateLimiter(settings.api_rate_per_s, settings.api_burst),
+        )
+        self.app: FastAPI = create_app(self.context, self.intake)
         self.stop_event = threading.Event()
         self.workers = [
             Worker("processor", self.processor.step, idle_s=0.05),
@@ -135,6 +144,7 @@ class Oracle:
         self.intake.writer.stop()
         self.signer_rpc.close()
         self.indexer_rpc.close()
+        self.api_rpc.close()
         self.vault.close()
         self.database.dispose()
 
@@ -153,11 +163,8 @@ class Oracle:
                 log_level="warning",
                 access_log=False,
             )
-            log.info(
-                "webhooks at http://%s:%d/api/v1/webhooks/{brand}/{source}",
-                self.settings.api_host,
-                self.settings.api_port,
-            )
+            base = f"http://{self.settings.api_host}:{self.settings.api_port}"
+            log.info("API at %s/api/v1, docs at %s/docs, webhooks at %s/api/v1/webhooks/{brand}/{source}", *[base] * 3)
             uvicorn.Server(config).run()
         finally:
             self.stop_workers()

@@ -2,7 +2,8 @@
 
 from alembic import context
 
-import peercare.oracle.models  # registers every table on Base.metadata
+import peercare.api.models  # registers every table on Base.metadata
+import peercare.oracle.models
 import peercare.oracle.projections
 import peercare.reputation.models  # noqa: F401
 from peercare.oracle.db import Base

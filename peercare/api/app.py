@@ -1,0 +1,33 @@
+"""The HTTP API: one FastAPI application for advocates, brands and auditors (and, in the oracle's
+process, the ticketing webhooks), with its schema at `/openapi.json` and docs at `/docs`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from peercare.api import problems
+from peercare.api.context import ApiContext
+from peercare.api.limits import BodyLimit, RateLimit
+from peercare.api.routes import advocates, auditors, auth, brands, health
+from peercare.oracle.intake import Intake, webhook_router
+
+WEBHOOKS = "/api/v1/webhooks/"  # capped by the intake itself (larger bodies), never rate limited
+DESCRIPTION = """\
+Advocates sign in with their wallet (Sign-In with Ethereum) and see their reputation, earnings,
+answers and ratings; brands use API keys scoped to their brand; auditors use read-only keys.
+Send credentials as `Authorization: Bearer <token>`. Every error is an RFC 9457 problem document.
+"""
+
+
+def create_app(context: ApiContext, intake: Intake | None = None) -> FastAPI:
+    app = FastAPI(title="PeerCare API", version="1", description=DESCRIPTION)
+    app.state.context = context
+    problems.install(app)
+    for router in (health.router, auth.router, advocates.router, brands.router, auditors.router):
+        app.include_router(router)
+    if intake is not None:
+        app.include_router(webhook_router(intake))
+    # Outermost first: bursts are refused before a body is read, then bodies are capped.
+    app.add_middleware(BodyLimit, exempt=(WEBHOOKS,))
+    app.add_middleware(RateLimit, limiter=context.limiter, exempt=(WEBHOOKS, "/api/v1/health"))
+    return app

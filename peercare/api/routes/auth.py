@@ -1,0 +1,85 @@
+"""Sign-In with Ethereum for advocates: a nonce, a signed EIP-4361 message, a session token."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+from pydantic import Field
+from sqlalchemy import delete
+
+from peercare.api.auth import Bearer, Caller, Context, create_session_token, now_ms, revoke_session_token
+from peercare.api.models import SiweNonce
+from peercare.api.problems import Problem
+from peercare.api.schemas import Strict
+from peercare.api.siwe import SiweError, verify
+
+NONCE_TTL_S = 600
+router = APIRouter(prefix="/api/v1/auth", tags=["sign-in"])
+
+
+class NonceOut(Strict):
+    nonce: str
+    domain: str = Field(description="What the message's domain must be")
+    chain_id: int
+    expires_at_ms: int
+
+
+class SiweIn(Strict):
+    message: str = Field(max_length=4000, description="The EIP-4361 message, exactly as signed")
+    signature: str = Field(max_length=200, description="The personal_sign signature, 0x-prefixed hex")
+
+
+class SessionOut(Strict):
+    token: str = Field(description="Send as 'Authorization: Bearer <token>'")
+    address: str
+    expires_at_ms: int
+
+
+@router.post("/nonce", summary="A single-use nonce for a Sign-In with Ethereum message")
+def new_nonce(context: Context) -> NonceOut:
+    nonce = secrets.token_hex(16)
+    now = now_ms()
+    with context.database.transaction() as session:
+        session.execute(delete(SiweNonce).where(SiweNonce.expires_at_ms <= now))
+        session.add(SiweNonce(nonce=nonce, expires_at_ms=now + NONCE_TTL_S * 1000))
+    return NonceOut(
+        nonce=nonce,
+        domain=sorted(context.settings.siwe_domains)[0],
+        chain_id=context.deployment.chain_id,
+        expires_at_ms=now + NONCE_TTL_S * 1000,
+    )
+
+
+@router.post(
+    "/siwe",
+    summary="Sign in with a signed EIP-4361 message; returns a session token",
+    responses={401: {"description": "the message or signature does not sign this service in"}},
+)
+def sign_in(body: SiweIn, context: Context) -> SessionOut:
+    try:
+        message = verify(
+            body.message,
+            body.signature,
+            domains=context.settings.siwe_domains,
+            chain_id=context.deployment.chain_id,
+            now=datetime.now(UTC),
+        )
+    except SiweError as exc:
+        raise Problem(401, f"sign-in refused: {exc}") from None
+    with context.database.transaction() as session:
+        nonce = session.get(SiweNonce, message.nonce)
+        if nonce is None or nonce.expires_at_ms <= now_ms():
+            raise Problem(401, "sign-in refused: the nonce is unknown, used or expired; get a new one")
+        session.delete(nonce)  # single use: a replayed message finds no nonce
+        token, expires = create_session_token(session, message.address)
+    return SessionOut(token=token, address=message.address, expires_at_ms=expires)
+
+
+@router.post("/logout", status_code=204, summary="End the advocate's session (its token stops working)")
+def sign_out(caller: Caller, context: Context, credentials: Bearer) -> None:
+    if caller.role != "advocate" or credentials is None:
+        raise Problem(403, "only a signed-in advocate has a session to end")
+    with context.database.transaction() as session:
+        revoke_session_token(session, credentials.credentials)

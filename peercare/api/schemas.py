@@ -1,0 +1,35 @@
+"""Shapes shared by every route: strict request bodies, pages, hex values, amounts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from peercare.api.limits import DEFAULT_PAGE, MAX_PAGE
+
+T = TypeVar("T")
+
+Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-f]{64}$", description="32 bytes, 0x-prefixed lower-case hex")]
+Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="A 20-byte address, 0x-prefixed hex")]
+#: Token amounts in the token's smallest unit, as decimal strings (JSON numbers lose precision past 2^53).
+TokenAmount = Annotated[str, Field(pattern=r"^[0-9]{1,78}$", description="An amount in wei, as a decimal string")]
+
+
+class Strict(BaseModel):
+    """A request body: unknown fields are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass `next_cursor` back as `cursor` for the next (null: last page)."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Items per page (at most {MAX_PAGE})")]
+Cursor = Annotated[str | None, Query(max_length=200, pattern=r"^[0-9]+$", description="From a previous page")]
+DEFAULT_LIMIT = DEFAULT_PAGE

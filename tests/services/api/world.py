@@ -1,0 +1,147 @@
+"""A running PeerCare for the API tests: anvil with the contracts deployed by Brownie, the oracle
+(intake, processor, signer, indexer: the real `Oracle`, workers in threads) on SQLite and the
+embedded content store, and a history made the way brands make it: tickets delivered to the
+generic webhook, answered by advocates, solved and rated, then reputation epoch 1 published.
+
+`World` carries what tests need to call the API as each role: a brand key for brand 1 and one for
+brand 2, an auditor key for every brand and one scoped to brand 2, and signed-in sessions for two
+advocates (through the real Sign-In with Ethereum route).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from devchain import DevLedger
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+from fastapi.testclient import TestClient
+from oracle_process import ADVOCATES, SECRET, configure_brand, ticket_history, wait_until_drained
+
+from peercare.api.auth import create_api_key
+from peercare.api.models import KeyRole
+from peercare.api.siwe import SiweMessage
+from peercare.chain.devnet import BRAND_ADMIN, DEPLOYER, dev_account, register_funded_brand, transact
+from peercare.config import Settings
+from peercare.oracle.generic_client import generic_body, generic_headers
+from peercare.oracle.rpc import Rpc
+from peercare.oracle.service import Oracle
+from peercare.reputation.chain import latest_complete_cut, publish_epoch
+
+TICKETS = 6
+DOMAIN = "testserver"  # what TestClient sends as Host; the sign-in domain of these tests
+
+
+@dataclass
+class World:
+    dev: DevLedger
+    oracle: Oracle
+    client: TestClient  # no credentials: add headers per request (`as_` gives them)
+    brand_keys: dict[int, str] = field(default_factory=dict)
+    auditor_key: str = ""  # every brand
+    auditor_key_brand2: str = ""  # brand 2 only
+    advocate_tokens: dict[str, str] = field(default_factory=dict)  # address -> session token
+    brand2_id: int = 0
+
+    @property
+    def advocates(self) -> list[LocalAccount]:
+        return ADVOCATES
+
+    @staticmethod
+    def bearer(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    def sign_in(self, account: LocalAccount) -> str:
+        """A session token for `account`, through POST /auth/nonce and /auth/siwe."""
+        nonce = self.client.post("/api/v1/auth/nonce").json()
+        message = siwe_message(account.address, nonce["nonce"], self.oracle.context.deployment.chain_id)
+        signature = account.sign_message(encode_defunct(text=message.text())).signature.hex()
+        response = self.client.post(
+            "/api/v1/auth/siwe", json={"message": message.text(), "signature": "0x" + signature.removeprefix("0x")}
+        )
+        assert response.status_code == 200, response.text
+        token: str = response.json()["token"]
+        return token
+
+    def deliver(self, brand_id: int, kind: str, event_id: str, ticket: str, **data: object) -> None:
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        body = generic_body(kind, event_id, ticket, now, **data)
+        response = self.client.post(
+            f"/api/v1/webhooks/{brand_id}/generic", content=body, headers=generic_headers(SECRET, body)
+        )
+        assert response.status_code == 200, response.text
+
+    def drain(self) -> None:
+        wait_until_drained(self.dev, self.oracle.database, timeout_s=120)
+
+
+def siwe_message(address: str, nonce: str, chain_id: int, **changes: object) -> SiweMessage:
+    fields: dict[str, object] = {
+        "domain": DOMAIN,
+        "address": address,
+        "statement": "Sign in to PeerCare.",
+        "uri": f"http://{DOMAIN}/",
+        "chain_id": chain_id,
+        "nonce": nonce,
+        "issued_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    fields.update(changes)
+    return SiweMessage(**fields)  # type: ignore[arg-type]
+
+
+def build_world(dev: DevLedger, data_dir: Path) -> World:
+    roots = dev.roots
+    role = roots.functions.REPUTATION_ORACLE_ROLE().call()
+    transact(dev.w3, dev_account(DEPLOYER), roots.functions.grantRole(role, dev.oracle.address))
+    brand2 = register_funded_brand(
+        dev.w3,
+        dev.deployment,
+        admin=dev_account(BRAND_ADMIN),
+        oracle=dev.oracle.address,
+        funds=10**24,
+        minter=dev_account(DEPLOYER),
+    )
+    settings = Settings(
+        data_dir=data_dir,
+        rpc_url=dev.url,
+        deployment_file=dev.deployment_file,
+        confirmations=0,
+        batch_max_age_s=0.2,
+        api_domains=DOMAIN,
+        api_rate_per_s=10_000,
+        api_burst=10_000,
+    )
+    oracle = Oracle(settings, dev.deployment)
+    configure_brand(oracle.database, dev.brand_id, batch_experts={"agent-7": dev_account(7).address})
+    configure_brand(oracle.database, brand2)
+    oracle.start_workers()
+    world = World(dev, oracle, TestClient(oracle.app), brand2_id=brand2)
+    rng = random.Random(7)
+    for brand_id, tickets in ((dev.brand_id, range(TICKETS)), (brand2, range(100, 102))):
+        for n in tickets:
+            for delivery in ticket_history(n, rng):
+                world.deliver(brand_id, delivery.kind, delivery.event_id, delivery.ticket, **delivery.data)
+    world.drain()
+    with Rpc(dev.url) as rpc:
+        publish_epoch(
+            oracle.database,
+            dev.deployment,
+            oracle.context.public_store,
+            rpc,
+            epoch=1,
+            cut=latest_complete_cut(oracle.database, rpc),
+        )
+    dev.rpc("evm_mine")
+    world.drain()
+    with oracle.database.transaction() as session:
+        for brand_id in (dev.brand_id, brand2):
+            world.brand_keys[brand_id] = create_api_key(session, KeyRole.BRAND, brand_id, f"brand {brand_id}")[1]
+        world.auditor_key = create_api_key(session, KeyRole.AUDITOR, None, "auditor")[1]
+        world.auditor_key_brand2 = create_api_key(session, KeyRole.AUDITOR, brand2, "auditor of brand 2")[1]
+    for account in ADVOCATES[:2]:
+        world.advocate_tokens[account.address] = world.sign_in(account)
+    return world
