@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import peercare.api.models  # noqa: F401
+import peercare.api.models
 import peercare.oracle.models
 import peercare.oracle.projections  # noqa: F401
 from peercare.oracle.db import Base, Database
