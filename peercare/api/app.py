@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from peercare.api import problems
+from peercare.api import problems, relay
 from peercare.api.context import ApiContext
 from peercare.api.limits import BodyLimit, RateLimit
 from peercare.api.routes import advocates, auditors, auth, brands, health
@@ -23,7 +23,7 @@ def create_app(context: ApiContext, intake: Intake | None = None) -> FastAPI:
     app = FastAPI(title="PeerCare API", version="1", description=DESCRIPTION)
     app.state.context = context
     problems.install(app)
-    for router in (health.router, auth.router, advocates.router, brands.router, auditors.router):
+    for router in (health.router, auth.router, advocates.router, brands.router, auditors.router, relay.router):
         app.include_router(router)
     if intake is not None:
         app.include_router(webhook_router(intake))
