@@ -9,6 +9,7 @@ import threading
 import click
 from web3 import Web3
 
+from peercare.api.cli import api
 from peercare.chain.deploy import ensure_deployed
 from peercare.chain.local import ChainError, LocalChain
 from peercare.config import Settings
@@ -28,6 +29,7 @@ main.add_command(cid)
 main.add_command(routing)
 main.add_command(reputation)
 main.add_command(oracle)
+main.add_command(api)
 
 
 @main.group()

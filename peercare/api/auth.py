@@ -113,7 +113,7 @@ def principal_for(session: Session, token: str) -> Principal:
             raise Problem(401, "unknown API key")
         if key.revoked_at_ms is not None:
             raise Problem(401, f"API key {prefix} was revoked")
-        return Principal(KeyRole(key.role).value, brand_id=key.brand_id, key_id=key.id)  # type: ignore[arg-type]
+        return Principal(KeyRole(key.role).value, brand_id=key.brand_id, key_id=key.id)
     raise Problem(
         401, f"unrecognised credential: an API key starts with {KEY_PREFIX!r}, a session token with {SESSION_PREFIX!r}"
     )

@@ -1,7 +1,7 @@
 """Limits every route shares: body size (413), request bursts (429) and page size.
 
-Bodies are capped by a pure ASGI middleware that counts bytes as they arrive, so an oversized or
-lying `Content-Length` is refused before a route parses anything. Bursts are a token bucket per
+Bodies are capped by a pure ASGI middleware that counts bytes as they arrive, so an oversized
+`Content-Length` or stream is refused before a route parses anything. Bursts are a token bucket per
 caller (the credential presented, else the client address): `rate_per_s` sustained, `burst` at
 once. Both answer with RFC 9457 problem documents like every other error.
 """
@@ -30,10 +30,6 @@ MAX_PAGE = 200
 DEFAULT_PAGE = 50
 
 
-class _TooLarge(Exception):
-    pass
-
-
 async def send_problem(send: Send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
     body = json.dumps({"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status, "detail": detail})
     raw_headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
@@ -59,28 +55,33 @@ class BodyLimit:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
                 await send_problem(send, 413, detail)
                 return
+        # Read the body here (it is small by definition) so that a route never sees a partial one:
+        # an error raised inside a route's body parsing would turn into a 400, not a 413.
+        chunks: list[bytes] = []
         received = 0
-        started = False
-
-        async def counted_receive() -> Message:
-            nonlocal received
+        more = True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge
-            return message
-
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted_receive, tracked_send)
-        except _TooLarge:
-            if not started:
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.max_bytes:
                 await send_problem(send, 413, detail)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # http.disconnect, when it comes
+
+        await self.app(scope, replay, send)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from eth_account import Account
-from eth_account.typed_transactions import TypedTransaction
+from eth_account.typed_transactions.typed_transaction import TypedTransaction
 from eth_utils.address import to_checksum_address
 from fastapi import APIRouter
 from hexbytes import HexBytes

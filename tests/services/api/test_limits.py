@@ -1,0 +1,80 @@
+"""Limits every route shares: bodies over 64 KiB get 413, bursts get 429 with Retry-After, pages
+are capped; each refusal is a problem document and changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from world import World
+
+from peercare.api.app import create_app
+from peercare.api.limits import MAX_BODY_BYTES, RateLimiter
+from peercare.api.models import SiweNonce
+
+
+@pytest.fixture
+def tight(world: World) -> Iterator[TestClient]:
+    """The world's API with a limiter allowing 3 requests at once, then 1 per second."""
+    context = replace(world.oracle.context, limiter=RateLimiter(rate_per_s=1.0, burst=3))
+    with TestClient(create_app(context)) as client:
+        yield client
+
+
+def _nonces(world: World) -> int:
+    with world.oracle.database.read() as session:
+        return session.scalar(select(func.count()).select_from(SiweNonce)) or 0
+
+
+def test_a_body_over_the_cap_is_refused_with_413_before_it_is_read(world: World) -> None:
+    big = '{"message": "' + "x" * MAX_BODY_BYTES + '", "signature": "0x"}'
+    response = world.client.post("/api/v1/auth/siwe", content=big, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == f"the request body is over {MAX_BODY_BYTES} bytes"
+
+
+def test_a_streamed_body_without_length_is_cut_off_at_the_cap(world: World) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(20):
+            yield b"x" * 8192
+
+    response = world.client.post("/api/v1/auth/siwe", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+
+def test_a_burst_beyond_the_limit_gets_429_with_retry_after_and_does_nothing(world: World, tight: TestClient) -> None:
+    before = _nonces(world)
+    statuses = [tight.post("/api/v1/auth/nonce").status_code for _ in range(5)]
+    assert statuses[:3] == [200, 200, 200]
+    assert statuses[3:] == [429, 429]
+    refused = tight.post("/api/v1/auth/nonce")
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    assert "too many requests" in refused.json()["detail"]
+    assert _nonces(world) == before + 3  # the refused requests created no nonce
+
+
+def test_each_caller_has_its_own_bucket(world: World, tight: TestClient) -> None:
+    for _ in range(4):
+        tight.get("/api/v1/advocates/0x" + "11" * 20 + "/reputation")
+    other = tight.get("/api/v1/advocates/0x" + "11" * 20 + "/reputation", headers=world.bearer(world.auditor_key))
+    assert other.status_code != 429
+
+
+def test_health_is_never_rate_limited(tight: TestClient) -> None:
+    assert all(tight.get("/api/v1/health").status_code != 429 for _ in range(6))
+
+
+@pytest.mark.parametrize("limit", [0, 201, -1])
+def test_a_page_size_outside_1_to_200_is_refused(world: World, limit: int) -> None:
+    address = world.advocates[0].address
+    response = world.client.get(
+        f"/api/v1/advocates/{address}/answers",
+        params={"limit": limit},
+        headers=world.bearer(world.advocate_tokens[address]),
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["query", "limit"]
