@@ -3,6 +3,8 @@ process, the ticketing webhooks), with its schema at `/openapi.json` and docs at
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 from peercare.api import problems, relay
@@ -20,7 +22,7 @@ Send credentials as `Authorization: Bearer <token>`. Every error is an RFC 9457 
 
 
 def create_app(context: ApiContext, intake: Intake | None = None) -> FastAPI:
-    app = FastAPI(title="PeerCare API", version="1", description=DESCRIPTION)
+    app = FastAPI(title="PeerCare API", version="1", description=DESCRIPTION, responses=problems.ERROR_RESPONSES)
     app.state.context = context
     problems.install(app)
     for router in (health.router, auth.router, advocates.router, brands.router, auditors.router, relay.router):
@@ -30,4 +32,27 @@ def create_app(context: ApiContext, intake: Intake | None = None) -> FastAPI:
     # Outermost first: bursts are refused before a body is read, then bodies are capped.
     app.add_middleware(BodyLimit, exempt=(WEBHOOKS,))
     app.add_middleware(RateLimit, limiter=context.limiter, exempt=(WEBHOOKS, "/api/v1/health"))
+    _declare_problem_schema(app)
     return app
+
+
+def _declare_problem_schema(app: FastAPI) -> None:
+    """Add `ProblemDocument` to the schema's components, and make every error response that a
+    route describes in its own words refer to it (a route's `responses` replace the app's)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["ProblemDocument"] = problems.ProblemDocument.model_json_schema()
+            problem = problems.ERROR_RESPONSES[400]["content"]
+            for operations in schema["paths"].values():
+                for operation in operations.values():
+                    for status, response in operation.get("responses", {}).items():
+                        if status[0] in "45" and "content" not in response:
+                            response["content"] = problem
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -153,7 +153,8 @@ def checksummed(value: str, what: str = "address") -> str:
 
 
 AddressPath = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$", description="An advocate's wallet address")]
-BrandPath = Annotated[int, Path(ge=1, le=2**64 - 1, description="The brand's id on the ledger")]
+#: Brand ids are uint64 on the ledger; the databases' integers stop at 2^63 - 1, and so do real ids.
+BrandPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="The brand's id on the ledger")]
 
 
 def advocate_self(address: AddressPath, caller: Caller) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -23,6 +24,29 @@ TITLES = {
     429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
+}
+
+
+class ProblemDocument(BaseModel):
+    """An RFC 9457 problem: `detail` says what was wrong; `errors` lists each invalid input."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+#: Declared on every route, so the schema says what an error looks like (and FastAPI's own 422
+#: shape, which these replace, is not advertised).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": title,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDocument"}}},
+    }
+    for status, title in TITLES.items()
+    if status in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
 
 

@@ -73,7 +73,7 @@ def prepare(context: ApiContext, sender: str, to: str, data: str, description: s
 
 
 class SignedTx(Strict):
-    raw: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{2,65536}$", description="The signed transaction, hex")]
+    raw: Annotated[str, Field(pattern=r"^0x([0-9a-fA-F]{2}){1,32768}$", description="The signed transaction, hex")]
 
 
 class Relayed(BaseModel):

@@ -1,7 +1,408 @@
-"""Routes for auditors (being written)."""
+"""Routes for auditors: check one answer end to end, recompute a reputation epoch, export a brand.
+
+Everything here is read-only and checks the chain and the content store rather than trusting the
+oracle's own tables: an answer's audit asks the ledger itself (`isAnswerRecorded`, with the Merkle
+proof rebuilt from the public batch manifest) and re-hashes its stored conversation; an epoch's
+audit recomputes every score from the indexed events and the manifest named on chain. An auditor
+key scoped to one brand sees only that brand's answers and exports; epochs cover every brand and
+are public, so any auditor key may check them.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from eth_abi.abi import decode
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from peercare.api import exports
+from peercare.api.auth import Auditor, BrandReader, Context
+from peercare.api.context import ApiContext
+from peercare.api.problems import Problem
+from peercare.api.schemas import DEFAULT_LIMIT, Address, Cursor, Hex32, Limit, Page
+from peercare.content.cid import cid_from_digest
+from peercare.content.errors import ContentError, StoreUnavailable
+from peercare.content.vault import Status
+from peercare.ledger_ids import ANSWER_LEAF_ENCODING
+from peercare.merkle import MerkleError, leaf_hash, verify
+from peercare.oracle import projections as ix
+from peercare.oracle.manifest import BatchManifest, ManifestError
+from peercare.oracle.rpc import RpcError, RpcUnavailable
+from peercare.reputation.chain import recompute_from_index
 
 router = APIRouter(prefix="/api/v1", tags=["auditors"])
+
+AnswerIdPath = Annotated[
+    str, Path(pattern=r"^0x[0-9a-fA-F]{64}$", description="The answer's id: keccak256(questionId, advocate, digest)")
+]
+EpochPath = Annotated[int, Path(ge=1, le=2**64 - 1, description="A reputation epoch")]
+ZERO32 = b"\0" * 32
+#: The largest integer the database holds (SQLite's INTEGER): a larger brand or epoch was never indexed.
+DB_INT_MAX = 2**63 - 1
+
+
+def _problems(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """Error responses in this route's words (the app gives each the problem document's schema)."""
+    return {status: {"description": description} for status, description in descriptions.items()}
+
+
+AUDITOR_ERRORS = {401: "no valid credentials", 403: "not an auditor key, or one for another brand"}
+CHAIN_DOWN = {503: "the chain node or the content store cannot be reached"}
+
+
+# ---------------------------------------------------------------- one answer
+
+
+class ChainRecord(BaseModel):
+    """The answer as the ledger's events recorded it."""
+
+    question_id: Hex32
+    brand_id: int
+    advocate: Address
+    content_digest: Hex32
+    block_number: int
+    block_hash: Hex32
+    block_time: int = Field(description="The block's timestamp, unix seconds")
+    tx_hash: Hex32
+    log_index: int
+    recorded_on_chain: bool | None = Field(
+        description="The ledger's isAnswerRecorded(AnswerRef) now (with the Merkle proof for a batched "
+        "answer); null when the proof cannot be rebuilt (see batch.problem)"
+    )
+
+
+class AnswerLeaf(BaseModel):
+    """A batch leaf's values, as StandardMerkleTree hashes them (bytes32, address, bytes32)."""
+
+    question_id: Hex32
+    advocate: Address
+    content_digest: Hex32
+
+
+class BatchProof(BaseModel):
+    """The answer's place in its anchored batch, rebuilt from the batch manifest."""
+
+    root: Hex32 = Field(description="The batch root anchored on chain")
+    leaf_index: int = Field(description="The answer's position in the manifest")
+    size: int | None = Field(description="Leaves in the batch, as anchored")
+    manifest_cid: str | None = Field(description="The manifest the anchoring event names")
+    manifest_status: str | None = Field(description="What the indexer found: ok, missing, invalid or mismatch")
+    leaf: AnswerLeaf | None = Field(None, description="The manifest's leaf at leaf_index")
+    leaf_hash: Hex32 | None = Field(None, description="keccak256(keccak256(abi.encode(leaf)))")
+    proof: list[Hex32] | None = Field(None, description="Sibling hashes from the leaf up to the root")
+    proof_valid: bool = Field(False, description="The proof takes this answer's leaf to the anchored root")
+    problem: str | None = Field(None, description="Why the proof is missing or invalid, if it is")
+
+
+class ErasureOut(BaseModel):
+    erased_at: datetime
+    erased_by: str
+    reason: str
+
+
+class ContentAudit(BaseModel):
+    """The answer's sealed conversation in the content store."""
+
+    cid: str = Field(description="CIDv1 of content_digest")
+    status: Status
+    content_matches: bool | None = Field(
+        description="The stored block hashes to the digest; null when nothing is stored to check (erased, missing)"
+    )
+    erasure: ErasureOut | None = Field(description="Who erased it, when and why (status erased)")
+
+
+class AnswerAudit(BaseModel):
+    answer_id: Hex32
+    record: ChainRecord
+    batch: BatchProof | None = Field(description="Null for an answer recorded directly")
+    content: ContentAudit
+
+
+@router.get(
+    "/audit/answers/{answer_id}",
+    summary="Check one answer: its record on chain, its batch proof and its stored content",
+    responses=_problems({**AUDITOR_ERRORS, 404: "no such answer indexed", 422: "malformed answer id", **CHAIN_DOWN}),
+)
+def audit_answer(answer_id: AnswerIdPath, caller: Auditor, context: Context) -> AnswerAudit:
+    answer_id = answer_id.lower()
+    with context.database.read() as session:
+        # The first time it was indexed: the same answer may be anchored again in a later batch.
+        row = session.scalars(
+            select(ix.AnswerRow).where(ix.AnswerRow.answer_id == answer_id).order_by(ix.AnswerRow.id)
+        ).first()
+        if row is None:
+            raise Problem(404, f"no answer {answer_id} has been indexed from the ledger")
+        batch = None
+        if row.batch_root is not None:
+            batch = session.scalars(select(ix.BatchAnchored).where(ix.BatchAnchored.root == row.batch_root)).first()
+        brand_id = session.scalar(
+            select(ix.QuestionPosted.brand_id).where(ix.QuestionPosted.question_id == row.question_id)
+        )
+    if brand_id is None and batch is not None:
+        brand_id = batch.brand_id
+    if brand_id is None:
+        raise Problem(404, f"answer {answer_id} answers question {row.question_id}, which has not been indexed")
+    if caller.brand_id not in (None, brand_id):
+        raise Problem(403, f"this auditor key is for brand {caller.brand_id}; answer {answer_id} is brand {brand_id}'s")
+    proof = None if row.batch_root is None else _batch_proof(context, row, row.batch_root, batch)
+    return AnswerAudit(
+        answer_id=answer_id,
+        record=ChainRecord(
+            question_id=row.question_id,
+            brand_id=brand_id,
+            advocate=row.advocate,
+            content_digest=row.content_digest,
+            block_number=row.block_number,
+            block_hash=row.block_hash,
+            block_time=row.block_time,
+            tx_hash=row.tx_hash,
+            log_index=row.log_index,
+            recorded_on_chain=_recorded_on_chain(context, row, proof),
+        ),
+        batch=proof,
+        content=_content_audit(context, _b(row.content_digest)),
+    )
+
+
+def _leaf_of(row: ix.AnswerRow) -> tuple[bytes, str, bytes]:
+    return (_b(row.question_id), row.advocate, _b(row.content_digest))
+
+
+def _batch_proof(context: ApiContext, row: ix.AnswerRow, root: str, batch: ix.BatchAnchored | None) -> BatchProof:
+    """The answer's Merkle proof under `root`, rebuilt from the manifest the batch's anchoring event names."""
+    if batch is None:
+        return BatchProof(
+            root=root,
+            leaf_index=row.leaf_index,
+            size=None,
+            manifest_cid=None,
+            manifest_status=None,
+            problem=f"no AnswerBatchAnchored event for root {root} has been indexed",
+        )
+    cid = cid_from_digest(_b(batch.manifest_digest))
+    anchored = BatchProof(
+        root=root,
+        leaf_index=row.leaf_index,
+        size=batch.size,
+        manifest_cid=cid,
+        manifest_status=batch.manifest_status,
+    )
+    try:
+        manifest = BatchManifest.from_bytes(context.public_store.get(cid))
+        if not row.leaf_index < len(manifest.leaves):
+            raise ManifestError(f"it has {len(manifest.leaves)} leaves, none at index {row.leaf_index}")
+        value = manifest.leaves[row.leaf_index].value()
+        path = manifest.tree().proof(row.leaf_index)
+    except StoreUnavailable as exc:
+        raise Problem(503, f"the content store cannot be reached: {exc}") from None
+    except (ContentError, ManifestError, MerkleError) as exc:
+        return anchored.model_copy(update={"problem": f"the batch manifest {cid} gives no proof: {exc}"})
+    # The answer's own values (not the manifest's) against the anchored root (not the manifest's).
+    valid = verify(_b(root), ANSWER_LEAF_ENCODING, _leaf_of(row), path)
+    question, advocate, digest = value
+    return anchored.model_copy(
+        update={
+            "leaf": AnswerLeaf(question_id=_h(question), advocate=advocate, content_digest=_h(digest)),
+            "leaf_hash": _h(leaf_hash(ANSWER_LEAF_ENCODING, value)),
+            "proof": [_h(node) for node in path],
+            "proof_valid": valid,
+            "problem": None
+            if valid
+            else f"the manifest's leaf {row.leaf_index} does not prove this answer under the anchored root",
+        }
+    )
+
+
+def _recorded_on_chain(context: ApiContext, row: ix.AnswerRow, proof: BatchProof | None) -> bool | None:
+    if proof is not None and proof.proof is None:
+        return None
+    root = ZERO32 if proof is None else _b(proof.root)
+    path = [] if proof is None or proof.proof is None else [_b(node) for node in proof.proof]
+    data = context.ledger.encode_abi("isAnswerRecorded", args=[(*_leaf_of(row), root, path)])
+    (recorded,) = decode(["bool"], _b(_eth_call(context, context.ledger.address, data)))
+    return bool(recorded)
+
+
+def _content_audit(context: ApiContext, digest: bytes) -> ContentAudit:
+    cid = cid_from_digest(digest)
+    try:
+        status = context.vault.status(cid)
+    except StoreUnavailable as exc:
+        raise Problem(503, f"the content store cannot be reached: {exc}") from None
+    record = context.vault.keys.erasure(cid) if status is Status.ERASED else None
+    return ContentAudit(
+        cid=cid,
+        status=status,
+        content_matches={Status.AVAILABLE: True, Status.UNKNOWN_KEY: True, Status.CORRUPTED: False}.get(status),
+        erasure=None
+        if record is None
+        else ErasureOut(erased_at=record.erased_at, erased_by=record.erased_by, reason=record.reason),
+    )
+
+
+# ---------------------------------------------------------------- reputation epochs
+
+
+class PublishedEpoch(BaseModel):
+    """A `ReputationRootPublished` event."""
+
+    epoch: int
+    root: Hex32
+    manifest_cid: str
+    block_number: int
+    block_time: int
+    tx_hash: Hex32
+    log_index: int
+
+
+class EpochAudit(BaseModel):
+    """An epoch recomputed from the indexed events and the manifest named on chain: `ok` when the
+    root on chain, the manifest's root and the recomputed root are the same and nothing else differs."""
+
+    epoch: int
+    ok: bool
+    root_on_chain: Hex32 | None
+    manifest_root: Hex32 | None
+    root_recomputed: Hex32 | None
+    manifest_cid: str | None
+    cut: int | None = Field(description="The manifest's cut: events in blocks up to this time count")
+    leaves: int | None = Field(description="(advocate, topic, score) leaves in the manifest's tree")
+    message: str = Field(description="'ok', or the first difference found")
+    mismatches: list[str] = Field(description="Every difference found, most fundamental first")
+    published: PublishedEpoch
+
+
+def _published(row: ix.ReputationRoot) -> PublishedEpoch:
+    return PublishedEpoch(
+        epoch=row.epoch,
+        root=row.root,
+        manifest_cid=cid_from_digest(_b(row.manifest_digest)),
+        block_number=row.block_number,
+        block_time=row.block_time,
+        tx_hash=row.tx_hash,
+        log_index=row.log_index,
+    )
+
+
+@router.get(
+    "/audit/epochs",
+    summary="The reputation epochs published on chain, oldest first",
+    responses=_problems({**AUDITOR_ERRORS, 422: "malformed limit or cursor"}),
+)
+def list_epochs(
+    caller: Auditor, context: Context, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[PublishedEpoch]:
+    after = int(cursor) if cursor is not None else 0
+    with context.database.read() as session:
+        rows = session.scalars(
+            select(ix.ReputationRoot)
+            .where(ix.ReputationRoot.epoch > after)
+            .order_by(ix.ReputationRoot.epoch)
+            .limit(limit + 1)
+        ).all()
+    items = [_published(row) for row in rows[:limit]]
+    return Page(items=items, next_cursor=str(items[-1].epoch) if len(rows) > limit else None)
+
+
+@router.get(
+    "/audit/epochs/{epoch}",
+    summary="Recompute a reputation epoch and compare its roots (on chain, manifest, recomputed)",
+    responses=_problems({**AUDITOR_ERRORS, 404: "the epoch was not published", 422: "malformed epoch"}),
+)
+def audit_epoch(epoch: EpochPath, caller: Auditor, context: Context) -> EpochAudit:
+    with context.database.read() as session:
+        row = None
+        if epoch <= DB_INT_MAX:
+            row = session.scalars(select(ix.ReputationRoot).where(ix.ReputationRoot.epoch == epoch)).first()
+        if row is None:
+            raise Problem(404, f"epoch {epoch} has not been published on chain (or not indexed yet)")
+        result = recompute_from_index(session, context.public_store, epoch).as_json()
+    leaves = None if result["manifest_root"] is None else _leaf_count(context, result["manifest_cid"])
+    return EpochAudit(**result, leaves=leaves, published=_published(row))
+
+
+def _leaf_count(context: ApiContext, cid: str) -> int | None:
+    """Leaves of a manifest already found sound by the recomputation (None if it vanished since)."""
+    try:
+        return len(json.loads(context.public_store.get(cid))["tree"]["values"])
+    except (ContentError, ValueError, KeyError, TypeError):
+        return None
+
+
+# ---------------------------------------------------------------- brand exports
+
+
+@router.get(
+    "/brands/{brand_id}/export",
+    summary="Export a brand's whole on-chain history (JSON, or one CSV table with a kind column)",
+    response_model=exports.BrandHistory,
+    responses={
+        200: {
+            "description": "The brand's history: JSON (`format=json`) or CSV (`format=csv`, an attachment)",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+        **_problems(
+            {
+                401: "no valid credentials",
+                403: "neither this brand's key nor an auditor key covering it",
+                404: "no such brand registered on the ledger",
+                422: "malformed brand id or format",
+            }
+        ),
+    },
+)
+def export_brand(
+    brand: BrandReader,
+    context: Context,
+    export_format: Annotated[Literal["json", "csv"], Query(alias="format", description="json or csv")] = "json",
+) -> exports.BrandHistory | StreamingResponse:
+    """Every event of the brand the indexer has seen up to `indexed_block`, each with its block
+    number and time, transaction hash and log index: questions posted, answers (with their batch
+    root and leaf), anchored batches, ratings, acceptances, reward credits (payouts), pool
+    movements and question expiries.
+
+    CSV (`format=csv`): one table, one row per event, in the order of the JSON lists. Columns:
+    `kind` (question, answer, batch, rating, acceptance, reward_credit, pool_movement,
+    question_expiry), `block_number`, `block_time`, `tx_hash`, `log_index`, then each kind's own
+    columns, empty where a kind has no such field: `question_id`, `ticket_id`, `topic`, `source`,
+    `bounty`, `deadline`, `content_digest`, `answer_id`, `advocate`, `batch_root`, `leaf_index`,
+    `size`, `manifest_cid`, `manifest_status`, `rating`, `rater_kind`, `rater_id`, `account`,
+    `token`, `amount`, `movement` (a pool movement's kind: deposit, withdraw, escrow, refund or
+    payout) and `refunded`. Amounts are in wei.
+    """
+    with context.database.read() as session:
+        if brand > DB_INT_MAX or not exports.brand_registered(session, brand):
+            raise Problem(404, f"brand {brand} is not registered on the ledger (or not indexed yet)")
+        if export_format == "json":
+            contracts = {name: entry.address for name, entry in context.deployment.contracts.items()}
+            return exports.brand_history(session, brand, context.deployment.chain_id, contracts)
+        upto = exports.indexed_block(session)
+    return StreamingResponse(
+        exports.history_csv(context.database, brand, upto),
+        media_type="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=brand-{brand}-history.csv"},
+    )
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _eth_call(context: ApiContext, to: str, data: str) -> str:
+    try:
+        result: str = context.rpc.call("eth_call", [{"to": to, "data": data}, "latest"])
+    except (RpcUnavailable, RpcError) as exc:
+        raise Problem(503, f"the chain node cannot answer a read of {to}: {exc}") from None
+    return result
+
+
+def _b(hex_value: str) -> bytes:
+    return bytes.fromhex(hex_value.removeprefix("0x"))
+
+
+def _h(value: bytes) -> str:
+    return "0x" + value.hex()

@@ -49,7 +49,8 @@ class World:
 
     @property
     def advocates(self) -> list[LocalAccount]:
-        return ADVOCATES
+        accounts: list[LocalAccount] = ADVOCATES
+        return accounts
 
     @staticmethod
     def bearer(token: str) -> dict[str, str]:
