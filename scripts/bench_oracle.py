@@ -54,11 +54,12 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def start_chain(data_dir: Path) -> tuple[LocalChain, Any]:
+def start_chain(data_dir: Path, port: int = CHAIN_PORT) -> tuple[LocalChain, Any]:
     os.environ["PATH"] = f"{ROOT / '.toolchain' / 'bin'}:{ROOT / '.venv-brownie' / 'bin'}:{os.environ['PATH']}"
     os.environ["SOLCX_BINARY_PATH"] = str(ROOT / ".toolchain" / "solc")
-    settings = Settings(data_dir=data_dir, chain_port=CHAIN_PORT, brownie_network="peercare-bench")
-    register_brownie_network("peercare-bench", CHAIN_PORT)
+    network = f"peercare-bench-{port}"
+    settings = Settings(data_dir=data_dir, chain_port=port, brownie_network=network)
+    register_brownie_network(network, port)
     chain = LocalChain(settings)
     chain.start()
     w3 = Web3(Web3.HTTPProvider(settings.local_rpc_url))
@@ -91,7 +92,16 @@ def configure(database: Database) -> None:
         session.add(WebhookCredential(brand_id=1, source="generic", secret=SECRET))
 
 
-def start_oracle(data_dir: Path, database_url: str, chain_url: str, deployment_file: Path, batch_size: int) -> Any:
+def start_oracle(
+    data_dir: Path,
+    database_url: str,
+    chain_url: str,
+    deployment_file: Path,
+    batch_size: int,
+    api_port: int = API_PORT,
+    **settings: str,
+) -> Any:
+    """`peercare oracle run` in its own process (API on `api_port`); `settings`: more PEERCARE_ ones."""
     env = dict(
         os.environ,
         PEERCARE_DATA_DIR=str(data_dir),
@@ -99,10 +109,11 @@ def start_oracle(data_dir: Path, database_url: str, chain_url: str, deployment_f
         PEERCARE_RPC_URL=chain_url,
         PEERCARE_DEPLOYMENT_FILE=str(deployment_file),
         PEERCARE_ORACLE_KEY=dev_account(ORACLE).key.hex(),
-        PEERCARE_API_PORT=str(API_PORT),
+        PEERCARE_API_PORT=str(api_port),
         PEERCARE_BATCH_SIZE=str(batch_size),
         PEERCARE_BATCH_MAX_AGE_S="1.0",
         PEERCARE_CONFIRMATIONS="0",
+        **{f"PEERCARE_{name.upper()}": value for name, value in settings.items()},
     )
     out = (data_dir / f"oracle-{batch_size}.log").open("ab")
     process = subprocess.Popen(
@@ -111,7 +122,7 @@ def start_oracle(data_dir: Path, database_url: str, chain_url: str, deployment_f
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            httpx.get(f"http://127.0.0.1:{API_PORT}/openapi.json", timeout=0.5)
+            httpx.get(f"http://127.0.0.1:{api_port}/openapi.json", timeout=0.5)
             return process
         except httpx.HTTPError:
             time.sleep(0.1)
