@@ -93,7 +93,7 @@ test-services: setup compile
 gas: setup compile
 	$(BROWNIE) run scripts/gas.py --network peercare-test
 
-bench: gas bench-content bench-reputation bench-oracle
+bench: gas bench-content bench-reputation bench-oracle bench-api
 
 clean:
 	rm -rf build reports $(TOOLCHAIN)

@@ -14,3 +14,8 @@ $(POSTGRES_STAMP):
 .PHONY: bench-oracle
 bench-oracle: setup compile
 	$(VENV)/bin/python scripts/bench_oracle.py
+
+# Reputation reads of the HTTP API under 200 concurrent clients (its own chain on 8750, API on 8751).
+.PHONY: bench-api
+bench-api: setup compile
+	$(VENV)/bin/python scripts/bench_api.py
