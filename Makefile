@@ -70,7 +70,7 @@ compile: setup
 	$(BROWNIE) compile
 
 run: setup compile
-	$(VENV)/bin/peercare chain up
+	$(VENV)/bin/peercare up
 
 test: setup lint slither test-contracts test-services
 

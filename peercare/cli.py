@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from web3 import Web3
 
 from peercare.api.cli import api
-from peercare.chain.deploy import ensure_deployed
+from peercare.chain.deploy import ensure_deployed, register_brownie_network
 from peercare.chain.local import ChainError, LocalChain
 from peercare.config import Settings
 from peercare.content.cli import cid
-from peercare.deployment import DeploymentError
+from peercare.deployment import Deployment, DeploymentError
 from peercare.oracle.cli import oracle
 from peercare.reputation.cli import reputation
 from peercare.routing.cli import routing
@@ -37,19 +40,16 @@ def chain() -> None:
     """The chain the ledger lives on."""
 
 
-@chain.command("up")
-def chain_up() -> None:
-    """Start the local chain (state kept in PEERCARE_DATA_DIR), deploy the contracts on first
-    start, print their addresses, and run until Ctrl-C."""
-    settings = Settings()
+@contextmanager
+def running_chain(settings: Settings) -> Iterator[tuple[Deployment, LocalChain | None]]:
+    """The chain (anvil with its state on disk, unless PEERCARE_RPC_URL names one) with the
+    contracts deployed on first start; a local chain is stopped, its state saved, on exit."""
     local = None if settings.rpc_url else LocalChain(settings)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
     try:
         if local is not None:
             click.echo(f"starting anvil at {settings.local_rpc_url} (state in {local.state_file})")
             local.start()
+            register_brownie_network(settings.brownie_network, settings.chain_port)  # deploy to this port
         w3 = Web3(Web3.HTTPProvider(settings.effective_rpc_url))
         deployment, fresh = ensure_deployed(settings, w3, echo=click.echo)
         click.echo(f"chain {deployment.chain_id} at {settings.effective_rpc_url}, block {w3.eth.block_number}")
@@ -58,19 +58,59 @@ def chain_up() -> None:
         )
         for name, entry in deployment.contracts.items():
             click.echo(f"  {name:16} {entry.address}")
-        if local is None:
-            return
-        click.echo("running; Ctrl-C stops the chain and keeps its state")
-        while not stop.wait(1.0):
-            if local.process is not None and local.process.poll() is not None:
-                raise ChainError(f"anvil exited with code {local.process.returncode}; see {local.log_file}")
-    except (ChainError, DeploymentError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        yield deployment, local
     finally:
         if local is not None:
             click.echo("stopping the chain (saving its state)")
             local.stop()
+
+
+@chain.command("up")
+def chain_up() -> None:
+    """Start the local chain (state kept in PEERCARE_DATA_DIR), deploy the contracts on first
+    start, print their addresses, and run until Ctrl-C."""
+    settings = Settings()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        with running_chain(settings) as (_, local):
+            if local is None:
+                return
+            click.echo("running; Ctrl-C stops the chain and keeps its state")
+            while not stop.wait(1.0):
+                if local.process is not None and local.process.poll() is not None:
+                    raise ChainError(f"anvil exited with code {local.process.returncode}; see {local.log_file}")
+    except (ChainError, DeploymentError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+@main.command("up")
+def up() -> None:
+    """Start everything on this machine: the chain (state on disk), the contracts (deployed on
+    first start), the oracle and the HTTP API, all under PEERCARE_DATA_DIR; Ctrl-C stops them all.
+
+    With PEERCARE_RPC_URL, PEERCARE_IPFS_API_URL and PEERCARE_DATABASE_URL it uses that chain,
+    IPFS node and database instead of the embedded ones."""
+    from peercare.oracle.service import Oracle, OracleConfigError
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    settings = Settings()
+    try:
+        with running_chain(settings) as (deployment, _):
+            service = Oracle(settings, deployment)
+            base = f"http://{settings.api_host}:{settings.api_port}"
+            click.echo(
+                f"data in {settings.data_dir.resolve()}; database {settings.effective_database_url.split(':')[0]}"
+            )
+            click.echo(f"API  {base}/api/v1   docs {base}/docs   health {base}/api/v1/health")
+            click.echo("running; Ctrl-C stops everything and keeps its state")
+            service.serve()
+    except (ChainError, DeploymentError, OracleConfigError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

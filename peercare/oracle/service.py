@@ -162,6 +162,7 @@ class Oracle:
                 port=self.settings.api_port,
                 log_level="warning",
                 access_log=False,
+                lifespan="off",  # nothing to set up per application start
             )
             base = f"http://{self.settings.api_host}:{self.settings.api_port}"
             log.info("API at %s/api/v1, docs at %s/docs, webhooks at %s/api/v1/webhooks/{brand}/{source}", *[base] * 3)
