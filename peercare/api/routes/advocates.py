@@ -1,7 +1,545 @@
-"""Routes for advocates (being written)."""
+"""Routes for advocates: their reputation (public: anyone can prove it), and, signed in with their
+wallet, their earnings, answers and ratings, gasless answers and withdrawals.
+
+Reads come from the indexer's projections of chain events, with on-chain figures read beside them
+where a client wants to check (`claimable_on_chain`). Writes never hold an advocate's key: an
+answer is drafted here (its conversation stored, the EIP-712 typed data returned), signed by the
+advocate's wallet and relayed by the oracle's signer (`submitAnswerWithSig`); a withdrawal, which
+the ledger takes only from the advocate's own account, is prepared here, signed by the wallet and
+broadcast through `POST /api/v1/transactions`.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from eth_abi.abi import decode
+from eth_utils.address import to_checksum_address
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from web3.contract import Contract
+
+from peercare.api.auth import AddressPath, AdvocateSelf, Context
+from peercare.api.context import ApiContext
+from peercare.api.problems import Problem
+from peercare.api.relay import PreparedTx, prepare
+from peercare.api.reputation_reads import EpochUnreadable, Reputation, ReputationCache, reputation_cache
+from peercare.api.schemas import DEFAULT_LIMIT, Address, Cursor, Hex32, Limit, Page, Strict, TokenAmount
+from peercare.content.cid import cid_from_digest, digest_from_cid
+from peercare.content.document import Conversation
+from peercare.content.errors import ContentErased, ContentError, InvalidCid
+from peercare.ledger_ids import answer_id
+from peercare.oracle import projections as ix
+from peercare.oracle.models import Answer, OutboxStatus, OutboxTx, Question
+from peercare.oracle.processor import GAS_RELAY_ANSWER, answer_conversation
+from peercare.oracle.rpc import RpcError, RpcUnavailable
+from peercare.typed_data import answer_typed_data, recover_signer
 
 router = APIRouter(prefix="/api/v1", tags=["advocates"])
+
+#: How long a drafted answer's signature stays valid.
+DRAFT_VALIDITY_S = 3600
+#: A signature must stay valid at least this long after submission, for the relay to be mined.
+RELAY_MARGIN_S = 120
+RELAY_KIND = "relay_answer"
+MAX_ROW_ID = 2**63 - 1  # SQL BIGINT: larger cursors are not ours
+_SIGNED_ANSWER = "(bytes32,bytes32,address,uint256,uint256)"  # IPeerCareLedger.SignedAnswer
+_UNSETTLED = (OutboxStatus.QUEUED, OutboxStatus.SENT, OutboxStatus.MINED)
+
+AnyHex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", description="32 bytes, 0x-prefixed hex")]
+Cid = Annotated[str, Field(pattern=r"^b[a-z2-7]{58}$", description="A CIDv1 (raw, sha2-256, base32)")]
+EpochQuery = Annotated[int | None, Query(ge=1, le=2**64 - 1, description="The epoch (default: the latest published)")]
+
+
+# ---------------------------------------------------------------- reputation (public)
+
+
+@router.get(
+    "/advocates/{address}/reputation",
+    response_model=Reputation,
+    summary="An advocate's reputation scores in an epoch, with the Merkle proofs to verify them on chain",
+    responses={
+        404: {"description": "no such epoch, or no epoch published yet"},
+        503: {"description": "the epoch's manifest cannot be read"},
+    },
+)
+async def reputation(
+    address: AddressPath,
+    cache: Annotated[ReputationCache, Depends(reputation_cache)],
+    epoch: EpochQuery = None,
+) -> Response:
+    # Served from memory by the event loop itself (see `reputation_reads`): no credentials, no thread.
+    latest = await cache.latest()
+    if latest is None:
+        raise Problem(404, "no reputation epoch has been published yet")
+    wanted = latest if epoch is None else epoch
+    try:
+        view = None if wanted > latest else await cache.view(wanted)
+    except EpochUnreadable as err:
+        raise Problem(503, str(err)) from None
+    if view is None:
+        raise Problem(404, f"epoch {wanted} was not published (the latest is epoch {latest})")
+    return Response(view.body(address), media_type="application/json")
+
+
+# ---------------------------------------------------------------- earnings
+
+
+class TokenEarnings(BaseModel):
+    token: Address
+    credited: TokenAmount = Field(description="Credited by accepted answers, ever")
+    withdrawn: TokenAmount
+    claimable: TokenAmount = Field(description="credited - withdrawn, from the indexed events")
+    claimable_on_chain: TokenAmount = Field(description="The ledger's `earnings(account, token)` now")
+
+
+class EarningsOut(BaseModel):
+    advocate: Address
+    tokens: list[TokenEarnings] = Field(description="Every token the advocate was ever credited in")
+
+
+@router.get("/advocates/{address}/earnings", summary="The advocate's earnings per token, indexed and on chain")
+def earnings(advocate: AdvocateSelf, context: Context) -> EarningsOut:
+    with context.database.read() as session:
+        tokens = session.scalars(
+            select(ix.RewardCredit.token).where(ix.RewardCredit.account == advocate).distinct()
+        ).all()
+        indexed = {token: ix.earnings(session, advocate, token) for token in sorted(set(tokens))}
+    return EarningsOut(
+        advocate=advocate,
+        tokens=[
+            TokenEarnings(
+                token=token,
+                credited=str(e.credited),
+                withdrawn=str(e.withdrawn),
+                claimable=str(e.claimable),
+                claimable_on_chain=str(_read(context, context.ledger, "earnings", [advocate, token], "uint256")),
+            )
+            for token, e in indexed.items()
+        ],
+    )
+
+
+# ---------------------------------------------------------------- answers and ratings
+
+
+class AdvocateAnswer(BaseModel):
+    id: int = Field(description="The row's position in the index (what cursors count)")
+    answer_id: Hex32
+    question_id: Hex32
+    brand_id: int | None = Field(description="The question's brand (null if its posting is not indexed)")
+    content_digest: Hex32
+    content_cid: str
+    batch_root: Hex32 | None = Field(description="The anchored batch holding it; null if recorded directly")
+    leaf_index: int | None = Field(description="Its position in the batch's manifest; null if recorded directly")
+    block_number: int
+    block_time: int
+    tx_hash: Hex32
+    accepted: bool
+    ratings: int
+    rating_average: float | None
+
+
+class AdvocateRating(BaseModel):
+    id: int
+    answer_id: Hex32
+    question_id: Hex32
+    brand_id: int | None
+    rating: int = Field(ge=1, le=5)
+    rater_kind: Literal["customer", "peer_advocate", "brand_expert"]
+    rater_id: Hex32 = Field(description="A hash of the rater's id: never the id")
+    block_number: int
+    block_time: int
+    tx_hash: Hex32
+
+
+@router.get("/advocates/{address}/answers", summary="The advocate's answers recorded on chain (paged)")
+def answers(
+    advocate: AdvocateSelf, context: Context, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[AdvocateAnswer]:
+    after = _after(cursor)
+    with context.database.read() as session:
+        rows = session.execute(
+            select(ix.AnswerRow, _brand_of(ix.AnswerRow.question_id))
+            .where(ix.AnswerRow.advocate == advocate, ix.AnswerRow.id > after)
+            .order_by(ix.AnswerRow.id)
+            .limit(limit + 1)
+        ).all()
+        page = rows[:limit]
+        ids = list({row.answer_id for row, _ in page})
+        accepted = set(session.scalars(select(ix.Acceptance.answer_id).where(ix.Acceptance.answer_id.in_(ids))))
+        rated = {
+            answer: (count, total)
+            for answer, count, total in session.execute(
+                select(ix.Rating.answer_id, func.count(), func.sum(ix.Rating.rating))
+                .where(ix.Rating.answer_id.in_(ids))
+                .group_by(ix.Rating.answer_id)
+            )
+        }
+    items = []
+    for row, brand in page:
+        count, total = rated.get(row.answer_id, (0, 0))
+        direct = row.batch_root is None
+        items.append(
+            AdvocateAnswer(
+                id=row.id,
+                answer_id=row.answer_id,
+                question_id=row.question_id,
+                brand_id=brand,
+                content_digest=row.content_digest,
+                content_cid=cid_from_digest(bytes.fromhex(row.content_digest[2:])),
+                batch_root=row.batch_root,
+                leaf_index=None if direct else row.leaf_index,
+                block_number=row.block_number,
+                block_time=row.block_time,
+                tx_hash=row.tx_hash,
+                accepted=row.answer_id in accepted,
+                ratings=count,
+                rating_average=round(total / count, 4) if count else None,
+            )
+        )
+    return Page[AdvocateAnswer](items=items, next_cursor=str(page[-1][0].id) if len(rows) > limit else None)
+
+
+@router.get("/advocates/{address}/ratings", summary="The ratings of the advocate's answers (paged)")
+def ratings(
+    advocate: AdvocateSelf, context: Context, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[AdvocateRating]:
+    after = _after(cursor)
+    with context.database.read() as session:
+        rows = session.execute(
+            select(ix.Rating, _brand_of(ix.Rating.question_id))
+            .where(ix.Rating.advocate == advocate, ix.Rating.id > after)
+            .order_by(ix.Rating.id)
+            .limit(limit + 1)
+        ).all()
+    page = rows[:limit]
+    items = [
+        AdvocateRating(
+            id=row.id,
+            answer_id=row.answer_id,
+            question_id=row.question_id,
+            brand_id=brand,
+            rating=row.rating,
+            rater_kind=row.rater_kind,
+            rater_id=row.rater_id,
+            block_number=row.block_number,
+            block_time=row.block_time,
+            tx_hash=row.tx_hash,
+        )
+        for row, brand in page
+    ]
+    return Page[AdvocateRating](items=items, next_cursor=str(page[-1][0].id) if len(rows) > limit else None)
+
+
+# ---------------------------------------------------------------- gasless answers
+
+
+class DraftIn(Strict):
+    question_id: AnyHex32
+    body: str = Field(max_length=20_000, pattern=r"\S", description="The answer's text")
+
+
+class TypedField(BaseModel):
+    name: str
+    type: str
+
+
+class TypedDomain(BaseModel):
+    name: str
+    version: str
+    chainId: int
+    verifyingContract: Address
+
+
+class AnswerMessage(BaseModel):
+    questionId: Hex32
+    contentDigest: Hex32
+    nonce: int
+    deadline: int
+
+
+class AnswerTypedData(BaseModel):
+    """EIP-712 typed data, as `eth_signTypedData_v4` takes it."""
+
+    types: dict[str, list[TypedField]]
+    primaryType: Literal["Answer"]
+    domain: TypedDomain
+    message: AnswerMessage
+
+
+class DraftOut(BaseModel):
+    question_id: Hex32
+    advocate: Address
+    answer_id: Hex32 = Field(description="The answer's id once recorded (the ledger's `answerIdOf`)")
+    content_cid: str = Field(description="The stored (sealed) answer conversation: submit it back")
+    content_digest: Hex32
+    nonce: int = Field(description="The advocate's next ledger nonce, counting answers already being relayed")
+    deadline: int = Field(description="Unix time after which the signature is void")
+    typed_data: AnswerTypedData = Field(description="Sign this with the advocate's wallet")
+
+
+class SubmitIn(Strict):
+    question_id: AnyHex32
+    content_cid: Cid = Field(description="From the draft")
+    nonce: int = Field(ge=0, le=2**256 - 1)
+    deadline: int = Field(ge=0, le=2**64 - 1)
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="The 65-byte EIP-712 signature")
+
+
+class SubmittedOut(BaseModel):
+    answer_id: Hex32
+    question_id: Hex32
+    status: Literal["queued"] = Field(description="Queued for the oracle's signer to relay")
+
+
+@router.post(
+    "/advocates/{address}/answers/draft",
+    summary="Store an answer's text and get the EIP-712 typed data to sign for a gasless answer",
+    responses={404: {"description": "no such question"}, 409: {"description": "the question is not open"}},
+)
+def draft_answer(body: DraftIn, advocate: AdvocateSelf, context: Context) -> DraftOut:
+    question_id = body.question_id.lower()
+    with context.database.read() as session:
+        question = _open_question(session, question_id)
+    conversation = answer_conversation(
+        question.brand_id,
+        question.source,
+        question.ticket_id,
+        question.topic,
+        "advocate",
+        advocate,
+        datetime.now(UTC).replace(microsecond=0),
+        body.body,
+    )
+    try:
+        cid = context.vault.put(conversation)
+    except ContentError as err:
+        raise Problem(503, f"the content store could not store the answer: {err}") from None
+    digest = digest_from_cid(cid)
+    with context.database.read() as session:
+        nonce = _next_nonce(context, session, advocate)
+    deadline = int(time.time()) + DRAFT_VALIDITY_S
+    typed = _typed_data(context, question_id, digest, nonce, deadline)
+    return DraftOut(
+        question_id=question_id,
+        advocate=advocate,
+        answer_id=_answer_id(question_id, advocate, digest),
+        content_cid=cid,
+        content_digest="0x" + digest.hex(),
+        nonce=nonce,
+        deadline=deadline,
+        typed_data=AnswerTypedData.model_validate(typed),
+    )
+
+
+@router.post(
+    "/advocates/{address}/answers",
+    status_code=202,
+    summary="Submit a signed answer; the oracle relays it to the ledger (gasless for the advocate)",
+    responses={
+        404: {"description": "no such question"},
+        409: {"description": "the answer exists, the question is not open, or the nonce is used"},
+        422: {"description": "the signature, deadline or content does not fit"},
+    },
+)
+def submit_answer(body: SubmitIn, advocate: AdvocateSelf, context: Context) -> SubmittedOut:
+    question_id = body.question_id.lower()
+    try:
+        digest = digest_from_cid(body.content_cid)
+    except InvalidCid as err:
+        raise Problem(422, f"content_cid: {err}") from None
+    if body.deadline < time.time() + RELAY_MARGIN_S:
+        raise Problem(
+            422,
+            f"deadline: {body.deadline} is past or less than {RELAY_MARGIN_S} s away, too soon to relay: "
+            "draft the answer again",
+        )
+    signature = bytes.fromhex(body.signature[2:])
+    typed = _typed_data(context, question_id, digest, body.nonce, body.deadline)
+    try:
+        signer: str | None = recover_signer(typed, signature)
+    except Exception:  # malformed signature bytes: eth-keys raises several types
+        signer = None
+    if signer != advocate:
+        raise Problem(
+            422,
+            f"signature: it does not recover to {advocate} over this answer's typed data "
+            f"(recovered {signer or 'nothing'}): sign the typed data of the draft",
+        )
+    aid = _answer_id(question_id, advocate, digest)
+    with context.database.read() as session:
+        _refuse_existing(session, aid)
+        question = _open_question(session, question_id)
+    _check_content(context, question, advocate, body.content_cid)
+    chain_nonce = _read(context, context.ledger, "nonces", [advocate], "uint256")
+    signed = (bytes.fromhex(question_id[2:]), digest, advocate, body.nonce, body.deadline)
+    data = context.ledger.encode_abi("submitAnswerWithSig", args=[signed, signature])
+    now_ms = int(time.time() * 1000)
+    try:
+        with context.database.transaction() as session:
+            _refuse_existing(session, aid)  # again, under the write lock: a concurrent twin may have won
+            expected = _next_nonce(context, session, advocate, chain_nonce)
+            if body.nonce != expected:
+                raise Problem(
+                    409,
+                    f"nonce: {body.nonce} is not the advocate's next nonce {expected} (another answer used it, "
+                    "or it is still being relayed): draft the answer again",
+                )
+            outbox = OutboxTx(
+                kind=RELAY_KIND,
+                brand_id=question.brand_id,
+                to=context.ledger.address,
+                data=data,
+                gas_limit=GAS_RELAY_ANSWER,
+                created_at_ms=now_ms,
+            )
+            session.add(outbox)
+            session.flush()
+            session.add(
+                Answer(
+                    answer_id=aid,
+                    question_id=question_id,
+                    brand_id=question.brand_id,
+                    comment_id=f"api:{aid}",
+                    advocate=advocate,
+                    author_kind="advocate",
+                    content_cid=body.content_cid,
+                    content_digest="0x" + digest.hex(),
+                    created_at_ms=now_ms,
+                    outbox_id=outbox.id,
+                )
+            )
+    except IntegrityError:  # another process recorded the same answer in between
+        raise Problem(409, f"answer {aid} was submitted already") from None
+    return SubmittedOut(answer_id=aid, question_id=question_id, status="queued")
+
+
+# ---------------------------------------------------------------- withdrawals
+
+
+class WithdrawalIn(Strict):
+    token: Address = Field(description="The token to withdraw all claimable earnings in")
+    to: Address | None = Field(default=None, description="Who receives them (default: the advocate)")
+
+
+@router.post(
+    "/advocates/{address}/withdrawals/prepare",
+    summary="The unsigned transaction withdrawing an advocate's earnings in a token, to sign and POST to /transactions",
+    responses={422: {"description": "the ledger would refuse it (e.g. nothing to withdraw)"}},
+)
+def prepare_withdrawal(body: WithdrawalIn, advocate: AdvocateSelf, context: Context) -> PreparedTx:
+    token = to_checksum_address(body.token)
+    to = advocate if body.to is None else to_checksum_address(body.to)
+    data = context.ledger.encode_abi("withdrawEarnings", args=[token, to])
+    return prepare(
+        context, advocate, context.ledger.address, data, f"withdraw {advocate}'s earnings in {token} to {to}"
+    )
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _read(context: ApiContext, contract: Contract, function: str, args: list[Any], output: str) -> Any:
+    """One value from a view function at the latest block; 503 if the node cannot say."""
+    call = {"to": contract.address, "data": contract.encode_abi(function, args=args)}
+    try:
+        result = context.rpc.call("eth_call", [call, "latest"])
+    except (RpcError, RpcUnavailable) as err:
+        raise Problem(503, f"the chain node could not answer {function}(): {err}") from None
+    (value,) = decode([output], bytes.fromhex(str(result).removeprefix("0x")))
+    return value
+
+
+def _after(cursor: str | None) -> int:
+    after = 0 if cursor is None else int(cursor)
+    if after > MAX_ROW_ID:
+        raise Problem(422, "cursor: not a cursor this API returned (pass a page's next_cursor back)")
+    return after
+
+
+def _brand_of(question_id: Any) -> Any:
+    """The brand of a question, as a correlated subquery on `ix_questions`."""
+    return (
+        select(ix.QuestionPosted.brand_id)
+        .where(ix.QuestionPosted.question_id == question_id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _open_question(session: Session, question_id: str) -> Question:
+    """The oracle's question, if it is open for answers on chain now; else 404 or 409 saying why."""
+    question = session.get(Question, question_id)
+    if question is None:
+        raise Problem(404, f"question {question_id} is not a question this service posted")
+    state = ix.question_status(session, question_id)
+    if state.status is ix.QuestionStatus.NONE:
+        raise Problem(409, f"question {question_id} is not on chain yet: try again in a few seconds")
+    if state.status is not ix.QuestionStatus.OPEN:
+        raise Problem(409, f"question {question_id} is {state.status.value}: it takes no more answers")
+    if state.deadline is not None and state.deadline <= time.time() + RELAY_MARGIN_S:
+        raise Problem(409, f"question {question_id} passed its deadline ({state.deadline}): it takes no more answers")
+    return question
+
+
+def _refuse_existing(session: Session, aid: str) -> None:
+    if session.get(Answer, aid) is not None:
+        raise Problem(409, f"answer {aid} was submitted already")
+
+
+def _check_content(context: ApiContext, question: Question, advocate: str, cid: str) -> None:
+    """The CID must be a stored draft of this advocate's answer to this question, so that nobody
+    signs someone else's answer as theirs."""
+    try:
+        conversation: Conversation = context.vault.get(cid)
+    except ContentErased:
+        raise Problem(422, f"content_cid: {cid} was erased") from None
+    except ContentError:  # no key or no block here: not drafted through this service
+        raise Problem(422, f"content_cid: {cid} is not a drafted answer stored here: draft the answer first") from None
+    (message, *others) = conversation.messages
+    if (
+        others
+        or (conversation.brand, conversation.source, conversation.ticket_id)
+        != (question.brand_id, question.source, question.ticket_id)
+        or (message.role, message.author) != ("advocate", advocate)
+    ):
+        raise Problem(422, f"content_cid: {cid} is not {advocate}'s drafted answer to question {question.question_id}")
+
+
+def _next_nonce(context: ApiContext, session: Session, advocate: str, chain_nonce: int | None = None) -> int:
+    """The ledger's `nonces(advocate)`, past the nonces of the advocate's answers still being relayed:
+    the ledger takes each nonce once and in order, so two answers in flight need consecutive ones."""
+    if chain_nonce is None:
+        chain_nonce = int(_read(context, context.ledger, "nonces", [advocate], "uint256"))
+    in_flight = session.scalars(
+        select(OutboxTx.data)
+        .join(Answer, Answer.outbox_id == OutboxTx.id)
+        .where(Answer.advocate == advocate, OutboxTx.kind == RELAY_KIND, OutboxTx.status.in_(_UNSETTLED))
+    )
+    used = [int(decode([_SIGNED_ANSWER, "bytes"], bytes.fromhex(data[10:]))[0][3]) for data in in_flight]
+    return max([chain_nonce, *(nonce + 1 for nonce in used)])
+
+
+def _typed_data(context: ApiContext, question_id: str, digest: bytes, nonce: int, deadline: int) -> dict[str, Any]:
+    """The answer's typed data with its bytes as 0x hex (JSON as wallets take it)."""
+    typed = answer_typed_data(
+        chain_id=context.deployment.chain_id,
+        ledger=context.ledger.address,
+        question_id=bytes.fromhex(question_id[2:]),
+        content_digest=digest,
+        nonce=nonce,
+        deadline=deadline,
+    )
+    typed["message"] = {k: "0x" + v.hex() if isinstance(v, bytes) else v for k, v in typed["message"].items()}
+    return typed
+
+
+def _answer_id(question_id: str, advocate: str, digest: bytes) -> str:
+    return "0x" + answer_id(bytes.fromhex(question_id[2:]), advocate, digest).hex()
