@@ -20,6 +20,7 @@ BROWNIE := $(BROWNIE_VENV)/bin/brownie
 include mk/content.mk
 include mk/reputation.mk
 include mk/oracle.mk
+include mk/web.mk
 
 .PHONY: help setup run test test-contracts test-services lint slither gas bench compile clean
 
@@ -29,7 +30,7 @@ help:
 	@echo "make gas    gas used per ledger operation (benchmark, JSON on the last line)"
 	@echo "make bench  every benchmark"
 
-setup: node_modules/.stamp $(IPFS_NODE_STAMP) $(POSTGRES_STAMP) $(TOOLCHAIN)/.stamp $(VENV)/.stamp $(BROWNIE_VENV)/.stamp $(TOOLCHAIN)/networks.stamp
+setup: node_modules/.stamp $(IPFS_NODE_STAMP) $(POSTGRES_STAMP) $(CHROMIUM_STAMP) $(TOOLCHAIN)/.stamp $(VENV)/.stamp $(BROWNIE_VENV)/.stamp $(TOOLCHAIN)/networks.stamp
 
 # `npm ci` refuses a lock file without the other platforms' optional packages; `npm install`
 # still installs exactly the locked versions.

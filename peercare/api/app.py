@@ -12,6 +12,7 @@ from peercare.api.context import ApiContext
 from peercare.api.limits import BodyLimit, RateLimit
 from peercare.api.routes import advocates, auditors, auth, brands, health
 from peercare.oracle.intake import Intake, webhook_router
+from peercare.web import router as web_router
 
 WEBHOOKS = "/api/v1/webhooks/"  # capped by the intake itself (larger bodies), never rate limited
 DESCRIPTION = """\
@@ -27,6 +28,7 @@ def create_app(context: ApiContext, intake: Intake | None = None) -> FastAPI:
     problems.install(app)
     for router in (health.router, auth.router, advocates.router, brands.router, auditors.router, relay.router):
         app.include_router(router)
+    app.include_router(web_router)  # the advocate's and the auditor's pages (not in the schema)
     if intake is not None:
         app.include_router(webhook_router(intake))
     # Outermost first: bursts are refused before a body is read, then bodies are capped.
