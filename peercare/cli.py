@@ -13,6 +13,7 @@ import click
 from web3 import Web3
 
 from peercare.api.cli import api
+from peercare.audit.cli import audit
 from peercare.chain.deploy import ensure_deployed, register_brownie_network
 from peercare.chain.local import ChainError, LocalChain
 from peercare.config import Settings
@@ -33,6 +34,7 @@ main.add_command(routing)
 main.add_command(reputation)
 main.add_command(oracle)
 main.add_command(api)
+main.add_command(audit)
 
 
 @main.group()

@@ -1,0 +1,45 @@
+"""Helpers of the audit tests: the settings of the world's data folder, and a run's results."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from world import World
+
+#: A port of this suite's range (8782-8789) nothing listens on: an unreachable chain.
+UNUSED_PORT = 8789
+
+
+def audit_environment(world: World) -> dict[str, str]:
+    """The settings a user of the world's data folder would have in the environment."""
+    settings = world.oracle.settings
+    return {
+        "PEERCARE_DATA_DIR": str(settings.data_dir),
+        "PEERCARE_RPC_URL": world.dev.url,
+        "PEERCARE_DEPLOYMENT_FILE": str(world.dev.deployment_file),
+        "PEERCARE_DATABASE_URL": settings.effective_database_url,
+    }
+
+
+@dataclass
+class AuditRun:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def report(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.stdout)
+        return loaded
+
+    def section(self, check: str) -> dict[str, Any]:
+        found: dict[str, Any] = next(s for s in self.report["sections"] if s["check"] == check)
+        return found
+
+    def subjects(self, check: str) -> list[str]:
+        return [finding["subject"] for finding in self.section(check)["findings"]]
+
+    def failed_checks(self) -> list[str]:
+        return [s["check"] for s in self.report["sections"] if not s["ok"]]

@@ -1,0 +1,62 @@
+"""Fixtures for `peercare audit verify`: one running PeerCare with a history, built by the API
+tests' `build_world` (tests/services/api/world.py: anvil with the contracts deployed, the real
+oracle on SQLite and the embedded content store, tickets answered, solved and rated through the
+webhook, reputation epoch 1 published), shared by the session on the audit tests' own port
+(`PEERCARE_TEST_AUDIT_CHAIN_PORT`, 8781). The test folders are not packages: their helpers are
+imported by putting the folders on `sys.path`, as tests/services/api/conftest.py does.
+
+Tests that tamper with something restore it before they end (a block file, a database row, the
+chain through `evm_snapshot`/`evm_revert`), except an erasure, which cannot be undone: tests count
+erased answers rather than assume there are none.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "oracle"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "api"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "reputation_chain"))
+
+import pytest
+from audit_support import AuditRun, audit_environment
+from click.testing import CliRunner
+from devchain import start_dev_ledger
+from world import World, build_world
+
+from peercare.audit.cli import audit
+
+CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_AUDIT_CHAIN_PORT", "8781"))
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    chain, dev = start_dev_ledger(tmp_path_factory.mktemp("chain"), CHAIN_PORT, f"peercare-audit-test-{CHAIN_PORT}")
+    try:
+        built = build_world(dev, tmp_path_factory.mktemp("data"))
+        try:
+            yield built
+        finally:
+            built.client.close()
+            built.oracle.stop_workers()
+    finally:
+        chain.stop()
+
+
+@pytest.fixture
+def run_audit(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """`run_audit(*args)`: `peercare audit verify ARGS` through click's CliRunner, with the world's
+    settings in the environment."""
+    for name, value in audit_environment(world).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("PEERCARE_IPFS_API_URL", raising=False)
+
+    def run(*args: str) -> AuditRun:
+        result = CliRunner().invoke(audit, ["verify", *args], catch_exceptions=False)
+        return AuditRun(result.exit_code, result.stdout, result.stderr)
+
+    yield run
