@@ -89,7 +89,7 @@ test-contracts: setup compile
 	$(BROWNIE) test tests/contracts --network peercare-test
 
 test-services: setup compile
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
 gas: setup compile
 	$(BROWNIE) run scripts/gas.py --network peercare-test
