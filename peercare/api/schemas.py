@@ -31,5 +31,5 @@ class Page(BaseModel, Generic[T]):
 
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Items per page (at most {MAX_PAGE})")]
-Cursor = Annotated[str | None, Query(max_length=200, pattern=r"^[0-9]+$", description="From a previous page")]
+Cursor = Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$", description="From a previous page")]
 DEFAULT_LIMIT = DEFAULT_PAGE

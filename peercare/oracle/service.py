@@ -1,4 +1,4 @@
-"""`peercare oracle run`: webhook intake (HTTP), processor, signer and indexer in one process.
+"""`peercare oracle run`: webhook intake and the HTTP API, processor, signer, indexer and router in one process.
 
 Each worker is a loop in its own thread that keeps going through errors (logged, then retried
 after a pause): a database or chain that is briefly unreachable delays work, it never loses it,
@@ -31,6 +31,7 @@ from peercare.oracle.processor import Processor
 from peercare.oracle.revert_reasons import RevertReasons
 from peercare.oracle.rpc import Rpc
 from peercare.oracle.signer import Signer
+from peercare.routing.live import Router
 
 log = logging.getLogger("peercare.oracle")
 
@@ -128,6 +129,7 @@ class Oracle:
             Worker("processor", self.processor.step, idle_s=0.05),
             Worker("signer", self.signer.step, idle_s=0.2),
             Worker("indexer", self.indexer.step, idle_s=0.5),
+            Worker("router", Router(self.database, public_store).step, idle_s=0.5),
         ]
 
     def start_workers(self) -> None:

@@ -5,8 +5,8 @@ refused.
 
 Half of the valid cases get real identifiers (brand 1's id, an advocate with a session, a real
 answer, question and epoch) so that they reach past authorisation into the routes' own logic.
-Writes that change shared configuration (a brand's settings, its webhook secrets) aim at brand 3,
-which exists for this test only.
+Writes that change shared configuration (a brand's settings, its webhook secrets) aim at brand
+900, which exists (in the oracle's configuration only) for this test.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from peercare.api.models import KeyRole
 from peercare.oracle import projections as ix
 
 PORT = int(os.environ.get("PEERCARE_TEST_API_PORT", "8745"))
-SCRATCH_BRAND = 3
+SCRATCH_BRAND = 900  # configured in the oracle only: never a brand id the chain hands out in these tests
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -85,11 +85,11 @@ def live(world: World) -> Iterator[tuple[World, dict[str, dict[str, str]], dict[
         answer = session.scalars(select(ix.AnswerRow).order_by(ix.AnswerRow.id)).first()
     assert answer is not None
     advocate = answer.advocate
-    if advocate not in world.advocate_tokens:
-        world.advocate_tokens[advocate] = world.sign_in(next(a for a in world.advocates if a.address == advocate))
+    # A session of its own: generated calls include logging out, which must not end the other tests' sessions.
+    session_token = world.sign_in(next(a for a in world.advocates if a.address == advocate))
     roles = {
         "anonymous": {},
-        "advocate": world.bearer(world.advocate_tokens[advocate]),
+        "advocate": world.bearer(session_token),
         "brand": world.bearer(world.brand_keys[1]),
         "scratch-brand": world.bearer(scratch_key),
         "auditor": world.bearer(world.auditor_key),
@@ -118,7 +118,7 @@ def _operations() -> list[tuple[str, str, GenerationMode]]:
     operations = []
     for path, methods in app.openapi()["paths"].items():
         for method, operation in methods.items():
-            if "/webhooks/" not in path:
+            if not path.startswith("/api/v1/webhooks/"):
                 operations.append((method.upper(), path, GenerationMode.POSITIVE))
                 if operation.get("parameters") or operation.get("requestBody"):
                     operations.append((method.upper(), path, GenerationMode.NEGATIVE))

@@ -1,0 +1,367 @@
+"""Live routing: each new question is offered to advocates once, on the latest published reputation.
+
+The oracle runs `Router(database, public_store).step` in a worker loop (`oracle.service.Worker`,
+like the processor). A step takes up to `batch` questions that have no `QuestionRoute` yet, in
+posting order, and decides each with `offers.route` on the topic's scores of the latest reputation
+epoch indexed from the chain (`ix_reputation_roots`). The epoch's manifest comes from the public
+content store, checked against the root published on chain, and is kept parsed per epoch; one that
+cannot be read stops routing until it can (the step raises; the worker logs it and tries again).
+The live state is the load: how many open questions (not accepted, deadline not passed) each
+advocate is already offered, counting the decisions of the same step as they are taken, so one
+batch does not pile onto the same three advocates. The brand's experts are the swarm's experts;
+the asker (the requester, when they are one of the brand's experts or their requester id is a
+wallet) is never offered their own question.
+
+A question is routed exactly once: the route is the question's primary key, inserted only where
+none exists, so two routers running side by side never write two decisions for one question.
+
+Before the first epoch is published nothing is routed: a question waits. There are no candidates
+without an epoch (the candidate index is the epoch's scores), so the only possible decision would
+be "swarm to the brand's expert", and since a route is never revised, every early question would
+keep that empty decision for good. Waiting costs the first questions nothing they would otherwise
+get, and the oracle publishes epochs on a schedule; a `QuestionRoute.epoch` of null never occurs.
+
+The stored decision is `offers.decision_record` plus `experts`: the expert wallets the decision
+could pick from, which the commitment does not cover but `offers.replay` needs (a brand may change
+its experts later). `check_route` replays a stored decision; `explain` says in words why it is what
+it is.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_utils.address import to_checksum_address
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from peercare.api.models import QuestionRoute
+from peercare.content.cid import cid_from_digest
+from peercare.content.errors import ContentError
+from peercare.content.store import Store
+from peercare.ledger_ids import short_string
+from peercare.oracle import projections as ix
+from peercare.oracle.db import Database
+from peercare.oracle.models import Brand, Question
+from peercare.reputation.epoch import verify_manifest
+from peercare.routing.offers import (
+    BPS,
+    CandidateIndex,
+    LiveState,
+    OfferParams,
+    OfferRequest,
+    RoutingDecision,
+    commitment_of,
+    decision_from_record,
+    decision_record,
+    replay,
+    route,
+)
+
+log = logging.getLogger("peercare.routing.live")
+
+ROUTE_BATCH = 100  # questions decided per step
+EPOCHS_KEPT = 8  # parsed epochs kept in memory (the latest, and older ones asked for by replays)
+_WALLET = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+class RoutingError(RuntimeError):
+    """An epoch's scores cannot be used (manifest missing or not the one published)."""
+
+
+# ---------------------------------------------------------------- epochs
+
+
+@dataclass
+class EpochScores:
+    """One published epoch's scores by topic; candidate indexes are built once per topic."""
+
+    epoch: int
+    root: str  # 0x-hex, as published on chain
+    by_topic: Mapping[bytes, Mapping[str, int]]  # topic (bytes32) -> account -> score
+    _indexes: dict[tuple[bytes, int], CandidateIndex] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def index(self, topic: bytes, newcomer_below: int) -> CandidateIndex:
+        with self._lock:
+            key = (topic, newcomer_below)
+            found = self._indexes.get(key)
+            if found is None:
+                found = self._indexes[key] = CandidateIndex(self.by_topic.get(topic, {}), newcomer_below)
+            return found
+
+
+class Epochs:
+    """Published epochs' scores, read from the content store by the manifest digest the chain holds
+    and checked against the published root; the newest `EPOCHS_KEPT` stay parsed. Thread-safe."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._kept: OrderedDict[tuple[int, str], EpochScores] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def latest(self, session: Session) -> EpochScores | None:
+        row = session.scalars(select(ix.ReputationRoot).order_by(ix.ReputationRoot.epoch.desc()).limit(1)).first()
+        return None if row is None else self._scores(row)
+
+    def at(self, session: Session, epoch: int) -> EpochScores | None:
+        row = session.scalars(select(ix.ReputationRoot).where(ix.ReputationRoot.epoch == epoch).limit(1)).first()
+        return None if row is None else self._scores(row)
+
+    def _scores(self, row: ix.ReputationRoot) -> EpochScores:
+        key = (row.epoch, row.root)  # by root too: a reorganisation may republish an epoch differently
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+        scores = self._load(row)
+        with self._lock:
+            self._kept[key] = scores
+            while len(self._kept) > EPOCHS_KEPT:
+                self._kept.popitem(last=False)
+        return scores
+
+    def _load(self, row: ix.ReputationRoot) -> EpochScores:
+        cid = cid_from_digest(bytes.fromhex(row.manifest_digest[2:]))
+        try:
+            manifest = json.loads(self.store.get(cid))
+            root = verify_manifest(manifest)
+        except (ContentError, ValueError) as err:  # EpochError and JSON errors are ValueErrors
+            raise RoutingError(f"epoch {row.epoch}: manifest {cid} cannot be used: {err}") from err
+        if "0x" + root.hex() != row.root or manifest.get("epoch") != row.epoch:
+            raise RoutingError(f"epoch {row.epoch}: manifest {cid} is not the epoch published on chain")
+        by_topic: dict[bytes, dict[str, int]] = {}
+        for entry in manifest["tree"]["values"]:
+            account, topic, score = entry["value"]
+            by_topic.setdefault(bytes.fromhex(topic[2:]), {})[account.lower()] = int(score)
+        return EpochScores(row.epoch, row.root, by_topic)
+
+
+# ---------------------------------------------------------------- the router
+
+
+def asker_of(requester_id: str, experts: Mapping[str, str]) -> str | None:
+    """The requester's wallet when it is known: one of the brand's experts, or a requester id that
+    is a wallet. A customer known only by a ticketing id has none (and is no candidate anyway)."""
+    wallet = experts.get(requester_id) or (requester_id if _WALLET.fullmatch(requester_id) else None)
+    return None if wallet is None else to_checksum_address(wallet)
+
+
+def open_assignments(session: Session, now_s: int) -> Counter[str]:
+    """Per account (lower-case), the open questions it is offered: offers and the swarm's expert of
+    routed questions not accepted and before their deadline."""
+    query = (
+        select(QuestionRoute.decision)
+        .join(Question, Question.question_id == QuestionRoute.question_id)
+        .where(Question.accepted_answer_id.is_(None), Question.deadline > now_s)
+    )
+    load: Counter[str] = Counter()
+    for record in session.scalars(query):
+        load.update(_assigned(record["offers"], record["expert"]))
+    return load
+
+
+def _assigned(offers: Iterable[str], expert: str | None) -> list[str]:
+    return [a.lower() for a in offers] + ([expert.lower()] if expert else [])
+
+
+@dataclass(frozen=True)
+class _Pending:
+    question_id: str
+    brand_id: int
+    topic: str
+    requester_id: str
+    accepted_answer_id: str | None
+    deadline: int
+    experts: dict[str, str]  # agent id -> wallet
+
+
+class Router:
+    """Routes questions that have no route yet; `step()` returns how many it routed."""
+
+    def __init__(
+        self,
+        database: Database,
+        store: Store,
+        *,
+        params: OfferParams | None = None,
+        batch: int = ROUTE_BATCH,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.database = database
+        self.epochs = Epochs(store)
+        self.params = params or OfferParams()
+        self.batch = batch
+        self.clock = clock
+
+    def step(self) -> int:
+        now = self.clock()
+        with self.database.read() as session:
+            scores = self.epochs.latest(session)
+            if scores is None:
+                return 0  # no epoch yet: questions wait (module docstring)
+            query = (
+                select(
+                    Question.question_id,
+                    Question.brand_id,
+                    Question.topic,
+                    Question.requester_id,
+                    Question.accepted_answer_id,
+                    Question.deadline,
+                    Brand.experts,
+                )
+                .join(Brand, Brand.id == Question.brand_id)
+                .outerjoin(QuestionRoute, QuestionRoute.question_id == Question.question_id)
+                .where(QuestionRoute.question_id.is_(None))
+                .order_by(Question.outbox_id)
+                .limit(self.batch)
+            )
+            pending = [_Pending(*row) for row in session.execute(query)]
+            if not pending:
+                return 0
+            load = open_assignments(session, int(now))
+        rows = []
+        for question in pending:
+            decision = self._decide(question, scores, load)
+            if question.accepted_answer_id is None and question.deadline > now:  # it is open: a load
+                load.update(_assigned(decision.offers, decision.expert))
+            rows.append(
+                {
+                    "question_id": question.question_id,
+                    "brand_id": question.brand_id,
+                    "epoch": scores.epoch,
+                    "decision": decision_record(decision) | {"experts": _experts(question.experts)},
+                    "created_at_ms": int(now * 1000),
+                }
+            )
+        # A route is written only where none exists: a router running beside this one may have
+        # routed some of these questions meanwhile, and its decision stands.
+        insert = postgresql.insert if self.database.engine.dialect.name == "postgresql" else sqlite.insert
+        statement = (
+            insert(QuestionRoute)
+            .on_conflict_do_nothing(index_elements=["question_id"])
+            .returning(QuestionRoute.question_id)
+        )
+        with self.database.transaction() as session:
+            routed = len(session.execute(statement, rows).all())
+        if routed:
+            log.info("routed %d questions on epoch %d", routed, scores.epoch)
+        return routed
+
+    def _decide(self, question: _Pending, scores: EpochScores, load: Mapping[str, int]) -> RoutingDecision:
+        topic = short_string(question.topic)
+        return route(
+            OfferRequest(
+                question_id=bytes.fromhex(question.question_id[2:]),
+                topic=topic,
+                asker=asker_of(question.requester_id, question.experts),
+            ),
+            scores.index(topic, self.params.newcomer_below),
+            LiveState(open_assignments=load),
+            self.params,
+            experts=_experts(question.experts),
+        )
+
+
+def _experts(experts: Mapping[str, str]) -> list[str]:
+    return sorted({to_checksum_address(wallet) for wallet in experts.values()})
+
+
+# ---------------------------------------------------------------- auditing a stored route
+
+
+@dataclass(frozen=True)
+class RouteCheck:
+    """Whether a stored decision holds: its commitment is over what it records, and deciding again
+    on the epoch's index with the recorded live state gives the same choice."""
+
+    commitment_matches: bool
+    replays: bool | None  # None: the epoch's scores could not be read (see `detail`)
+    detail: str
+
+
+def check_route(session: Session, epochs: Epochs, epoch: int | None, record: Mapping[str, Any]) -> RouteCheck:
+    try:
+        decision = decision_from_record(record)
+    except (KeyError, TypeError, ValueError) as err:
+        return RouteCheck(False, False, f"the stored record is not a routing decision: {err}")
+    if commitment_of(decision) != decision.commitment:
+        return RouteCheck(False, False, "the recorded commitment is not the hash of the recorded decision")
+    if epoch is None:
+        return RouteCheck(True, None, "the decision names no reputation epoch to replay it on")
+    try:
+        scores = epochs.at(session, epoch)
+    except RoutingError as err:
+        return RouteCheck(True, None, str(err))
+    if scores is None:
+        return RouteCheck(True, None, f"epoch {epoch} is not (or no longer) published on chain")
+    index = scores.index(decision.request.topic, decision.params.newcomer_below)
+    if index.digest != decision.index_digest:
+        return RouteCheck(True, False, f"epoch {epoch}'s candidate index for the topic is not the one decided on")
+    ok = replay(decision, index, experts=record.get("experts", ()))
+    detail = "replayed on the epoch's scores: same choice" if ok else "replaying gives another choice"
+    return RouteCheck(True, ok, detail)
+
+
+def topic_label(topic: bytes) -> str:
+    return topic.rstrip(b"\0").decode("utf-8", errors="replace")
+
+
+def explain(decision: RoutingDecision, epoch: int | None) -> str:
+    """Why the decision is what it is, in words: mode and its reason, then each offer."""
+    params = decision.params
+    by_account = {e.account: e for e in decision.evaluated}
+    ranked = sorted((e for e in decision.evaluated if e.eligible), key=lambda e: (-e.adjusted, e.account))
+    where = f"topic '{topic_label(decision.request.topic)}' of reputation epoch {epoch}"
+    read = f"{len(decision.evaluated)} candidate(s) read, {len(ranked)} eligible"
+    if decision.mode == "direct":
+        top, runner = ranked[0].adjusted, (ranked[1].adjusted if len(ranked) > 1 else 0)
+        margin = (top - runner) * BPS // top if top else 0
+        reason = (
+            f"offered directly: the best adjusted score {top:,} reaches the confidence bar "
+            f"{params.min_confident_score:,} and leads the next ({runner:,}) by {margin / 100:.2f}% "
+            f"(at least {params.min_margin_bps / 100:.2f}% needed)"
+        )
+    elif decision.request.escalated:
+        reason = "swarmed: the question was escalated"
+    elif not ranked:
+        reason = "swarmed: no candidate was eligible"
+    elif ranked[0].adjusted < params.min_confident_score:
+        reason = (
+            f"swarmed: the best adjusted score {ranked[0].adjusted:,} is below the confidence bar "
+            f"{params.min_confident_score:,}"
+        )
+    else:
+        reason = (
+            f"swarmed: the best adjusted score {ranked[0].adjusted:,} does not lead the next "
+            f"({ranked[1].adjusted:,}) by {params.min_margin_bps / 100:.2f}%"
+        )
+    lines = [f"{reason}; {read} in {where}."]
+    for position, account in enumerate(decision.offers, 1):
+        e = by_account.get(account.lower())
+        how = "an exploration slot for newcomers" if account in decision.explored else "rank"
+        if e is None:
+            lines.append(f"{position}. {to_checksum_address(account)} (by {how})")
+            continue
+        lines.append(
+            f"{position}. {to_checksum_address(account)} by {how}: reputation {e.reputation:,}, "
+            f"score {e.score:,}, {e.open_assignments} open assignment(s) -> adjusted {e.adjusted:,}"
+            + (", newcomer" if e.newcomer else "")
+        )
+    if decision.expert:
+        share = next((s.bps for s in decision.shares if s.account.lower() == decision.expert.lower()), 0)
+        lines.append(
+            f"Brand expert {to_checksum_address(decision.expert)} joins the swarm ({share / 100:.2f}% credit)."
+        )
+    if decision.request.asker:
+        lines.append(f"The asker {to_checksum_address(decision.request.asker)} is never offered their own question.")
+    return "\n".join(lines)
