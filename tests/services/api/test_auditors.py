@@ -3,6 +3,7 @@ reputation epochs recomputed, and who may call them."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import select
 from world import World
 
+from peercare.chain.devnet import transact
 from peercare.content.cid import cid_from_digest
 from peercare.ledger_ids import ANSWER_LEAF_ENCODING
 from peercare.merkle import verify
@@ -86,7 +88,8 @@ def test_every_answer_is_recorded_on_chain_with_a_valid_batch_proof_and_intact_c
     world: World, fresh: FreshTicket
 ) -> None:
     damaged = {row.answer_id for row in fresh.answers}  # the other tests erase and corrupt these
-    rows = [row for row in answer_rows(world) if row.answer_id not in damaged]
+    # Batched answers; one recorded directly has its own test below.
+    rows = [row for row in answer_rows(world) if row.answer_id not in damaged and row.batch_root is not None]
     assert len(rows) >= 16  # two answers per ticket, eight tickets
     ledger = world.dev.ledger.functions
     for row in rows:
@@ -120,6 +123,22 @@ def test_every_answer_is_recorded_on_chain_with_a_valid_batch_proof_and_intact_c
             "content_matches": True,
             "erasure": None,
         }
+
+
+def test_an_answer_recorded_directly_has_no_batch_and_content_never_stored_is_reported_missing(
+    world: World, fresh: FreshTicket
+) -> None:
+    advocate = world.advocates[2]
+    digest = hashlib.sha256(b"an answer sent straight to the ledger, its text kept elsewhere").digest()
+    transact(world.dev.w3, advocate, world.dev.ledger.functions.submitAnswer(_b(fresh.question_id), digest))
+    world.drain()
+    with world.oracle.database.read() as session:
+        row = session.scalars(select(ix.AnswerRow).where(ix.AnswerRow.content_digest == "0x" + digest.hex())).one()
+    body = audit(world, row.answer_id)
+    assert body["record"]["recorded_on_chain"] is True and row.batch_root is None
+    assert body["batch"] is None
+    assert body["content"]["cid"] == cid_from_digest(digest)
+    assert body["content"]["status"] == "missing" and body["content"]["content_matches"] is None
 
 
 def test_an_erased_answer_reports_who_erased_it_when_and_why(world: World, fresh: FreshTicket) -> None:

@@ -503,9 +503,10 @@ def test_a_cursor_past_every_id_gives_an_empty_last_page(world: World, own: Own)
         (f"/api/v1/brands/{world.dev.brand_id}/questions", brand1(world)),
         (f"/api/v1/brands/{own.brand_id}/keys", own.headers),
     ):
-        response = world.client.get(path, params={"cursor": "9" * 30}, headers=headers)
+        response = world.client.get(path, params={"cursor": "9" * 18}, headers=headers)
         assert response.status_code == 200, response.text
         assert response.json() == {"items": [], "next_cursor": None}
+        assert world.client.get(path, params={"cursor": "9" * 19}, headers=headers).status_code == 422
 
 
 def test_another_brands_question_is_not_found_under_this_brand(world: World) -> None:

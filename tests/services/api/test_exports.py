@@ -158,10 +158,16 @@ def test_advocates_and_anonymous_callers_cannot_export(world: World) -> None:
     assert world.client.get(path).status_code == 401
 
 
-@pytest.mark.parametrize("brand_id", [999, 2**63, 2**64 - 1])
+@pytest.mark.parametrize("brand_id", [999, 2**63 - 1])
 def test_exporting_an_unregistered_brand_is_not_found(world: World, brand_id: int) -> None:
     response = world.client.get(f"/api/v1/brands/{brand_id}/export", headers=world.bearer(world.auditor_key))
     assert response.status_code == 404, response.text
+
+
+@pytest.mark.parametrize("brand_id", [2**63, 2**64 - 1])
+def test_a_brand_id_beyond_what_the_databases_hold_is_refused_as_invalid(world: World, brand_id: int) -> None:
+    response = world.client.get(f"/api/v1/brands/{brand_id}/export", headers=world.bearer(world.auditor_key))
+    assert response.status_code == 422, response.text
 
 
 @pytest.mark.parametrize(("brand", "params"), [("0", {}), ("x", {}), ("1", {"format": "xml"})])
