@@ -18,6 +18,7 @@ from peercare.chain.deploy import ensure_deployed, register_brownie_network
 from peercare.chain.local import ChainError, LocalChain
 from peercare.config import Settings
 from peercare.content.cli import cid
+from peercare.demo.cli import demo
 from peercare.deployment import Deployment, DeploymentError
 from peercare.oracle.cli import oracle
 from peercare.reputation.cli import reputation
@@ -35,6 +36,7 @@ main.add_command(reputation)
 main.add_command(oracle)
 main.add_command(api)
 main.add_command(audit)
+main.add_command(demo)
 
 
 @main.group()

@@ -1,0 +1,1 @@
+"""`peercare demo`: a Stack Exchange dump replayed as a brand, through the generic webhook."""

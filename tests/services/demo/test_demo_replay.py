@@ -1,0 +1,192 @@
+"""`peercare demo` end to end: the first questions of cardano-se replayed against `peercare up`
+(a subprocess, see conftest.py), then checked against the chain and the API, never against the
+demo's own bookkeeping. A second run must change nothing."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner, Result
+from demo_peercare import ROOT, RunningPeerCare
+from eth_typing import HexStr
+from web3 import Web3
+from web3.contract import Contract
+
+from peercare.demo.cli import demo
+from peercare.demo.plan import UPVOTE_RATING, Plan, advocate_account, build_plan
+from peercare.deployment import Deployment
+from peercare.ledger_ids import question_id, short_string
+from peercare.routing.dump import load_dump
+
+DUMP = ROOT / "tests" / "data" / "stackexchange" / "cardano-se"
+LIMIT = 15
+ACCEPTED = 2  # IPeerCareLedger.QuestionStatus.Accepted
+
+
+def run_demo(peercare: RunningPeerCare, *args: str) -> Result:
+    return CliRunner().invoke(demo, list(args), env=peercare.env, catch_exceptions=False)
+
+
+def summary_of(result: Result) -> dict[str, Any]:
+    assert result.exit_code == 0, result.output
+    summary: dict[str, Any] = json.loads(result.stdout.splitlines()[-1])
+    return summary
+
+
+@dataclass(frozen=True)
+class Chain:
+    w3: Web3
+    ledger: Contract
+    token: Contract
+    data_dir: Path
+
+    def outbox(self, brand_id: int) -> list[tuple[str, str, str | None]]:
+        """(kind, status, tx hash) of the oracle's writes for the brand, from its database."""
+        with sqlite3.connect(self.data_dir / "oracle.sqlite3") as db:
+            query = "SELECT kind, status, tx_hash FROM outbox WHERE brand_id = ? ORDER BY id"
+            return [(k, s, h) for k, s, h in db.execute(query, (brand_id,))]
+
+
+@pytest.fixture(scope="module")
+def plan() -> Plan:
+    return build_plan(load_dump(DUMP), DUMP.name, limit=LIMIT)
+
+
+@pytest.fixture(scope="module")
+def first_run(peercare: RunningPeerCare) -> dict[str, Any]:
+    return summary_of(run_demo(peercare, "--limit", str(LIMIT), "--json"))
+
+
+@pytest.fixture(scope="module")
+def chain(peercare: RunningPeerCare) -> Chain:
+    deployment = Deployment.load(peercare.data_dir / "deployment.json")
+    w3 = Web3(Web3.HTTPProvider(peercare.rpc_url))
+    return Chain(
+        w3,
+        deployment.contract(w3, "PeerCareLedger"),
+        deployment.contract(w3, "PeerCareToken"),
+        peercare.data_dir,
+    )
+
+
+def qid(brand_id: int, ticket_id: str) -> bytes:
+    return question_id(brand_id, short_string("generic"), ticket_id)
+
+
+def brand_question_ids(chain: Chain, brand_id: int) -> set[bytes]:
+    logs = chain.ledger.events.QuestionPosted.get_logs(from_block=0, argument_filters={"brandId": brand_id})
+    return {bytes(log["args"]["questionId"]) for log in logs}
+
+
+def test_every_question_is_posted_with_its_bounty(first_run: dict[str, Any], plan: Plan, chain: Chain) -> None:
+    brand_id = first_run["brand_id"]
+    posted = brand_question_ids(chain, brand_id)
+    assert posted == {qid(brand_id, t.ticket_id) for t in plan.tickets}
+    assert first_run["chain"]["questions"] == len(posted) == LIMIT
+    for ticket in plan.tickets:
+        question = chain.ledger.functions.question(qid(brand_id, ticket.ticket_id)).call()
+        on_chain_brand, _deadline, _status, bounty = question
+        assert (on_chain_brand, bounty) == (brand_id, plan.bounty_of(ticket))
+
+
+def test_every_accepted_answer_is_paid_its_bounty(first_run: dict[str, Any], plan: Plan, chain: Chain) -> None:
+    brand_id = first_run["brand_id"]
+    earned: Counter[str] = Counter()
+    escrowed = solved_count = 0
+    for ticket in plan.tickets:
+        solved = [d for d in ticket.deliveries if d.kind == "ticket_solved"]
+        _, _, status, bounty = chain.ledger.functions.question(qid(brand_id, ticket.ticket_id)).call()
+        if not solved:
+            escrowed += bounty
+            continue
+        assert status == ACCEPTED, ticket.ticket_id
+        solved_count += 1
+        comment = solved[0].data["solved_by_comment_id"]
+        answer = next(d for d in ticket.deliveries if d.kind == "comment_added" and d.data["comment_id"] == comment)
+        earned[answer.data["author_wallet"]] += bounty
+    assert earned, "the first questions of cardano-se have accepted answers"
+    for advocate, amount in earned.items():
+        assert chain.ledger.functions.earnings(advocate, chain.token.address).call() == amount, advocate
+    available, on_chain_escrow = chain.ledger.functions.pool(brand_id).call()
+    figures = first_run["chain"]
+    assert figures["tokens_paid"] == sum(earned.values())
+    assert figures["acceptances"] == first_run["planned"]["acceptances"] == solved_count
+    assert (figures["pool_available"], figures["pool_escrowed"]) == (available, on_chain_escrow)
+    assert on_chain_escrow == escrowed
+
+
+def test_signed_answers_are_relayed_and_the_rest_anchored(first_run: dict[str, Any], plan: Plan, chain: Chain) -> None:
+    brand_id = first_run["brand_id"]
+    questions = brand_question_ids(chain, brand_id)
+    relayed = [
+        log
+        for log in chain.ledger.events.AnswerRecorded.get_logs(from_block=0)
+        if bytes(log["args"]["questionId"]) in questions
+    ]
+    batches = chain.ledger.events.AnswerBatchAnchored.get_logs(from_block=0, argument_filters={"brandId": brand_id})
+    signed = Counter(d.signer for d in plan.deliveries() if d.signer is not None)
+    assert len(relayed) == sum(signed.values()) == first_run["chain"]["answers_relayed"] > 0
+    assert sum(b["args"]["size"] for b in batches) == first_run["planned"]["batched"]
+    assert first_run["chain"]["answers_batched"] == first_run["planned"]["batched"] > 0
+    assert first_run["chain"]["batches"] == len(batches)
+    for user, count in signed.items():  # each signature used its advocate's next nonce, none failed
+        assert chain.ledger.functions.nonces(advocate_account(plan.site, user).address).call() == count
+
+
+def test_votes_become_ratings(first_run: dict[str, Any], plan: Plan, chain: Chain) -> None:
+    questions = brand_question_ids(chain, first_run["brand_id"])
+    ratings = [
+        log["args"]["rating"]
+        for log in chain.ledger.events.AnswerRated.get_logs(from_block=0)
+        if bytes(log["args"]["questionId"]) in questions
+    ]
+    counts = plan.counts()
+    assert len(ratings) == counts.ratings == first_run["chain"]["ratings"]
+    assert Counter(ratings) == {UPVOTE_RATING: counts.upvotes, 1: counts.downvotes}
+
+
+def test_gas_and_failures_are_what_the_chain_says(first_run: dict[str, Any], chain: Chain) -> None:
+    rows = chain.outbox(first_run["brand_id"])
+    assert {status for _, status, _ in rows} == {"confirmed"}
+    receipts = [chain.w3.eth.get_transaction_receipt(HexStr(tx_hash)) for _, _, tx_hash in rows if tx_hash]
+    assert all(r["status"] == 1 for r in receipts)
+    assert first_run["chain"]["gas_used"] == sum(r["gasUsed"] for r in receipts)
+    assert (first_run["chain"]["failed_events"], first_run["chain"]["failed_writes"]) == (0, 0)
+
+
+def test_top_advocates_are_the_published_scores(first_run: dict[str, Any], peercare: RunningPeerCare) -> None:
+    epoch = first_run["epoch"]
+    assert epoch["epoch"] is not None and epoch["published_now"], epoch
+    shown = [(topic, best) for topic, best in epoch["top"].items() if best]
+    assert shown, "some topic has scores"
+    with httpx.Client(base_url=peercare.api_url) as api:
+        for topic, best in shown:
+            assert len(best) <= 3
+            assert [b["score"] for b in best] == sorted((b["score"] for b in best), reverse=True)
+            for entry in best:
+                path = f"/api/v1/advocates/{entry['advocate']}/reputation"
+                response = api.get(path, params={"epoch": epoch["epoch"]})
+                assert response.status_code == 200, response.text
+                scores = {s["topic_label"]: int(s["score"]) for s in response.json()["scores"]}
+                assert scores[topic] == entry["score"]
+
+
+def test_second_run_duplicates_nothing(
+    first_run: dict[str, Any], peercare: RunningPeerCare, chain: Chain, plan: Plan
+) -> None:
+    outbox_before = chain.outbox(first_run["brand_id"])
+    second = summary_of(run_demo(peercare, "--limit", str(LIMIT), "--json"))
+    assert second["brand_id"] == first_run["brand_id"]
+    assert second["deliveries"]["duplicate"] == second["deliveries"]["total"] == plan.counts().deliveries
+    assert second["deliveries"]["accepted"] == 0
+    assert chain.outbox(first_run["brand_id"]) == outbox_before
+    assert second["chain"] == first_run["chain"]
+    assert (second["epoch"]["epoch"], second["epoch"]["published_now"]) == (first_run["epoch"]["epoch"], False)
+    assert second["epoch"]["top"] == first_run["epoch"]["top"]
