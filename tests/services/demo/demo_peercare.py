@@ -6,6 +6,10 @@ port; the demo tests use only ports 8791-8799."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,13 +33,46 @@ class RunningPeerCare:
         return f"http://127.0.0.1:{API_PORT}"
 
 
-def peercare_env(data_dir: Path) -> dict[str, str]:
+def peercare_env(data_dir: Path, chain_port: int = CHAIN_PORT) -> dict[str, str]:
     path = f"{ROOT / '.toolchain' / 'bin'}:{ROOT / '.venv-brownie' / 'bin'}:{os.environ['PATH']}"
     return {
         "PATH": path,
         "SOLCX_BINARY_PATH": str(ROOT / ".toolchain" / "solc"),
         "PEERCARE_DATA_DIR": str(data_dir),
-        "PEERCARE_CHAIN_PORT": str(CHAIN_PORT),
-        "PEERCARE_API_PORT": str(API_PORT),
-        "PEERCARE_BROWNIE_NETWORK": f"peercare-demo-test-{CHAIN_PORT}",
+        "PEERCARE_CHAIN_PORT": str(chain_port),
+        "PEERCARE_API_PORT": str(chain_port + 1),
+        "PEERCARE_BROWNIE_NETWORK": f"peercare-demo-test-{chain_port}",
     }
+
+
+def start_up(env: dict[str, str], log_path: Path) -> subprocess.Popen[str]:
+    """`peercare up` as a person starts it; returns once it says it is running."""
+    with log_path.open("a") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "peercare.cli", "up"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    started = log_path.read_text().count("running; Ctrl-C")
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while log_path.read_text().count("running; Ctrl-C") == started:
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_up(process)
+            raise AssertionError(f"peercare up did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.5)
+    return process
+
+
+def stop_up(process: subprocess.Popen[str]) -> int:
+    """Ctrl-C, as in a terminal; its exit code (killed after 60 s)."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
