@@ -15,21 +15,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parents[1] / "oracle"))
 
 import pytest
-from devchain import start_dev_ledger
-from world import World, build_world
+from world import World, running_world
 
 CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_API_CHAIN_PORT", "8740"))
 
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    chain, dev = start_dev_ledger(tmp_path_factory.mktemp("chain"), CHAIN_PORT, f"peercare-api-test-{CHAIN_PORT}")
-    try:
-        built = build_world(dev, tmp_path_factory.mktemp("data"))
-        try:
-            yield built
-        finally:
-            built.client.close()
-            built.oracle.stop_workers()
-    finally:
-        chain.stop()
+    with running_world(tmp_path_factory, CHAIN_PORT, "api") as built:
+        yield built

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from devchain import DevLedger
+import pytest
+from devchain import DevLedger, start_dev_ledger
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
@@ -92,6 +95,21 @@ def siwe_message(address: str, nonce: str, chain_id: int, **changes: object) -> 
     }
     fields.update(changes)
     return SiweMessage(**fields)  # type: ignore[arg-type]
+
+
+@contextmanager
+def running_world(tmp_path_factory: pytest.TempPathFactory, port: int, suite: str) -> Iterator[World]:
+    """A world on its own chain at 127.0.0.1:`port`, stopped (workers, then chain) on exit."""
+    chain, dev = start_dev_ledger(tmp_path_factory.mktemp("chain"), port, f"peercare-{suite}-test-{port}")
+    try:
+        built = build_world(dev, tmp_path_factory.mktemp("data"))
+        try:
+            yield built
+        finally:
+            built.client.close()
+            built.oracle.stop_workers()
+    finally:
+        chain.stop()
 
 
 def build_world(dev: DevLedger, data_dir: Path) -> World:

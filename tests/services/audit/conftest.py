@@ -25,8 +25,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "reputation_chain"))
 import pytest
 from audit_support import AuditRun, audit_environment
 from click.testing import CliRunner
-from devchain import start_dev_ledger
-from world import World, build_world
+from world import World, running_world
 
 from peercare.audit.cli import audit
 
@@ -35,16 +34,8 @@ CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_AUDIT_CHAIN_PORT", "8781"))
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    chain, dev = start_dev_ledger(tmp_path_factory.mktemp("chain"), CHAIN_PORT, f"peercare-audit-test-{CHAIN_PORT}")
-    try:
-        built = build_world(dev, tmp_path_factory.mktemp("data"))
-        try:
-            yield built
-        finally:
-            built.client.close()
-            built.oracle.stop_workers()
-    finally:
-        chain.stop()
+    with running_world(tmp_path_factory, CHAIN_PORT, "audit") as built:
+        yield built
 
 
 @pytest.fixture

@@ -18,9 +18,7 @@ def conversation(**changes: object) -> Conversation:
         "language": "fr-CA",
         "topics": ("sim", "billing"),
         "messages": (
-            Message(
-                role="customer", author="c-1", time=datetime(2025, 3, 1, 9, 30, tzinfo=UTC), body="Ça marche?"
-            ),
+            Message(role="customer", author="c-1", time=datetime(2025, 3, 1, 9, 30, tzinfo=UTC), body="Ça marche?"),
             Message(
                 role="advocate",
                 author="0x" + "ab" * 20,

@@ -17,31 +17,18 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "oracle"))
 sys.path.insert(0, str(Path(__file__).parents[1] / "api"))
 
 import pytest
-from devchain import start_dev_ledger
 from eth_account.signers.local import LocalAccount
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
 from web_helpers import CHAIN_PORT, CHROMIUM, HOST, REFUSAL_LOGGED, TIMEOUT_MS, WALLET_SCRIPT, LiveApi, Wallet
-from world import DOMAIN, World, build_world
-
-from peercare.web import router
+from world import DOMAIN, World, running_world
 
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    chain, dev = start_dev_ledger(tmp_path_factory.mktemp("chain"), CHAIN_PORT, f"peercare-web-test-{CHAIN_PORT}")
-    try:
-        built = build_world(dev, tmp_path_factory.mktemp("data"))
-        if not any(getattr(route, "path", None) == "/advocate" for route in built.oracle.app.routes):
-            built.oracle.app.include_router(router)  # until peercare/api/app.py mounts it itself
+    with running_world(tmp_path_factory, CHAIN_PORT, "web") as built:
         # Sign-in messages name the page's host: accept the browser's as well as TestClient's.
         built.oracle.context.settings.api_domains = f"{DOMAIN},{HOST}"
-        try:
-            yield built
-        finally:
-            built.client.close()
-            built.oracle.stop_workers()
-    finally:
-        chain.stop()
+        yield built
 
 
 @pytest.fixture(scope="session")
