@@ -110,6 +110,7 @@ def up() -> None:
                 f"data in {settings.data_dir.resolve()}; database {settings.effective_database_url.split(':')[0]}"
             )
             click.echo(f"API  {base}/api/v1   docs {base}/docs   health {base}/api/v1/health")
+            click.echo(f"web  {base}/advocate   {base}/auditor")
             click.echo("running; Ctrl-C stops everything and keeps its state")
             service.serve()
     except (ChainError, DeploymentError, OracleConfigError) as exc:
