@@ -3,10 +3,12 @@ environment: this package never imports Brownie)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from web3 import Web3
@@ -31,14 +33,16 @@ def ensure_deployed(settings: Settings, w3: Web3, echo: Callable[[str], None] = 
     if brownie is None:
         raise DeploymentError(f"Brownie not found ({settings.brownie!r}); `make run` installs it in .venv-brownie")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if w3.eth.chain_id == LOCAL_CHAIN_ID:
-        # Brownie remembers live deployments per chain id and refuses to connect when one of them
-        # has no code: on a fresh local chain every such record is stale (our manifest is the record).
-        shutil.rmtree(PROJECT_ROOT / "build" / "deployments" / str(LOCAL_CHAIN_ID), ignore_errors=True)
     env = dict(os.environ, PEERCARE_DEPLOYMENT_FILE=str(path.resolve()))
     command = [brownie, "run", "scripts/deploy.py", "--network", settings.brownie_network]
     echo(f"deploying the contracts: {' '.join(command)}")
-    result = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    with brownie_lock():
+        if w3.eth.chain_id == LOCAL_CHAIN_ID:
+            # Brownie remembers live deployments per chain id and refuses to connect when one of
+            # them has no code: on a fresh local chain every such record is stale (our manifest is
+            # the record), and another local chain's deployment may have left one.
+            shutil.rmtree(PROJECT_ROOT / "build" / "deployments" / str(LOCAL_CHAIN_ID), ignore_errors=True)
+        result = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise DeploymentError(
             f"deployment failed (exit {result.returncode}):\n{result.stdout[-4000:]}{result.stderr[-4000:]}"
@@ -48,6 +52,21 @@ def ensure_deployed(settings: Settings, w3: Web3, echo: Callable[[str], None] = 
     if problems:
         raise DeploymentError(f"deployed, but the chain disagrees with the manifest: {'; '.join(problems)}")
     return deployment, True
+
+
+@contextmanager
+def brownie_lock() -> Iterator[None]:
+    """One Brownie at a time in this project: it keeps its network list and its record of
+    deployments per chain id in shared files, which two runs at once (two local chains both with
+    chain id 31337, as in parallel test runs) would read half-written or mistake for their own."""
+    lock_path = PROJECT_ROOT / "build" / ".brownie.lock"
+    lock_path.parent.mkdir(exist_ok=True)
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def register_brownie_network(name: str, port: int) -> None:
@@ -61,8 +80,9 @@ def register_brownie_network(name: str, port: int) -> None:
         f"        host: http://127.0.0.1:{port}\n        chainid: {LOCAL_CHAIN_ID}\n"
     )
     python = PROJECT_ROOT / ".venv-brownie" / "bin" / "python"
-    subprocess.run(
-        [str(python), str(PROJECT_ROOT / "toolchain" / "brownie_networks.py"), str(spec)],
-        check=True,
-        capture_output=True,
-    )
+    with brownie_lock():
+        subprocess.run(
+            [str(python), str(PROJECT_ROOT / "toolchain" / "brownie_networks.py"), str(spec)],
+            check=True,
+            capture_output=True,
+        )
