@@ -70,7 +70,8 @@ def test_up_uses_the_chain_ipfs_node_and_postgresql_it_is_given(external: dict[s
         health = httpx.get(f"{api}/api/v1/health", timeout=10).json()
         assert health["chain"]["ok"] and health["database"]["detail"] == "postgresql"
         assert "IPFS" in health["content_store"]["detail"], health
-        result = CliRunner().invoke(demo, ["--limit", "3", "--json"], env=external, catch_exceptions=False)
+        args = ["--limit", "1", "--wait-timeout", "180", "--json"]
+        result = CliRunner().invoke(demo, args, env=external, catch_exceptions=False)
         assert result.exit_code == 0, result.output
     finally:
         assert stop_up(process) == 0, log.read_text()[-3000:]
@@ -78,7 +79,7 @@ def test_up_uses_the_chain_ipfs_node_and_postgresql_it_is_given(external: dict[s
     with database.read() as session:
         questions = list(session.scalars(select(Question)))
     database.dispose()
-    assert len(questions) == 3
+    assert len(questions) == 1
     with IpfsStore(external["PEERCARE_IPFS_API_URL"]) as node:
         for question in questions:
             assert node.is_pinned(question.content_cid)
