@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_oracle import start_chain, start_oracle  # noqa: E402
+from bench_oracle import exchange, send_open_loop, start_chain, start_oracle  # noqa: E402
 
 from peercare.chain.devnet import DEPLOYER, ORACLE, dev_account, transact  # noqa: E402
 from peercare.content.cid import digest_from_cid  # noqa: E402
@@ -73,18 +73,6 @@ def request(address: str) -> bytes:
     return f"GET /api/v1/advocates/{address}/reputation HTTP/1.1\r\nHost: 127.0.0.1:{API_PORT}\r\n\r\n".encode()
 
 
-async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, payload: bytes) -> None:
-    writer.write(payload)
-    status = await reader.readline()
-    length = 0
-    while (line := await reader.readline()) not in (b"\r\n", b""):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":")[1])
-    await reader.readexactly(length)
-    if b" 200 " not in status:
-        raise SystemExit(f"answered {status!r}")
-
-
 async def closed_loop(requests: list[bytes], clients: int, seconds: float) -> tuple[int, list[float]]:
     latencies: list[float] = []
     stop = time.perf_counter() + seconds
@@ -94,37 +82,13 @@ async def closed_loop(requests: list[bytes], clients: int, seconds: float) -> tu
         i = k
         while time.perf_counter() < stop:
             started = time.perf_counter()
-            await _exchange(reader, writer, requests[i % len(requests)])
+            await exchange(reader, writer, requests[i % len(requests)])
             latencies.append((time.perf_counter() - started) * 1000)
             i += clients
         writer.close()
 
     await asyncio.gather(*(client(k) for k in range(clients)))
     return len(latencies), latencies
-
-
-async def open_loop(requests: list[bytes], clients: int, rate: float, seconds: float) -> list[float]:
-    total = int(rate * seconds)
-    latencies = [0.0] * total
-    next_index = 0
-    start = time.perf_counter() + 0.5
-
-    async def client() -> None:
-        nonlocal next_index
-        reader, writer = await asyncio.open_connection("127.0.0.1", API_PORT)
-        while next_index < total:
-            i = next_index
-            next_index += 1
-            scheduled = start + i / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            await _exchange(reader, writer, requests[i % len(requests)])
-            latencies[i] = (time.perf_counter() - scheduled) * 1000
-        writer.close()
-
-    await asyncio.gather(*(client() for _ in range(clients)))
-    return latencies
 
 
 def percentiles(latencies: list[float]) -> dict[str, float]:
@@ -182,10 +146,9 @@ def main() -> None:
                 offered = []
                 for rate in rates:
                     log(f"open loop: {rate:g} requests/s over {args.clients} connections for {args.seconds:g} s")
-                    result = {
-                        "rate": rate,
-                        **percentiles(asyncio.run(open_loop(requests, args.clients, rate, args.seconds))),
-                    }
+                    offered_requests = [requests[i % len(requests)] for i in range(int(rate * args.seconds))]
+                    latencies = asyncio.run(send_open_loop(offered_requests, rate, API_PORT, args.clients))
+                    result = {"rate": rate, **percentiles(latencies)}
                     log(json.dumps(result))
                     offered.append(result)
             finally:

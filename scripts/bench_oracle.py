@@ -137,8 +137,23 @@ def request_bytes(path: str, body: bytes) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-async def send_open_loop(requests: list[bytes], rate: float) -> list[float]:
-    """Send request i at start + i/rate over CONNECTIONS keep-alive connections; latencies in ms
+async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, payload: bytes) -> None:
+    """Send one HTTP/1.1 request on a keep-alive connection and read its whole answer (200 only)."""
+    writer.write(payload)
+    status_line = await reader.readline()
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    await reader.readexactly(length)
+    if b" 200 " not in status_line:
+        raise SystemExit(f"answered {status_line!r}")
+
+
+async def send_open_loop(
+    requests: list[bytes], rate: float, port: int = API_PORT, connections: int = CONNECTIONS
+) -> list[float]:
+    """Send request i at start + i/rate over `connections` keep-alive connections; latencies in ms
     measured from each request's scheduled time."""
     latencies: list[float] = [0.0] * len(requests)
     next_index = 0
@@ -146,7 +161,7 @@ async def send_open_loop(requests: list[bytes], rate: float) -> list[float]:
 
     async def connection() -> None:
         nonlocal next_index
-        reader, writer = await asyncio.open_connection("127.0.0.1", API_PORT)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         while next_index < len(requests):
             i = next_index
             next_index += 1
@@ -154,19 +169,11 @@ async def send_open_loop(requests: list[bytes], rate: float) -> list[float]:
             delay = scheduled - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            writer.write(requests[i])
-            status_line = await reader.readline()
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            await reader.readexactly(length)
-            if b" 200 " not in status_line:
-                raise SystemExit(f"request {i} answered {status_line!r}")
+            await exchange(reader, writer, requests[i])
             latencies[i] = (time.perf_counter() - scheduled) * 1000
         writer.close()
 
-    await asyncio.gather(*(connection() for _ in range(CONNECTIONS)))
+    await asyncio.gather(*(connection() for _ in range(connections)))
     return latencies
 
 
