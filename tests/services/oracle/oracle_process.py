@@ -147,9 +147,14 @@ def drained(database: Database, rpc: Rpc, oracle_address: str) -> bool:
             .select_from(OutboxTx)
             .where(OutboxTx.status.not_in([OutboxStatus.CONFIRMED, OutboxStatus.FAILED]))
         )
+        # An answer waiting for its batch's age flush has neither a batch nor a relay row yet.
+        unbatched = session.scalar(
+            select(func.count()).select_from(Answer).where(Answer.batch_id.is_(None), Answer.outbox_id.is_(None))
+        )
     return (
         pending == 0
         and unfinished == 0
+        and unbatched == 0
         and rpc.call("eth_getTransactionCount", [oracle_address, "pending"])
         == (rpc.call("eth_getTransactionCount", [oracle_address, "latest"]))
     )
@@ -254,8 +259,10 @@ def assert_exactly_once_on_chain(dev: DevLedger, database: Database, data_dir: P
         outbox = list(session.scalars(select(OutboxTx)))
         answers = {(a.question_id, a.comment_id): a for a in session.scalars(select(Answer))}
     assert {d.event_id for d in acked} <= set(events), "an acknowledged event was lost"
-    assert [e.error for e in events.values() if e.status != EventStatus.DONE] == []
-    assert [o.error for o in outbox if o.status != OutboxStatus.CONFIRMED] == []
+    unhandled = [(e.event_key, e.status, e.error) for e in events.values() if e.status != EventStatus.DONE]
+    assert unhandled == [], f"events not handled: {unhandled}"
+    unconfirmed = [(o.id, o.kind, o.status, o.error) for o in outbox if o.status != OutboxStatus.CONFIRMED]
+    assert unconfirmed == [], f"outbox rows not confirmed: {unconfirmed}"
     # One transaction per outbox row, and no other: the signer's nonce never skipped or repeated.
     assert dev.w3.eth.get_transaction_count(dev.oracle.address) == len(outbox)
 
