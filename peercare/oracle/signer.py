@@ -146,6 +146,8 @@ class Signer:
         self._next_broadcast_at: dict[int, float] = {}
         self._failures: dict[int, int] = {}
         self._gap_since: float | None = None
+        # Rows whose nonce the last round saw used with no receipt for any attempt: (row id, nonce).
+        self._used_elsewhere: set[tuple[int, int]] = set()
 
     def __repr__(self) -> str:
         return f"Signer({self.address}, chain {self.chain_id})"
@@ -269,10 +271,12 @@ class Signer:
         blocks = dict(zip(numbers, results[len(hashes) : len(hashes) + len(numbers)], strict=True))
         counts = [_int_or_none(count) for count in results[len(hashes) + len(numbers) :]] + [None, None]
         pending, safe_count = counts[0], counts[1]
+        suspected = self._used_elsewhere
+        self._used_elsewhere = set()
         outcomes = [
             outcome
             for flight in in_flight
-            if (outcome := self._receipt_outcome(flight, receipts, safe_count, pending)) is not None
+            if (outcome := self._receipt_outcome(flight, receipts, safe_count, pending, suspected)) is not None
         ]
         outcomes += [outcome for row in landed if (outcome := self._landed_outcome(row, blocks, head)) is not None]
         work = self._apply(outcomes)
@@ -319,7 +323,12 @@ class Signer:
         return len(missing)
 
     def _receipt_outcome(
-        self, flight: _InFlight, receipts: dict[str, Any], safe_count: int | None, pending: int | None
+        self,
+        flight: _InFlight,
+        receipts: dict[str, Any],
+        safe_count: int | None,
+        pending: int | None,
+        suspected: set[tuple[int, int]],
     ) -> _Outcome | None:
         row = flight.row
         replies = [receipts[attempt.tx_hash] for attempt in flight.attempts]
@@ -329,6 +338,14 @@ class Signer:
         if receipt is not None:
             return self._mined_outcome(row, receipt)
         if safe_count is None or pending is None or row.nonce is None or row.nonce >= safe_count:
+            return None
+        # The nonce is used, `confirmations` deep, and no attempt had a receipt. A node may answer a
+        # batch's calls in any order, and anvil counts a mined block's nonces before it serves its
+        # receipts, so this alone does not prove the nonce went elsewhere: decide only when the
+        # previous round saw the same, so this round's receipt lookups came after a count that
+        # already showed the nonce used.
+        if (row.id, row.nonce) not in suspected:
+            self._used_elsewhere.add((row.id, row.nonce))
             return None
         # The nonce is used, `confirmations` deep, and by none of our attempts: none can ever be mined.
         if row.kind == FILLER_KIND:

@@ -58,6 +58,23 @@ class LossyRpc(Rpc):
         return super().batch(calls)
 
 
+class LateReceiptsRpc(Rpc):
+    """Answers the next `rounds` batches that look up receipts with null receipts, as anvil does for a
+    moment after a block is mined: it counts the block's nonces before it serves their receipts."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, max_attempts=2, backoff_base_s=0.0)
+        self.rounds = 0
+
+    def batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any | RpcError]:
+        results = super().batch(calls)
+        if self.rounds and any(method == "eth_getTransactionReceipt" for method, _ in calls):
+            self.rounds -= 1
+            hidden = [method == "eth_getTransactionReceipt" for method, _ in calls]
+            return [None if hide else result for hide, result in zip(hidden, results, strict=True)]
+        return results
+
+
 @pytest.fixture
 def rpc(dev_ledger: DevLedger) -> Iterator[LossyRpc]:
     client = LossyRpc(dev_ledger.url)
@@ -309,13 +326,41 @@ def test_a_foreign_transaction_on_our_nonce_resyncs_and_the_row_is_mined_once_wi
     assert outbox(database)[0].status == OutboxStatus.SENT  # the foreign nonce is not yet deep enough
 
     mine(dev_ledger, 2)
-    signer.step()  # requeued, re-signed with the next free nonce and sent
+    signer.step()  # the nonce is deep enough and no attempt has a receipt: suspected, not yet decided
+    assert outbox(database)[0].status == OutboxStatus.SENT
+    signer.step()  # the same a round later: requeued, re-signed with the next free nonce and sent
     signer.step()
     (row,) = outbox(database)
     assert (row.status, row.nonce) == (OutboxStatus.MINED, nonce + 1)
     assert [attempt.nonce for attempt in attempts(database, row_id)] == [nonce, nonce + 1]
     assert question_posted(dev_ledger, "X-1")
     assert sent_count(dev_ledger) == nonce + 2  # the foreign transaction and ours, nothing else
+
+
+def test_a_receipt_served_late_is_not_taken_for_a_foreign_transaction_on_our_nonce(
+    database: Database, dev_ledger: DevLedger, clock: Clock
+) -> None:
+    late = LateReceiptsRpc(dev_ledger.url)
+    signer = make_signer(database, late, dev_ledger, clock, confirmations=0)
+    signer.start()
+    nonce = sent_count(dev_ledger)
+    row_id = queue_question(database, dev_ledger, "R-1")
+    signer.step()  # signed and sent
+    deadline = time.monotonic() + 10
+    while sent_count(dev_ledger) == nonce:  # anvil mines it (asynchronously)
+        assert time.monotonic() < deadline, "anvil did not mine the transaction"
+        time.sleep(0.01)
+
+    late.rounds = 1
+    signer.step()  # the nonce is used and the node serves no receipt yet: nothing is decided
+    (row,) = outbox(database)
+    assert (row.status, row.nonce) == (OutboxStatus.SENT, nonce)
+    signer.step()  # the receipt is there
+    (row,) = outbox(database)
+    assert (row.status, row.nonce) in {(status, nonce) for status in LANDED}
+    assert len(attempts(database, row_id)) == 1
+    assert sent_count(dev_ledger) == nonce + 1
+    late.close()
 
 
 def test_start_takes_the_chain_nonce_when_the_account_was_used_while_stopped(
