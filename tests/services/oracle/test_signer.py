@@ -43,7 +43,14 @@ class Clock:
 
 
 class LossyRpc(Rpc):
-    """Loses the next batch of broadcasts: after the node got it (`reached=True`) or before."""
+    """Loses the next batch of broadcasts: after the node got it (`reached=True`) or before.
+
+    It also lets anvil settle before each batch of receipt lookups. With automine on, anvil mines
+    what it was sent on its own schedule and serves a block's receipts a moment after it counts its
+    nonces; the signer decides nothing on a missing receipt, but these tests count states after a
+    fixed number of rounds, so each round must see everything the node was sent as mined."""
+
+    SETTLE_S = 5.0
 
     def __init__(self, url: str) -> None:
         super().__init__(url, max_attempts=2, backoff_base_s=0.0)
@@ -55,7 +62,28 @@ class LossyRpc(Rpc):
             if reached:
                 super().batch(calls)
             raise RpcUnavailable("connection reset", fault="connection error", attempts=2, url="test")
+        lookups = [params[0] for method, params in calls if method == "eth_getTransactionReceipt"]
+        if lookups:
+            self._settle(lookups)
         return super().batch(calls)
+
+    def _settle(self, hashes: list[str]) -> None:
+        """Wait (at most `SETTLE_S`) until none of `hashes` waits in anvil's pool with the sender's next
+        nonce (one behind a nonce gap cannot be mined) and each mined one has its receipt. With
+        automine off, blocks come only from the test: there is nothing to wait for."""
+        if not super().call("anvil_getAutomine", []):
+            return
+        deadline = time.monotonic() + self.SETTLE_S
+        while time.monotonic() < deadline:
+            found = [tx for tx in super().batch([("eth_getTransactionByHash", [h]) for h in hashes]) if tx]
+            pooled = [tx for tx in found if isinstance(tx, dict) and tx.get("blockNumber") is None]
+            mined = [tx["hash"] for tx in found if isinstance(tx, dict) and tx.get("blockNumber") is not None]
+            counts = super().batch([("eth_getTransactionCount", [tx["from"], "latest"]) for tx in pooled])
+            receipts = super().batch([("eth_getTransactionReceipt", [tx_hash]) for tx_hash in mined])
+            minable = any(tx["nonce"] == count for tx, count in zip(pooled, counts, strict=True))
+            if not minable and all(isinstance(r, dict) for r in receipts):
+                return
+            time.sleep(0.01)
 
 
 class LateReceiptsRpc(Rpc):
