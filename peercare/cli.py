@@ -111,8 +111,7 @@ def up() -> None:
             )
             click.echo(f"API  {base}/api/v1   docs {base}/docs   health {base}/api/v1/health")
             click.echo(f"web  {base}/advocate   {base}/auditor")
-            click.echo("running; Ctrl-C stops everything and keeps its state")
-            service.serve()
+            service.serve(on_listening=lambda: click.echo("running; Ctrl-C stops everything and keeps its state"))
     except (ChainError, DeploymentError, OracleConfigError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

@@ -31,7 +31,7 @@ from peercare.oracle.webhooks import SOURCES, Credential, WebhookRejected, verif
 log = logging.getLogger("peercare.oracle.intake")
 
 MAX_BODY_BYTES = 512 * 1024  # a ticket body is capped at 100,000 characters; this leaves room for the envelope
-CREDENTIALS_TTL_S = 5.0  # a newly configured or rotated secret takes effect within this
+CREDENTIALS_TTL_S = 5.0  # a rotated or removed secret takes effect within this; a new one at once
 
 
 def now_ms() -> int:
@@ -39,7 +39,9 @@ def now_ms() -> int:
 
 
 class Credentials:
-    """Webhook credentials by (brand, source), re-read from the database every few seconds."""
+    """Webhook credentials by (brand, source), re-read from the database every few seconds. A key
+    missing from the cache is looked up on its own (one primary-key read), so a webhook configured
+    a moment ago answers at once instead of 404 until the next reload."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -51,7 +53,19 @@ class Credentials:
         with self._lock:
             if time.monotonic() - self._loaded_at > CREDENTIALS_TTL_S:
                 self._reload()
-            return self._cache.get((brand_id, source))
+            found = self._cache.get((brand_id, source))
+            if found is None:
+                found = self._read_one(brand_id, source)
+            return found
+
+    def _read_one(self, brand_id: int, source: str) -> Credential | None:
+        with self.database.read() as session:
+            row = session.get(WebhookCredential, (brand_id, source))
+            if row is None:
+                return None
+            credential = Credential(row.secret, row.basic_username, row.basic_password_sha256)
+        self._cache[(brand_id, source)] = credential
+        return credential
 
     def _reload(self) -> None:
         with self.database.transaction() as session:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -150,8 +151,10 @@ class Oracle:
         self.vault.close()
         self.database.dispose()
 
-    def serve(self) -> None:
-        """Serve webhooks until SIGINT/SIGTERM, with the workers running; then stop them cleanly."""
+    def serve(self, on_listening: Callable[[], None] | None = None) -> None:
+        """Serve webhooks until SIGINT/SIGTERM, with the workers running; then stop them cleanly.
+        `on_listening` is called once the API accepts connections (not before: a caller that says
+        "running" must not be refused a moment later)."""
         # uvicorn catches both signals while it serves, then restores the handlers it found and
         # raises the signal again: these handlers make that a no-op instead of the default death.
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -168,6 +171,19 @@ class Oracle:
             )
             base = f"http://{self.settings.api_host}:{self.settings.api_port}"
             log.info("API at %s/api/v1, docs at %s/docs, webhooks at %s/api/v1/webhooks/{brand}/{source}", *[base] * 3)
-            uvicorn.Server(config).run()
+            _Server(config, on_listening).run()
         finally:
             self.stop_workers()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling its caller when it listens."""
+
+    def __init__(self, config: uvicorn.Config, on_listening: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self._on_listening = on_listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self._on_listening is not None:
+            self._on_listening()

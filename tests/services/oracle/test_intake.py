@@ -64,6 +64,27 @@ def stored(database: Database) -> int:
         return session.scalar(select(func.count()).select_from(WebhookEvent)) or 0
 
 
+def test_a_webhook_configured_after_the_credentials_were_cached_answers_at_once(
+    client: TestClient, database: Database
+) -> None:
+    body = ticket_body()
+    assert client.post(URL, content=body, headers=generic_headers(SECRET, body)).status_code == 200  # cached
+    with database.transaction() as session:
+        session.add(
+            Brand(id=2, name="Beta", default_topic="general", default_bounty=0, answer_window_s=60, created_at_ms=0)
+        )
+        session.flush()
+        session.add(WebhookCredential(brand_id=2, source="generic", secret="brand-two-secret"))
+    other = ticket_body("T-2", "evt-2")
+    response = client.post(
+        "/api/v1/webhooks/2/generic", content=other, headers=generic_headers("brand-two-secret", other)
+    )
+    assert response.status_code == 200, response.text
+    unknown = client.post("/api/v1/webhooks/3/generic", content=other, headers=generic_headers("x", other))
+    assert unknown.status_code == 404
+    assert unknown.json()["detail"] == "no generic webhook is configured for brand 3"
+
+
 def test_a_signed_delivery_is_stored_then_acknowledged(client: TestClient, database: Database) -> None:
     body = ticket_body()
     response = client.post(URL, content=body, headers=generic_headers(SECRET, body))
