@@ -111,6 +111,13 @@ def rpc(dev_ledger: DevLedger) -> Iterator[LossyRpc]:
 
 
 @pytest.fixture
+def late_rpc(dev_ledger: DevLedger) -> Iterator[LateReceiptsRpc]:
+    client = LateReceiptsRpc(dev_ledger.url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
 def clock() -> Clock:
     return Clock()
 
@@ -199,6 +206,14 @@ def statuses(database: Database) -> list[str]:
 def sent_count(dev: DevLedger) -> int:
     """Transactions the oracle account has on chain: any double-send shows up here."""
     return int(dev.w3.eth.get_transaction_count(dev.oracle.address, "latest"))
+
+
+def wait_for_sent_count(dev: DevLedger, count: int, timeout_s: float = 10.0) -> None:
+    """Wait until the oracle account has `count` transactions on chain (anvil mines what reached it
+    on its own schedule); the caller asserts the count."""
+    deadline = time.monotonic() + timeout_s
+    while sent_count(dev) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def mine(dev: DevLedger, blocks: int = 1) -> None:
@@ -321,10 +336,8 @@ def test_a_broadcast_lost_in_flight_then_a_restart_sends_each_row_once(
     with pytest.raises(RpcUnavailable):
         signer.step()
     assert statuses(database) == [OutboxStatus.SENT] * 2
-    if reached_node:  # anvil mines what reached it on its own schedule: wait for both, not for a third
-        deadline = time.monotonic() + 10
-        while sent_count(dev_ledger) < before + 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
+    if reached_node:  # wait for both, not for a third
+        wait_for_sent_count(dev_ledger, before + 2)
     assert sent_count(dev_ledger) == before + (2 if reached_node else 0)
 
     restarted = make_signer(database, rpc, dev_ledger, clock)
@@ -366,20 +379,17 @@ def test_a_foreign_transaction_on_our_nonce_resyncs_and_the_row_is_mined_once_wi
 
 
 def test_a_receipt_served_late_is_not_taken_for_a_foreign_transaction_on_our_nonce(
-    database: Database, dev_ledger: DevLedger, clock: Clock
+    database: Database, dev_ledger: DevLedger, late_rpc: LateReceiptsRpc, clock: Clock
 ) -> None:
-    late = LateReceiptsRpc(dev_ledger.url)
-    signer = make_signer(database, late, dev_ledger, clock, confirmations=0)
+    signer = make_signer(database, late_rpc, dev_ledger, clock, confirmations=0)
     signer.start()
     nonce = sent_count(dev_ledger)
     row_id = queue_question(database, dev_ledger, "R-1")
     signer.step()  # signed and sent
-    deadline = time.monotonic() + 10
-    while sent_count(dev_ledger) == nonce:  # anvil mines it (asynchronously)
-        assert time.monotonic() < deadline, "anvil did not mine the transaction"
-        time.sleep(0.01)
+    wait_for_sent_count(dev_ledger, nonce + 1)
+    assert sent_count(dev_ledger) == nonce + 1, "anvil did not mine the transaction"
 
-    late.rounds = 1
+    late_rpc.rounds = 1
     signer.step()  # the nonce is used and the node serves no receipt yet: nothing is decided
     (row,) = outbox(database)
     assert (row.status, row.nonce) == (OutboxStatus.SENT, nonce)
@@ -388,7 +398,6 @@ def test_a_receipt_served_late_is_not_taken_for_a_foreign_transaction_on_our_non
     assert (row.status, row.nonce) in {(status, nonce) for status in LANDED}
     assert len(attempts(database, row_id)) == 1
     assert sent_count(dev_ledger) == nonce + 1
-    late.close()
 
 
 def test_start_takes_the_chain_nonce_when_the_account_was_used_while_stopped(
