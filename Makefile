@@ -104,7 +104,7 @@ test-services: setup compile
 gas: setup compile
 	$(BROWNIE) run scripts/gas.py --network peercare-test
 
-bench: gas bench-content bench-reputation bench-oracle bench-api
+bench: gas bench-content bench-reputation bench-routing-eval bench-oracle bench-api
 
 clean:
 	rm -rf build reports $(TOOLCHAIN)

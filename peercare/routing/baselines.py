@@ -12,44 +12,37 @@ within 0.015 MRR (see docs/routing.md), under the noise level of ~60 test questi
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from collections.abc import Sequence
 
-from peercare.routing.ranker import Answered, Question, User
+import numpy as np
+
+from peercare.routing.answer_log import AnswerLog
+from peercare.routing.records import Answered, Question, User
 
 DECAY_DAYS = 60.0
-SECONDS_PER_DAY = 86_400.0
+History = Sequence[Answered] | AnswerLog
 
 
-def random_router(question: Question, history: Sequence[Answered], candidates: Sequence[User]) -> list[float]:
+def random_router(question: Question, history: History, candidates: Sequence[User]) -> list[float]:
     return [0.0] * len(candidates)
 
 
-def most_active(question: Question, history: Sequence[Answered], candidates: Sequence[User]) -> list[float]:
-    counts = Counter(a.answerer for a in history)
-    return [float(counts[c]) for c in candidates]
+def most_active(question: Question, history: History, candidates: Sequence[User]) -> list[float]:
+    log = AnswerLog.of(history)
+    return log.for_candidates(log.per_user(), candidates)
 
 
-def tag_frequency(question: Question, history: Sequence[Answered], candidates: Sequence[User]) -> list[float]:
-    tags = set(question.tags)
-    counts: Counter[User] = Counter()
-    for a in history:
-        counts[a.answerer] += len(tags.intersection(a.tags))
-    return [float(counts[c]) for c in candidates]
+def tag_frequency(question: Question, history: History, candidates: Sequence[User]) -> list[float]:
+    log = AnswerLog.of(history)
+    return log.for_candidates(log.per_user(log.shared_tags(question)), candidates)
 
 
-def tag_reputation_decay(question: Question, history: Sequence[Answered], candidates: Sequence[User]) -> list[float]:
-    tags = set(question.tags)
-    scores: dict[User, float] = {}
-    for a in history:
-        shared = len(tags.intersection(a.tags))
-        if not shared:
-            continue
-        age_days = (question.created - a.created).total_seconds() / SECONDS_PER_DAY
-        signal = 1.0 + float(a.accepted) + a.up - a.down
-        scores[a.answerer] = scores.get(a.answerer, 0.0) + shared * math.exp(-age_days / DECAY_DAYS) * signal
-    return [scores.get(c, 0.0) for c in candidates]
+def tag_reputation_decay(question: Question, history: History, candidates: Sequence[User]) -> list[float]:
+    log = AnswerLog.of(history)
+    shared = log.shared_tags(question)
+    signal = 1.0 + log.accepted + log.up - log.down
+    weights = np.where(shared > 0, shared * np.exp(-log.age_days(question.created) / DECAY_DAYS) * signal, 0.0)
+    return log.for_candidates(log.per_user(weights), candidates)
 
 
 BASELINES = {

@@ -11,19 +11,20 @@ order, so a router that ties everyone scores exactly H_n / n and no random numbe
 
 from __future__ import annotations
 
-import bisect
 import math
-import random
-from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 
-from peercare.routing.dump import VOTE_ACCEPTED, VOTE_DOWN, VOTE_UP, Dump, Post
-from peercare.routing.ranker import Answered, Question, User
+import numpy as np
+from numpy.typing import NDArray
 
-Router = Callable[[Question, Sequence[Answered], Sequence[User]], Sequence[float]]
+from peercare.routing.answer_log import AnswerLog, microseconds
+from peercare.routing.dump import VOTE_ACCEPTED, VOTE_DOWN, VOTE_UP, Dump, Post
+from peercare.routing.records import Answered, Question, User
+
+Router = Callable[[Question, AnswerLog, Sequence[User]], Sequence[float]]
 """A router: (question, visible history, candidate user ids) -> one score per candidate, higher first."""
 
 HITS_AT = (1, 5, 10)
@@ -66,29 +67,14 @@ def split(dump: Dump, train_frac: float = 0.8, cut: datetime | None = None) -> S
     return Split(cut, len(ordered), tuple(test), self_answered, missing)
 
 
-@dataclass(frozen=True, slots=True)
-class _VoteDays:
-    accepted: tuple[date, ...] = ()
-    up: tuple[date, ...] = ()
-    down: tuple[date, ...] = ()
-
-
 class History:
-    """Answers of a dump with the dates their signals became public, queryable as of any time."""
+    """Answers of a dump with the dates their signals became public, queryable as of any time.
+
+    The answers are one `AnswerLog` in creation order, built once; what is visible at a time is its
+    head (views, no copies) with the accepted flags and vote counts as of that day, counted from
+    the votes sorted by day: per query a few vector operations, not a pass in Python."""
 
     def __init__(self, dump: Dump) -> None:
-        self._has_votes = dump.votes is not None
-        days: dict[int, dict[int, list[date]]] = defaultdict(lambda: defaultdict(list))
-        for vote in dump.votes or ():
-            days[vote.post_id][vote.vote_type].append(vote.day)
-        self._votes = {
-            post_id: _VoteDays(
-                tuple(sorted(by_type[VOTE_ACCEPTED])),
-                tuple(sorted(by_type[VOTE_UP])),
-                tuple(sorted(by_type[VOTE_DOWN])),
-            )
-            for post_id, by_type in days.items()
-        }
         rows = []
         for answer in dump.answers.values():
             if answer.owner is None:
@@ -96,39 +82,57 @@ class History:
             parent = dump.questions.get(answer.parent_id) if answer.parent_id is not None else None
             rows.append((answer, parent))
         rows.sort(key=lambda row: (row[0].created, row[0].id))
-        self._rows = rows
-        self._times = [answer.created for answer, _ in rows]
-
-    def visible(self, at: datetime) -> list[Answered]:
-        """Everything a router may know at time `at`: answers created strictly before it, with
-        acceptance and votes dated on a day strictly before its day."""
-        day = at.date()
-        out = []
-        for answer, parent in self._rows[: bisect.bisect_left(self._times, at)]:
-            assert answer.owner is not None
-            votes = self._votes.get(answer.id, _VoteDays())
-            if self._has_votes:
-                accepted = bisect.bisect_left(votes.accepted, day) > 0
-                up = bisect.bisect_left(votes.up, day)
-                down = bisect.bisect_left(votes.down, day)
-            else:
-                accepted = parent is not None and parent.accepted_answer_id == answer.id
-                up = down = 0
-            out.append(
+        self._has_votes = dump.votes is not None
+        self._log = AnswerLog.of(
+            [
                 Answered(
                     answer_id=answer.id,
-                    answerer=answer.owner,
+                    answerer=answer.owner or 0,
                     created=answer.created,
                     question_id=answer.parent_id or 0,
                     asker=parent.owner if parent else None,
                     tags=parent.tags if parent else (),
                     title=parent.title if parent else "",
-                    accepted=accepted,
-                    up=up,
-                    down=down,
+                    # Without votes, an answer is known accepted once visible (it was created before).
+                    accepted=not self._has_votes and parent is not None and parent.accepted_answer_id == answer.id,
+                    up=0,
+                    down=0,
                 )
+                for answer, parent in rows
+            ]
+        )
+        row_of = {answer.id: i for i, (answer, _) in enumerate(rows)}
+        self._votes: dict[int, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
+        for vote_type in (VOTE_ACCEPTED, VOTE_UP, VOTE_DOWN):
+            cast = sorted(
+                (vote.day.toordinal(), row_of[vote.post_id])
+                for vote in dump.votes or ()
+                if vote.vote_type == vote_type and vote.post_id in row_of
             )
-        return out
+            self._votes[vote_type] = (
+                np.array([day for day, _ in cast], dtype=np.int64),
+                np.array([row for _, row in cast], dtype=np.int64),
+            )
+
+    def _counted(self, vote_type: int, day: date, n: int) -> NDArray[np.int64]:
+        """Per answer of the first n, its votes of this type cast on a day strictly before `day`."""
+        days, rows = self._votes[vote_type]
+        before = int(np.searchsorted(days, day.toordinal(), side="left"))
+        return np.bincount(rows[:before], minlength=len(self._log))[:n]
+
+    def visible(self, at: datetime) -> AnswerLog:
+        """Everything a router may know at time `at`: answers created strictly before it, with
+        acceptance and votes dated on a day strictly before its day."""
+        n = int(np.searchsorted(self._log.created_us, microseconds(at), side="left"))
+        if not self._has_votes:
+            return self._log.head(n)
+        day = at.date()
+        return self._log.head(
+            n,
+            accepted=self._counted(VOTE_ACCEPTED, day, n) > 0,
+            up=self._counted(VOTE_UP, day, n),
+            down=self._counted(VOTE_DOWN, day, n),
+        )
 
 
 @cache
@@ -193,7 +197,7 @@ def evaluate(
     evaluation = Evaluation(the_split, static, [], [], {name: RouterResult() for name in routers}, [])
     for i, post in enumerate(the_split.test):
         visible = frozen if frozen is not None else history.visible(post.created)
-        pool = sorted({a.answerer for a in visible} - {post.owner})
+        pool = sorted(set(visible.answerers()) - {post.owner})
         answer = dump.answers[post.accepted_answer_id or 0]
         target = answer.owner
         warm = target in pool
@@ -224,38 +228,48 @@ def _mean(values: Sequence[float]) -> float:
     return math.fsum(values) / len(values) if values else 0.0
 
 
+def _resampled_means(values: Sequence[float], resamples: int, seed: int) -> NDArray[np.float64]:
+    """Means of `resamples` bootstrap resamples of `values` (fixed seed: reproducible), drawn in
+    chunks so that memory stays small for long test sets."""
+    data = np.asarray(values, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, 2_000_000 // len(data))
+    return np.concatenate(
+        [
+            data[rng.integers(0, len(data), size=(min(chunk, resamples - start), len(data)))].mean(axis=1)
+            for start in range(0, resamples, chunk)
+        ]
+    )
+
+
+def _percentiles(sample: NDArray[np.float64], level: float) -> tuple[float, float]:
+    ordered = np.sort(sample)
+    n = len(ordered)
+    low, high = math.floor((1 - level) / 2 * n), min(n - 1, math.ceil((1 + level) / 2 * n) - 1)
+    return float(ordered[low]), float(ordered[high])
+
+
 def bootstrap_interval(
     values: Sequence[float], resamples: int = 2000, level: float = 0.95, seed: int = 0
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean over questions (fixed seed: reproducible)."""
     if not values:
         return (0.0, 0.0)
-    rng = random.Random(seed)
-    n = len(values)
-    means = sorted(_mean([values[rng.randrange(n)] for _ in range(n)]) for _ in range(resamples))
-    lo = means[math.floor((1 - level) / 2 * resamples)]
-    hi = means[min(resamples - 1, math.ceil((1 + level) / 2 * resamples) - 1)]
-    return (lo, hi)
+    return _percentiles(_resampled_means(values, resamples, seed), level)
 
 
 def paired_ratio_interval(
     numerator: Sequence[float], denominator: Sequence[float], resamples: int = 2000, level: float = 0.95, seed: int = 0
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of mean(numerator) / mean(denominator), resampling questions
-    jointly (both routers are scored on the same questions)."""
-    n = len(numerator)
-    if n == 0:
+    jointly (both routers are scored on the same questions: the same seed draws the same indices)."""
+    if len(numerator) == 0:
         return (0.0, 0.0)
-    rng = random.Random(seed)
-    ratios = []
-    for _ in range(resamples):
-        idx = [rng.randrange(n) for _ in range(n)]
-        den = math.fsum(denominator[i] for i in idx)
-        ratios.append(math.fsum(numerator[i] for i in idx) / den if den > 0 else math.inf)
-    ratios.sort()
-    lo = ratios[math.floor((1 - level) / 2 * resamples)]
-    hi = ratios[min(resamples - 1, math.ceil((1 + level) / 2 * resamples) - 1)]
-    return (lo, hi)
+    num = _resampled_means(numerator, resamples, seed)
+    den = _resampled_means(denominator, resamples, seed)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.inf)
+    return _percentiles(ratios, level)
 
 
 def _r(x: float) -> float:

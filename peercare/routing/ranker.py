@@ -37,47 +37,17 @@ and commits to these features.
 
 from __future__ import annotations
 
-import html
 import math
-import re
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from functools import lru_cache
 
-SECONDS_PER_DAY = 86_400.0
+import numpy as np
+from numpy.typing import NDArray
 
-#: Who asks and answers: a user id in the Stack Exchange dumps, an address (0x-hex) in PeerCare.
-User = int | str
+from peercare.routing.answer_log import AnswerLog
+from peercare.routing.records import Answered, Question, User, terms, tokenize
 
-
-@dataclass(frozen=True, slots=True)
-class Question:
-    """The question being routed: everything about it that is known when it is asked."""
-
-    question_id: int
-    asker: User | None
-    created: datetime
-    tags: tuple[str, ...]
-    title: str
-    body: str
-
-
-@dataclass(frozen=True, slots=True)
-class Answered:
-    """One past answer as public at routing time: who, when, on what, and its signals so far."""
-
-    answer_id: int
-    answerer: User
-    created: datetime
-    question_id: int
-    asker: User | None
-    tags: tuple[str, ...]
-    title: str
-    accepted: bool
-    up: int
-    down: int
+__all__ = ["AnswerLog", "Answered", "Question", "User", "terms", "tokenize"]  # re-exported for callers
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,103 +84,69 @@ class CandidateFeatures:
     score: float
 
 
-_STOPWORD_TEXT = """a about an and any are as at be by can could do does for from get has have how i if in is it
-its my no not of on or should so than that the their there this to use using was we what when where which while who
-why will with would you your"""
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-_TOKEN = re.compile(r"[a-z0-9][a-z0-9+#.\-]*[a-z0-9+#]|[a-z0-9]")
-_HTML_TAG = re.compile(r"<[^>]+>")
-
-
-@lru_cache(maxsize=65_536)
-def tokenize(text: str) -> tuple[str, ...]:
-    """Lower-cased word tokens of a title or HTML body, without stopwords and one-letter words."""
-    plain = html.unescape(_HTML_TAG.sub(" ", text)).lower()
-    return tuple(t for t in _TOKEN.findall(plain) if len(t) > 1 and t not in _STOPWORDS)
-
-
-def terms(title: str, tags: Iterable[str]) -> Counter[str]:
-    """Term counts of a question: its title words and its tags (as `tag:` terms, apart from words)."""
-    counts = Counter(tokenize(title))
-    counts.update(f"tag:{tag}" for tag in tags)
-    return counts
-
-
-def tfidf(counts: Counter[str], df: Counter[str], n_docs: int) -> dict[str, float]:
-    """Unit-length vector with sublinear term frequency and a smoothed, always positive idf."""
-    vec = {t: (1.0 + math.log(c)) * math.log((n_docs + 1) / (df[t] + 0.5)) for t, c in counts.items() if c > 0}
-    norm = math.sqrt(math.fsum(x * x for x in vec.values()))
-    return {t: x / norm for t, x in vec.items()} if norm > 0 else {}
-
-
-def question_similarities(question: Question, history: Sequence[Answered]) -> dict[int, float]:
-    """Cosine similarity between the question and each distinct visible answered question."""
-    docs: dict[int, Counter[str]] = {}
-    for a in history:
-        if a.question_id not in docs:
-            docs[a.question_id] = terms(a.title, a.tags)
-    df: Counter[str] = Counter()
-    for counts in docs.values():
-        df.update(counts.keys())
-    n_docs = len(docs) + 1
-    q_vec = tfidf(terms(question.title, question.tags), df, n_docs)
-    sims = {}
-    for qid, counts in docs.items():
-        vec = tfidf(counts, df, n_docs)
-        sims[qid] = math.fsum(q_vec[t] * x for t, x in vec.items() if t in q_vec)
-    return sims
-
-
 @dataclass(frozen=True, slots=True)
 class _Profile:
-    """What the history says about every visible answerer, for one question."""
+    """What the history says about every visible answerer, for one question: per user code of
+    `log`, numpy arrays summed over their answers in the log's order."""
 
-    activity: Counter[User]
-    answers: Counter[User]
-    sim_sum: dict[User, float]
-    known: Counter[User]
-    accepted: Counter[User]
+    log: AnswerLog
+    activity: NDArray[np.float64]
+    answers: NDArray[np.float64]
+    sim_sum: NDArray[np.float64]
+    known: NDArray[np.float64]
+    accepted: NDArray[np.float64]
     prior_sim: float  # q's mean similarity to the visible questions
     affinity_weight: float  # pseudo-answers at prior_sim
     site_rate: float  # the site's smoothed acceptance rate
     acceptance_weight: float  # pseudo-answers at site_rate
 
     def features(self, user: User) -> CandidateFeatures:
-        answers, m, w = self.answers[user], self.affinity_weight, self.acceptance_weight
-        affinity = (self.sim_sum.get(user, 0.0) + m * self.prior_sim) / (answers + m)
-        acceptance = (self.accepted[user] + w * self.site_rate) / (self.known[user] + w)
-        activity = self.activity[user]
+        code = self.log.user_codes.get(user)
+        if code is None:
+            answers, activity, sim_sum, known, accepted = 0, 0.0, 0.0, 0.0, 0.0
+        else:
+            answers, activity = int(self.answers[code]), float(self.activity[code])
+            sim_sum, known, accepted = float(self.sim_sum[code]), float(self.known[code]), float(self.accepted[code])
+        m, w = self.affinity_weight, self.acceptance_weight
+        affinity = (sim_sum + m * self.prior_sim) / (answers + m)
+        acceptance = (accepted + w * self.site_rate) / (known + w)
         return CandidateFeatures(user, answers, activity, affinity, acceptance, activity * affinity * acceptance)
 
 
-def _profile(question: Question, history: Sequence[Answered], config: RankerConfig) -> _Profile:
-    sims = question_similarities(question, history)
-    prior_sim = math.fsum(sims.values()) / len(sims) if sims else 0.0
-    activity: Counter[User] = Counter()
-    answers: Counter[User] = Counter()
-    sim_sum: dict[User, float] = {}
-    known: Counter[User] = Counter()
-    accepted: Counter[User] = Counter()
-    for a in history:
-        age_days = max(0.0, (question.created - a.created).total_seconds() / SECONDS_PER_DAY)
-        activity[a.answerer] += (1.0 + age_days / config.activity_unit_days) ** -config.activity_exponent
-        answers[a.answerer] += 1
-        sim_sum[a.answerer] = sim_sum.get(a.answerer, 0.0) + sims[a.question_id]
-        if age_days >= config.acceptance_known_after_days:
-            known[a.answerer] += 1
-            accepted[a.answerer] += int(a.accepted)
-    answerers = len(answers)
+def _profile(question: Question, history: Sequence[Answered] | AnswerLog, config: RankerConfig) -> _Profile:
+    log = AnswerLog.of(history)
+    sims = log.similarities(question)
+    prior_sim = math.fsum(sims.tolist()) / len(sims) if len(sims) else 0.0
+    age_days = np.maximum(0.0, log.age_days(question.created))
+    activity = log.per_user((1.0 + age_days / config.activity_unit_days) ** -config.activity_exponent)
+    answers = log.per_user()
+    known_mask = age_days >= config.acceptance_known_after_days
+    known = log.per_user(known_mask.astype(np.float64))
+    accepted = log.per_user((known_mask & log.accepted).astype(np.float64))
+    answerers = int(np.count_nonzero(answers))
     m = config.affinity_prior_weight
     if m is None:
-        m = len(history) / answerers if answerers else 1.0
-    site_rate = (sum(accepted.values()) + 1.0) / (sum(known.values()) + 2.0)
+        m = len(log) / answerers if answerers else 1.0
+    site_rate = (float(accepted.sum()) + 1.0) / (float(known.sum()) + 2.0)
     return _Profile(
-        activity, answers, sim_sum, known, accepted, prior_sim, m, site_rate, config.acceptance_prior_weight
+        log,
+        activity,
+        answers,
+        log.per_user(sims[log.doc]),
+        known,
+        accepted,
+        prior_sim,
+        m,
+        site_rate,
+        config.acceptance_prior_weight,
     )
 
 
 def candidate_features(
-    question: Question, history: Sequence[Answered], candidates: Sequence[User], config: RankerConfig = DEFAULT_CONFIG
+    question: Question,
+    history: Sequence[Answered] | AnswerLog,
+    candidates: Sequence[User],
+    config: RankerConfig = DEFAULT_CONFIG,
 ) -> list[CandidateFeatures]:
     """Features and score of each candidate, in the order given."""
     profile = _profile(question, history, config)
@@ -218,13 +154,16 @@ def candidate_features(
 
 
 def score(
-    question: Question, history: Sequence[Answered], candidates: Sequence[User], config: RankerConfig = DEFAULT_CONFIG
+    question: Question,
+    history: Sequence[Answered] | AnswerLog,
+    candidates: Sequence[User],
+    config: RankerConfig = DEFAULT_CONFIG,
 ) -> list[float]:
     """One score per candidate (higher is better); a candidate with no history scores 0."""
     return [f.score for f in candidate_features(question, history, candidates, config)]
 
 
-def router(question: Question, history: Sequence[Answered], candidates: Sequence[User]) -> list[float]:
+def router(question: Question, history: Sequence[Answered] | AnswerLog, candidates: Sequence[User]) -> list[float]:
     """The PeerCare router with its default configuration."""
     return score(question, history, candidates)
 
@@ -331,9 +270,9 @@ def rank_pool(
     if any(m.reputation < 0 or m.open_assignments < 0 for m in pool):
         raise ValueError("reputation and open assignments must not be negative")
     profile = _profile(question, history, config)
-    answerers = len(profile.answers)
+    answerers = int(np.count_nonzero(profile.answers))
     baseline = Baseline(
-        _ppm(math.fsum(profile.activity.values()) / answerers) if answerers else 0,
+        _ppm(math.fsum(profile.activity.tolist()) / answerers) if answerers else 0,
         _ppm(profile.prior_sim),
         _ppm(profile.site_rate),
     )
