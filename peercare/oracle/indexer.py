@@ -190,12 +190,17 @@ def _event_specs(abi: Iterable[Mapping[str, Any]], names: Iterable[str]) -> dict
     return specs
 
 
+_ManifestKey = tuple[str, str, int, int]  # (manifest digest, batch root, size, brand id) as anchored
+_Manifest = tuple[ManifestStatus, list[dict[str, Any]]]  # its status, and one row per leaf when OK
+
+
 @dataclass(frozen=True)
 class _Fetched:
     cursor: int  # the block the range follows
     logs: list[Any]
     last: int
     headers: dict[int, Header]
+    manifests: dict[_ManifestKey, _Manifest]  # the batches' manifests, read and checked
 
 
 class Indexer:
@@ -295,13 +300,20 @@ class Indexer:
     # ------------------------------------------------------------ one step
 
     def _prefetch(self, target: int) -> _Fetched | None:
-        """The logs and headers of the next range, read without holding the database's write lock
-        (on SQLite that lock stops webhook intake); `_step` uses them if its cursor agrees."""
+        """The logs and headers of the next range, and the manifests of the batches anchored in it
+        (fetched, decoded and checked against their roots), read without holding the database's
+        write lock (on SQLite that lock stops webhook intake); `_step` uses them if its cursor agrees."""
         cursor = self.cursor()
         if cursor >= target:
             return None
         logs, last = self._get_logs(cursor + 1, min(target, cursor + self.max_blocks_per_step))
-        return _Fetched(cursor, logs, last, self._headers(range(cursor + 1, last + 1)))
+        manifests = {}
+        for entry in logs:
+            v = self._decoded(entry, "AnswerBatchAnchored")
+            if v is not None:
+                key = (v["manifestDigest"], v["batchRoot"], v["size"], v["brandId"])
+                manifests[key] = self._read_manifest(*key)
+        return _Fetched(cursor, logs, last, self._headers(range(cursor + 1, last + 1)), manifests)
 
     def _step(self, session: Session, target: int, prefetched: _Fetched | None = None) -> int:
         cursor_row = session.scalars(select(Cursor).where(Cursor.id == _CURSOR_ID).with_for_update()).first()
@@ -317,13 +329,15 @@ class Indexer:
                 stored = session.get(IndexedBlock, cursor)
         advanced = 0
         if cursor < target:
+            manifests: dict[_ManifestKey, _Manifest] = {}
             if prefetched is not None and prefetched.cursor == cursor:
                 logs, last, headers = prefetched.logs, prefetched.last, prefetched.headers
+                manifests = prefetched.manifests
             else:
                 logs, last = self._get_logs(cursor + 1, min(target, cursor + self.max_blocks_per_step))
                 headers = self._headers(range(cursor + 1, last + 1))
             self._check_linked(cursor, None if stored is None else stored.hash, last, headers, logs)
-            rows = self._project(session, logs, headers)
+            rows = self._project(session, logs, headers, manifests)
             for model, model_rows in rows.items():
                 if model_rows:
                     session.execute(insert(model), model_rows)
@@ -440,8 +454,18 @@ class Indexer:
 
     # ------------------------------------------------------------ events to rows
 
+    def _decoded(self, entry: Any, name: str) -> dict[str, Any] | None:
+        """The log's arguments if it is the event `name` of the deployment, else None."""
+        topics = entry["topics"]
+        spec = self._events.get((entry["address"].lower(), topics[0].lower())) if topics else None
+        return spec.decode(topics, entry["data"]) if spec is not None and spec.name == name else None
+
     def _project(
-        self, session: Session, logs: Sequence[Any], headers: Mapping[int, Header]
+        self,
+        session: Session,
+        logs: Sequence[Any],
+        headers: Mapping[int, Header],
+        manifests: Mapping[_ManifestKey, _Manifest],
     ) -> dict[type[Any], list[dict[str, Any]]]:
         rows: dict[type[Any], list[dict[str, Any]]] = defaultdict(list)
         brand_of_question: dict[str, int] = {}
@@ -518,7 +542,7 @@ class Indexer:
                     "size": v["size"],
                     "manifest_digest": v["manifestDigest"],
                 }
-                status, answers = self._batch_answers(batch)
+                status, answers = self._batch_answers(batch, manifests)
                 rows[BatchAnchored].append(batch | {"manifest_status": status})
                 rows[AnswerRow].extend(answers)
             elif name == "AnswerRated":
@@ -582,47 +606,57 @@ class Indexer:
                 rows[PoolMovement].append(row | {"brand_id": brand})
         return rows
 
-    def _batch_answers(self, batch: Mapping[str, Any]) -> tuple[ManifestStatus, list[dict[str, Any]]]:
-        """The status of the batch's manifest and, when it matches the anchored batch, its answer rows."""
-        cid = cid_from_digest(_b(batch["manifest_digest"]))
+    def _batch_answers(
+        self, batch: Mapping[str, Any], manifests: Mapping[_ManifestKey, _Manifest] | None = None
+    ) -> tuple[ManifestStatus, list[dict[str, Any]]]:
+        """The status of the batch's manifest and, when it matches the anchored batch, its answer
+        rows; the manifest as read by `_prefetch` if it is in `manifests`."""
+        key = (batch["manifest_digest"], batch["root"], batch["size"], batch["brand_id"])
+        found = (manifests or {}).get(key)
+        status, leaves = found if found is not None else self._read_manifest(*key)
+        at = {name: batch[name] for name in ("block_number", "block_hash", "block_time", "tx_hash", "log_index")}
+        return status, [at | leaf for leaf in leaves]
+
+    def _read_manifest(self, digest: str, root: str, size: int, brand_id: int) -> _Manifest:
+        """Fetch a batch's manifest and check it against the anchored root, size and brand: its
+        status and, when it matches, one row per leaf (without the anchoring event's fields)."""
+        cid = cid_from_digest(_b(digest))
         try:
             data = self.content_store.get(cid)
         except Exception as exc:
-            log.info("manifest %s of batch %s is not available yet: %s", cid, batch["root"], exc)
+            log.info("manifest %s of batch %s is not available yet: %s", cid, root, exc)
             return ManifestStatus.MISSING, []
         try:
             manifest = BatchManifest.from_bytes(data)
         except ManifestError as exc:
-            log.warning("manifest %s of batch %s is invalid: %s", cid, batch["root"], exc)
+            log.warning("manifest %s of batch %s is invalid: %s", cid, root, exc)
             return ManifestStatus.INVALID, []
         ids = [answer_id(leaf.question_id, leaf.advocate, leaf.content_digest) for leaf in manifest.leaves]
-        root = "0x" + _standard_root([keccak(answer) for answer in ids]).hex()
-        if root != batch["root"] or len(ids) != batch["size"] or manifest.brand_id != batch["brand_id"]:
+        computed = "0x" + _standard_root([keccak(answer) for answer in ids]).hex()
+        if computed != root or len(ids) != size or manifest.brand_id != brand_id:
             log.warning(
                 "manifest %s does not match batch %s: root %s, %d leaves, brand %d (anchored: %d leaves, brand %d)",
                 cid,
-                batch["root"],
                 root,
+                computed,
                 len(ids),
                 manifest.brand_id,
-                batch["size"],
-                batch["brand_id"],
+                size,
+                brand_id,
             )
             return ManifestStatus.MISMATCH, []
-        at = {key: batch[key] for key in ("block_number", "block_hash", "block_time", "tx_hash", "log_index")}
-        answers = [
-            at
-            | {
+        leaves = [
+            {
                 "answer_id": "0x" + answer.hex(),
                 "question_id": "0x" + leaf.question_id.hex(),
                 "advocate": leaf.advocate,
                 "content_digest": "0x" + leaf.content_digest.hex(),
-                "batch_root": batch["root"],
+                "batch_root": root,
                 "leaf_index": index,
             }
             for index, (leaf, answer) in enumerate(zip(manifest.leaves, ids, strict=True))
         ]
-        return ManifestStatus.OK, answers
+        return ManifestStatus.OK, leaves
 
     def _retry_missing_manifests(self, session: Session, up_to_block: int) -> None:
         """Fetch again the manifests of batches anchored up to `up_to_block` (by earlier steps)."""

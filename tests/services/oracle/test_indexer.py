@@ -12,6 +12,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -431,6 +432,43 @@ def test_missing_manifest_is_fetched_again_until_its_answers_appear(
     with database.transaction() as session:
         assert question_status(session, "0x" + question.hex()).answers == 2
     assert_equals_rescan(database, scratch, rpc, chain)
+
+
+def test_a_batchs_manifest_is_read_and_checked_outside_the_write_transaction(
+    database: Database, rpc: Rpc, chain: Driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite the write lock also stops webhook intake: fetching and hashing a manifest of
+    thousands of leaves must not hold it."""
+    writing = [False]
+    transaction = database.transaction
+
+    @contextmanager
+    def tracked() -> Iterator[Any]:
+        with transaction() as session:
+            writing[0] = True
+            try:
+                yield session
+            finally:
+                writing[0] = False
+
+    class Watched:
+        def __init__(self) -> None:
+            self.reads_while_writing: list[bool] = []
+
+        def get(self, cid: str) -> bytes:
+            self.reads_while_writing.append(writing[0])
+            return chain.store.get(cid)
+
+    monkeypatch.setattr(database, "transaction", tracked)
+    watched = Watched()
+    indexer = Indexer(database, rpc, chain.dev.deployment, watched, confirmations=0)
+    question = chain.post_question()
+    manifest = chain.manifest([(question, advocate, f"answer {i}") for i, advocate in enumerate(chain.advocates)])
+    chain.anchor(manifest)
+    catch_up(indexer)
+
+    assert watched.reads_while_writing == [False]
+    assert [a.leaf_index for a in rows(database, AnswerRow)] == list(range(len(chain.advocates)))
 
 
 def test_manifest_that_does_not_match_its_batch_gives_no_answers(database: Database, rpc: Rpc, chain: Driver) -> None:
