@@ -3,8 +3,9 @@
 Routing one question reads every visible answer (a kernel over each answer's age, a TF-IDF cosine
 with each answered question, per-user sums), so its cost grows with the history. As numpy columns
 those reads are a few vector operations in C, not a Python loop per answer; and a log built once
-for a whole dump is cut to what is visible at any time in O(1) (`head`), so the routing evaluation
-no longer rebuilds the history for every test question (docs/benchmarks.md has the figures).
+for a whole dump is cut to what is visible at any time without copying its columns (`head`), so
+the routing evaluation no longer rebuilds the history for every test question (docs/benchmarks.md
+has the figures).
 
 An `AnswerLog` is also a sequence of `Answered` (materialised on demand), so code that only looks
 at a few answers can keep treating it as one.
