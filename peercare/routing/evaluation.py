@@ -195,6 +195,7 @@ def evaluate(
     history = History(dump)
     frozen = history.visible(the_split.cut) if static else None
     evaluation = Evaluation(the_split, static, [], [], {name: RouterResult() for name in routers}, [])
+    every = max(10, len(the_split.test) // 20)  # at most about 20 progress lines
     for i, post in enumerate(the_split.test):
         visible = frozen if frozen is not None else history.visible(post.created)
         pool = sorted(set(visible.answerers()) - {post.owner})
@@ -219,7 +220,7 @@ def evaluate(
             result.rr.append(rr)
             for k in HITS_AT:
                 result.hits[k].append(hits[k])
-        if progress is not None and (i + 1) % 10 == 0:
+        if progress is not None and ((i + 1) % every == 0 or i + 1 == len(the_split.test)):
             progress(f"  routed {i + 1}/{len(the_split.test)} test questions")
     return evaluation
 

@@ -33,6 +33,9 @@ def test_eval_prints_one_json_object_last_with_every_router_and_the_split() -> N
     assert abs(report["tag_reputation_decay"]["mrr"] - 0.289) < 0.02
     assert report["router"]["mrr"] > report["tag_reputation_decay"]["mrr"]
     assert "router" in result.stderr
+    progress = [line.strip() for line in result.stderr.splitlines() if "test questions" in line and "routed" in line]
+    assert progress[-1] == "routed 64/64 test questions"
+    assert len(progress) <= 21
 
 
 def test_static_mode_and_an_explicit_cut_are_accepted() -> None:
