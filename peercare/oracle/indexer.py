@@ -309,8 +309,9 @@ class Indexer:
         logs, last = self._get_logs(cursor + 1, min(target, cursor + self.max_blocks_per_step))
         manifests = {}
         for entry in logs:
-            v = self._decoded(entry, "AnswerBatchAnchored")
-            if v is not None:
+            spec = self._spec(entry)
+            if spec is not None and spec.name == "AnswerBatchAnchored":
+                v = spec.decode(entry["topics"], entry["data"])
                 key = (v["manifestDigest"], v["batchRoot"], v["size"], v["brandId"])
                 manifests[key] = self._read_manifest(*key)
         return _Fetched(cursor, logs, last, self._headers(range(cursor + 1, last + 1)), manifests)
@@ -454,11 +455,10 @@ class Indexer:
 
     # ------------------------------------------------------------ events to rows
 
-    def _decoded(self, entry: Any, name: str) -> dict[str, Any] | None:
-        """The log's arguments if it is the event `name` of the deployment, else None."""
+    def _spec(self, entry: Any) -> _EventSpec | None:
+        """The projected event this log is, or None (another contract's, or an event not projected)."""
         topics = entry["topics"]
-        spec = self._events.get((entry["address"].lower(), topics[0].lower())) if topics else None
-        return spec.decode(topics, entry["data"]) if spec is not None and spec.name == name else None
+        return self._events.get((entry["address"].lower(), topics[0].lower())) if topics else None
 
     def _project(
         self,
@@ -471,11 +471,10 @@ class Indexer:
         brand_of_question: dict[str, int] = {}
         payouts: list[dict[str, Any]] = []
         for entry in logs:
-            topics = entry["topics"]
-            spec = self._events.get((entry["address"].lower(), topics[0].lower())) if topics else None
+            spec = self._spec(entry)
             if spec is None:
                 continue
-            v = spec.decode(topics, entry["data"])
+            v = spec.decode(entry["topics"], entry["data"])
             number = int(entry["blockNumber"], 16)
             at = {
                 "block_number": number,

@@ -63,18 +63,19 @@ class Credentials:
             row = session.get(WebhookCredential, (brand_id, source))
             if row is None:
                 return None
-            credential = Credential(row.secret, row.basic_username, row.basic_password_sha256)
+            credential = _credential(row)
         self._cache[(brand_id, source)] = credential
         return credential
 
     def _reload(self) -> None:
         with self.database.transaction() as session:
             rows = session.scalars(select(WebhookCredential)).all()
-            self._cache = {
-                (row.brand_id, row.source): Credential(row.secret, row.basic_username, row.basic_password_sha256)
-                for row in rows
-            }
+            self._cache = {(row.brand_id, row.source): _credential(row) for row in rows}
         self._loaded_at = time.monotonic()
+
+
+def _credential(row: WebhookCredential) -> Credential:
+    return Credential(row.secret, row.basic_username, row.basic_password_sha256)
 
 
 def event_row(brand_id: int, source: str, event: TicketEvent) -> dict[str, Any]:

@@ -229,17 +229,20 @@ def _mean(values: Sequence[float]) -> float:
     return math.fsum(values) / len(values) if values else 0.0
 
 
-def _resampled_means(values: Sequence[float], resamples: int, seed: int) -> NDArray[np.float64]:
-    """Means of `resamples` bootstrap resamples of `values` (fixed seed: reproducible), drawn in
+def _resampled_means(columns: Sequence[Sequence[float]], resamples: int, seed: int) -> NDArray[np.float64]:
+    """Means of `resamples` bootstrap resamples of each column (equal lengths, resampled with the
+    same draws, so paired), shape (columns, resamples); fixed seed, so reproducible; drawn in
     chunks so that memory stays small for long test sets."""
-    data = np.asarray(values, dtype=np.float64)
+    data = np.asarray(columns, dtype=np.float64)
+    n = data.shape[1]
     rng = np.random.default_rng(seed)
-    chunk = max(1, 2_000_000 // len(data))
+    chunk = max(1, 2_000_000 // n)
     return np.concatenate(
         [
-            data[rng.integers(0, len(data), size=(min(chunk, resamples - start), len(data)))].mean(axis=1)
+            data[:, rng.integers(0, n, size=(min(chunk, resamples - start), n))].mean(axis=2)
             for start in range(0, resamples, chunk)
-        ]
+        ],
+        axis=1,
     )
 
 
@@ -256,18 +259,17 @@ def bootstrap_interval(
     """Percentile bootstrap interval of the mean over questions (fixed seed: reproducible)."""
     if not values:
         return (0.0, 0.0)
-    return _percentiles(_resampled_means(values, resamples, seed), level)
+    return _percentiles(_resampled_means([values], resamples, seed)[0], level)
 
 
 def paired_ratio_interval(
     numerator: Sequence[float], denominator: Sequence[float], resamples: int = 2000, level: float = 0.95, seed: int = 0
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of mean(numerator) / mean(denominator), resampling questions
-    jointly (both routers are scored on the same questions: the same seed draws the same indices)."""
+    jointly (both routers are scored on the same questions)."""
     if len(numerator) == 0:
         return (0.0, 0.0)
-    num = _resampled_means(numerator, resamples, seed)
-    den = _resampled_means(denominator, resamples, seed)
+    num, den = _resampled_means([numerator, denominator], resamples, seed)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.inf)
     return _percentiles(ratios, level)
