@@ -152,7 +152,10 @@ class OutboxTx(Base):
     and advanced by the signer."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_id", "status", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_status_id", "status", "id"),
+        Index("ix_outbox_dedupe_key", "dedupe_key", unique=True),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))  # post_question, anchor_batch, relay_answer, accept, rate
     brand_id: Mapped[int | None]
@@ -168,6 +171,9 @@ class OutboxTx(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at_ms: Mapped[int]
     sent_at_ms: Mapped[int | None]
+    # A write that may happen at most once, whoever queues it: "accept:<question id>" (a question is
+    # accepted once). Unique, so the database refuses a second one; NULL for the other kinds.
+    dedupe_key: Mapped[str | None] = mapped_column(String(80))
 
 
 class TxAttempt(Base):

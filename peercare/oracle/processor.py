@@ -25,6 +25,7 @@ from typing import Any
 
 from eth_utils.crypto import keccak
 from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from web3 import Web3
 
@@ -50,6 +51,7 @@ from peercare.oracle.models import (
     AnswerBatch,
     Brand,
     EventStatus,
+    OutboxStatus,
     OutboxTx,
     Question,
     Rating,
@@ -353,7 +355,9 @@ class Processor:
         if self.clock() >= question.deadline:
             raise EventRejected(f"question {question.question_id} passed its deadline; it can only expire")
         data = self.ledger.encode_abi("acceptAnswer", args=[self._answer_ref(session, answer)])
-        self._queue(session, "accept", question.brand_id, data, GAS_ACCEPT + self._proof_gas(answer))
+        gas = GAS_ACCEPT + self._proof_gas(answer)
+        if self._queue_once(session, f"accept:{question.question_id}", "accept", question.brand_id, data, gas) is None:
+            return Outcome("the question's acceptance was queued before")
         question.accepted_answer_id = answer.answer_id
         return Outcome()
 
@@ -499,6 +503,32 @@ class Processor:
         session.add(row)
         session.flush()
         return row
+
+    def _queue_once(
+        self, session: Session, dedupe_key: str, kind: str, brand_id: int, data: str, gas_limit: int
+    ) -> int | None:
+        """`_queue` for a write that may happen at most once: insert-or-ignore on the outbox's unique
+        `dedupe_key`. The new row's id, or None when a row with that key exists (queued by another
+        processor whose transaction committed first: on PostgreSQL this insert waits for it)."""
+        session.flush()  # the rows queued before this one keep the lower ids: the signer sends in id order
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(OutboxTx)
+            .values(
+                kind=kind,
+                brand_id=brand_id,
+                to=self.ledger.address,
+                data=data,
+                gas_limit=gas_limit,
+                status=OutboxStatus.QUEUED,
+                created_at_ms=self._now_ms(),
+                dedupe_key=dedupe_key,
+            )
+            .on_conflict_do_nothing(index_elements=[OutboxTx.dedupe_key])
+            .returning(OutboxTx.id)
+        )
+        return session.scalar(statement)
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
