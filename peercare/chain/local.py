@@ -1,5 +1,13 @@
 """A local anvil chain whose state survives restarts (anvil's --state file, dumped periodically
-and on a clean stop)."""
+and on a clean stop).
+
+It mines in anvil's mixed mode: every transaction at once (automine), and a block every
+`BLOCK_TIME_S` whatever happens. Automine alone has lost ready transactions under load (foundry
+issue 10122: the pool keeps them "queued" though their nonce is next, and no block ever comes to
+free them); with a block every second the chain keeps moving, so the signer sees transactions
+waiting for blocks and replaces them (docs/signer.md), and "3 blocks" means something on an idle
+chain. docs/architecture.md says more.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +23,7 @@ import httpx
 from peercare.config import LOCAL_CHAIN_ID, Settings
 
 STATE_DUMP_INTERVAL_S = 5
+BLOCK_TIME_S = 1  # the heartbeat of mixed mining; transactions are still mined at once
 
 
 class ChainError(RuntimeError):
@@ -35,9 +44,12 @@ def rpc_chain_id(url: str, timeout: float = 2.0) -> int | None:
 class LocalChain:
     """Starts and stops one anvil process, by PID, listening on loopback only."""
 
-    def __init__(self, settings: Settings, anvil: str = "anvil") -> None:
+    def __init__(self, settings: Settings, anvil: str = "anvil", *, mixed_mining: bool = True) -> None:
         self.settings = settings
         self.anvil = anvil
+        # Off only for tests that decide every block themselves (anvil cannot return to mixed
+        # mining once a test has switched automine off).
+        self.mixed_mining = mixed_mining
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -72,6 +84,8 @@ class LocalChain:
             str(STATE_DUMP_INTERVAL_S),
             "--preserve-historical-states",
         ]
+        if self.mixed_mining:
+            command += ["--block-time", str(BLOCK_TIME_S), "--mixed-mining"]
         with self.log_file.open("ab") as log:
             # Its own session: a Ctrl-C in the terminal reaches only us, and we stop anvil cleanly.
             self.process = subprocess.Popen(

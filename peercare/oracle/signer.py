@@ -7,6 +7,9 @@ deep, by a transaction that is none of its attempts (so none of them can ever be
 At least once: a signed transaction is committed before it is broadcast, and a SENT row is
 broadcast again (after a restart, a lost response, an evicted mempool entry or a reorg) until one
 of its attempts has a receipt on the canonical chain `confirmations` blocks deep.
+Live: a row not mined after `replace_after_blocks` blocks and `replace_after_s` seconds is replaced
+by a new attempt at its nonce with a higher fee (a node that swallowed or parked the old bytes
+takes new ones), up to `max_fee_ceiling_wei`, where the operator is warned instead.
 docs/signer.md has the whole argument, the nonce rules and the settings.
 """
 
@@ -124,11 +127,16 @@ class Signer:
         max_in_flight: int = 64,
         priority_fee_wei: int = GWEI,
         reprice_after_s: float = 30.0,
+        replace_after_blocks: int = 3,
+        replace_after_s: float = 12.0,
+        max_fee_ceiling_wei: int = 500 * GWEI,
         clock: Callable[[], float] = time.time,
         revert_reasons: RevertReasons | None = None,
     ) -> None:
         if confirmations < 0 or max_in_flight < 1 or priority_fee_wei < 0 or reprice_after_s <= 0:
             raise ValueError("confirmations >= 0, max_in_flight >= 1, priority_fee_wei >= 0, reprice_after_s > 0")
+        if replace_after_blocks < 1 or replace_after_s <= 0 or max_fee_ceiling_wei <= priority_fee_wei:
+            raise ValueError("replace_after_blocks >= 1, replace_after_s > 0, max_fee_ceiling_wei > priority_fee_wei")
         self._db = database
         self._rpc = rpc
         self.address = to_checksum_address(account.address)
@@ -139,6 +147,9 @@ class Signer:
         self.max_in_flight = max_in_flight
         self.priority_fee_wei = priority_fee_wei
         self.reprice_after_s = reprice_after_s
+        self.replace_after_blocks = replace_after_blocks
+        self.replace_after_s = replace_after_s
+        self.max_fee_ceiling_wei = max_fee_ceiling_wei
         self._clock = clock
         self._reasons = revert_reasons or RevertReasons()
         self._started = False
@@ -148,6 +159,10 @@ class Signer:
         self._gap_since: float | None = None
         # Rows whose nonce the last round saw used with no receipt for any attempt: (row id, nonce).
         self._used_elsewhere: set[tuple[int, int]] = set()
+        # The head when each in-flight attempt was first seen in flight (after a restart: the head
+        # then, which only delays a replacement), and the attempts already reported at the ceiling.
+        self._seen_at_block: dict[str, int] = {}
+        self._at_ceiling: set[str] = set()
 
     def __repr__(self) -> str:
         return f"Signer({self.address}, chain {self.chain_id})"
@@ -174,7 +189,7 @@ class Signer:
             self.start()
         head = self._head()
         work = self._track(head)
-        work += self._reprice(head)
+        work += self._replace(head)
         work += self._sign_queued(head.base_fee)
         return work + self._broadcast_due(head)
 
@@ -453,34 +468,70 @@ class Signer:
             return f"out of gas (used all {row.gas_limit})"
         return "reverted"
 
-    # ------------------------------------------------------------------ (2) re-pricing
+    # ------------------------------------------------------------------ (2) replacement
 
-    def _reprice(self, head: Head) -> int:
+    def _replace(self, head: Head) -> int:
+        """Re-sign, at the same nonce and with a higher fee, every SENT row whose newest attempt has
+        waited `replace_after_s` and either `replace_after_blocks` blocks or is priced below the base
+        fee. Only one attempt per nonce can ever be mined, so a replacement never writes twice; it
+        is what gets a transaction out of a node that swallowed it or parked it for good."""
         now_ms = self._now_ms()
-        cutoff_ms = now_ms - int(self.reprice_after_s * 1000)
-        repriced = 0
+        cutoff_ms = now_ms - int(self.replace_after_s * 1000)
+        replaced = 0
         with self._db.transaction() as session:
-            for flight in self._in_flight(session):
+            in_flight = self._in_flight(session)
+            current = {flight.attempts[-1].tx_hash for flight in in_flight}
+            self._seen_at_block = {h: n for h, n in self._seen_at_block.items() if h in current}
+            self._at_ceiling &= current
+            for flight in in_flight:
                 latest, row = flight.attempts[-1], flight.row
-                if latest.created_at_ms > cutoff_ms or latest.max_fee_per_gas >= head.base_fee:
+                seen_at = self._seen_at_block.setdefault(latest.tx_hash, head.number)
+                waited_blocks = head.number - seen_at
+                underpriced = latest.max_fee_per_gas < head.base_fee
+                if latest.created_at_ms > cutoff_ms or (waited_blocks < self.replace_after_blocks and not underpriced):
                     continue
                 assert row.nonce is not None
                 tip = max(bumped(latest.max_priority_fee_per_gas), self.priority_fee_wei)
-                max_fee = max(bumped(latest.max_fee_per_gas), 2 * head.base_fee + tip)
-                attempt = self._sign_row(session, row, row.nonce, tip, max_fee, now_ms)
+                max_fee = min(max(bumped(latest.max_fee_per_gas), 2 * head.base_fee + tip), self.max_fee_ceiling_wei)
+                if max_fee < bumped(latest.max_fee_per_gas):  # nodes refuse a bump under 10%
+                    self._warn_at_ceiling(row, latest, waited_blocks, head)
+                    continue
+                attempt = self._sign_row(session, row, row.nonce, min(tip, max_fee), max_fee, now_ms)
                 log.info(
-                    "outbox %d (%s) repriced: nonce %d, max fee %d -> %d wei (base fee %d), tx %s",
+                    "outbox %d (%s) replaced: nonce %d not mined after %d blocks and %.0f s, "
+                    "max fee %d -> %d wei (base fee %d), tx %s -> %s",
                     row.id,
                     row.kind,
                     row.nonce,
+                    waited_blocks,
+                    (now_ms - latest.created_at_ms) / 1000,
                     latest.max_fee_per_gas,
                     max_fee,
                     head.base_fee,
+                    latest.tx_hash,
                     attempt.tx_hash,
                 )
+                self._seen_at_block[attempt.tx_hash] = head.number
                 self._next_broadcast_at.pop(row.id, None)
-                repriced += 1
-        return repriced
+                replaced += 1
+        return replaced
+
+    def _warn_at_ceiling(self, row: OutboxTx, latest: TxAttempt, waited_blocks: int, head: Head) -> None:
+        if latest.tx_hash in self._at_ceiling:
+            return
+        self._at_ceiling.add(latest.tx_hash)
+        log.warning(
+            "outbox %d (%s): nonce %d not mined after %d blocks, and its max fee %d wei is at the ceiling "
+            "(PEERCARE_MAX_FEE_CEILING_WEI=%d, base fee %d): not replaced; every later write waits behind it. "
+            "Raise the ceiling or check the node",
+            row.id,
+            row.kind,
+            row.nonce,
+            waited_blocks,
+            latest.max_fee_per_gas,
+            self.max_fee_ceiling_wei,
+            head.base_fee,
+        )
 
     # ------------------------------------------------------------------ (3) signing and sending
 
@@ -488,8 +539,8 @@ class Signer:
         """Assign consecutive nonces to the oldest queued rows, sign them and store the signed
         transactions, all in one database transaction. Broadcasting comes after the commit."""
         now_ms = self._now_ms()
-        tip = self.priority_fee_wei
-        max_fee = 2 * base_fee + tip
+        max_fee = min(2 * base_fee + self.priority_fee_wei, self.max_fee_ceiling_wei)
+        tip = min(self.priority_fee_wei, max_fee)
         with self._db.transaction() as session:
             state = self._locked_state(session)
             sent = session.scalar(

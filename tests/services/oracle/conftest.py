@@ -63,15 +63,31 @@ def dev_ledger_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev
         chain.stop()
 
 
-@pytest.fixture
-def dev_ledger(dev_ledger_session: DevLedger) -> Iterator[DevLedger]:
-    dev_ledger_session.rpc("evm_mine")  # a reorg in the test must not reach the snapshot's block
-    snapshot = dev_ledger_session.snapshot()
+@pytest.fixture(scope="session")
+def manual_dev_ledger_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevLedger]:
+    """The same ledger on a chain without mixed mining, for tests that decide every block themselves
+    (`manual_mining`): once automine is off, anvil cannot go back to mixed mining."""
+    port = CHAIN_PORT + 3
+    chain, dev = start_dev_ledger(
+        tmp_path_factory.mktemp("manual-chain"), port, f"peercare-oracle-test-{port}", mixed_mining=False
+    )
     try:
-        yield dev_ledger_session
+        yield dev
     finally:
-        dev_ledger_session.rpc("anvil_dropAllTransactions")  # evm_revert keeps the mempool
-        dev_ledger_session.revert(snapshot)
+        chain.stop()
+
+
+@pytest.fixture
+def dev_ledger(request: pytest.FixtureRequest) -> Iterator[DevLedger]:
+    manual = "manual_mining" in request.fixturenames
+    dev: DevLedger = request.getfixturevalue("manual_dev_ledger_session" if manual else "dev_ledger_session")
+    dev.rpc("evm_mine")  # a reorg in the test must not reach the snapshot's block
+    snapshot = dev.snapshot()
+    try:
+        yield dev
+    finally:
+        dev.rpc("anvil_dropAllTransactions")  # evm_revert keeps the mempool
+        dev.revert(snapshot)
 
 
 @pytest.fixture

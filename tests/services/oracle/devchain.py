@@ -36,6 +36,7 @@ class DevLedger:
     oracle: LocalAccount  # anvil #1: the brand's oracle signer
     brand_admin: LocalAccount  # anvil #2
     brand_id: int
+    mixed_mining: bool = True  # a block every second besides automine (peercare.chain.local)
 
     @property
     def ledger(self) -> Contract:
@@ -59,13 +60,15 @@ class DevLedger:
         assert self.rpc("evm_revert", snapshot_id) is True
 
 
-def start_dev_ledger(data_dir: Path, port: int, network: str) -> tuple[LocalChain, DevLedger]:
+def start_dev_ledger(
+    data_dir: Path, port: int, network: str, *, mixed_mining: bool = True
+) -> tuple[LocalChain, DevLedger]:
     """Start anvil, deploy with Brownie, register and fund brand 1. The caller stops the chain."""
     os.environ["PATH"] = f"{ROOT / '.toolchain' / 'bin'}:{ROOT / '.venv-brownie' / 'bin'}:{os.environ['PATH']}"
     os.environ["SOLCX_BINARY_PATH"] = str(ROOT / ".toolchain" / "solc")
     settings = Settings(data_dir=data_dir, chain_port=port, brownie_network=network)
     register_brownie_network(network, port)
-    chain = LocalChain(settings)
+    chain = LocalChain(settings, mixed_mining=mixed_mining)
     chain.start()
     try:
         w3 = Web3(Web3.HTTPProvider(settings.local_rpc_url))
@@ -85,5 +88,6 @@ def start_dev_ledger(data_dir: Path, port: int, network: str) -> tuple[LocalChai
         oracle=oracle,
         brand_admin=brand_admin,
         brand_id=brand_id,
+        mixed_mining=mixed_mining,
     )
     return chain, dev

@@ -17,6 +17,11 @@ Fault kinds:
   effect, but the client never learns it.
 - "bad_json": answer 200 with a body that is not JSON, not forwarded.
 
+And one that reads the requests: `proxy.swallow_broadcasts(1)` makes the proxy answer the next new
+`eth_sendRawTransaction` with its transaction hash and never forward it, and every later send of
+the same bytes with "already imported" (a node that accepted a transaction and lost it); the other
+calls of the request still reach the node.
+
 Keep-alive is supported (httpx reuses connections): a clean pass answers and keeps the connection.
 """
 
@@ -25,6 +30,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import http.client
+import json
 import random
 import socket
 import threading
@@ -33,6 +39,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import urlsplit
+
+from eth_utils.crypto import keccak
 
 FAULTS = ("timeout", "http429", "http503", "drop", "drop_after_forward", "bad_json")
 
@@ -68,7 +76,9 @@ class _Handler(BaseHTTPRequestHandler):
         proxy = self.server.proxy
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         fault = proxy._next_fault()
-        if fault is None:
+        if fault is None and proxy._swallows(body):
+            self._answer(200, proxy._swallow(body, self.headers.get("Content-Type")), "application/json")
+        elif fault is None:
             status, content_type, answer = proxy._forward(body, self.headers.get("Content-Type"))
             self._answer(status, answer, content_type)
         elif fault == "timeout":
@@ -118,6 +128,8 @@ class FaultProxy:
         self._random_rate = 0.0
         self._random_kinds: tuple[str, ...] = ()
         self._rng = random.Random(0)
+        self._to_swallow = 0
+        self.swallowed: set[str] = set()  # raw transactions (0x hex) answered but never forwarded
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -174,6 +186,42 @@ class FaultProxy:
             self._random_kinds = tuple(kinds)
             self._rng = random.Random(seed)
 
+    def swallow_broadcasts(self, count: int) -> None:
+        """Swallow the next `count` new raw transactions (see the module docstring)."""
+        with self._lock:
+            self._to_swallow += count
+
+    def _swallows(self, body: bytes) -> bool:
+        with self._lock:
+            if not self._to_swallow and not self.swallowed:
+                return False
+        return b"eth_sendRawTransaction" in body
+
+    def _swallow(self, body: bytes, content_type: str | None) -> bytes:
+        """Answer the request's broadcasts ourselves (a hash, or "already imported" for bytes swallowed
+        before) and forward its other calls; the answers keep the request's order and ids."""
+        request = json.loads(body)
+        calls = request if isinstance(request, list) else [request]
+        answers: dict[int, Any] = {}
+        forward = []
+        for index, call in enumerate(calls):
+            raw = call["params"][0] if call.get("method") == "eth_sendRawTransaction" else None
+            with self._lock:
+                if raw is not None and raw in self.swallowed:
+                    answers[index] = {"error": {"code": -32003, "message": "transaction already imported"}}
+                elif raw is not None and self._to_swallow:
+                    self._to_swallow -= 1
+                    self.swallowed.add(raw)
+                    answers[index] = {"result": "0x" + keccak(bytes.fromhex(raw[2:])).hex()}
+            if index not in answers:
+                forward.append(index)
+        if forward:
+            _, _, answer = self._forward(json.dumps([calls[i] for i in forward]).encode(), content_type)
+            by_id = {reply.get("id"): reply for reply in json.loads(answer)}
+            answers.update({i: by_id[calls[i].get("id")] for i in forward})
+        replies = [{"jsonrpc": "2.0", "id": call.get("id"), **_outcome(answers[i])} for i, call in enumerate(calls)]
+        return json.dumps(replies if isinstance(request, list) else replies[0]).encode()
+
     def _next_fault(self) -> str | None:
         with self._lock:
             if self._queue:
@@ -212,6 +260,10 @@ class FaultProxy:
     def _closed(self, connection: socket.socket) -> None:
         with self._lock:
             self._connections.discard(connection)
+
+
+def _outcome(reply: dict[str, Any]) -> dict[str, Any]:
+    return {"error": reply["error"]} if "error" in reply else {"result": reply.get("result")}
 
 
 def _shut(connection: socket.socket) -> None:

@@ -159,7 +159,7 @@ class ExactlyOnce(RuleBasedStateMachine):
 
 def test_every_row_reaches_the_chain_exactly_once_whatever_happens(database: Database, dev_ledger: DevLedger) -> None:
     reasons = RevertReasons.from_deployment(dev_ledger.deployment)
-    rpc = LossyRpc(dev_ledger.url)
+    rpc = LossyRpc(dev_ledger.url, dev_ledger.mixed_mining)
 
     def machine() -> Any:
         return ExactlyOnce(database, dev_ledger, rpc, reasons)
