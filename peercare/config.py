@@ -44,7 +44,9 @@ class Settings(BaseSettings):
     # The signer (docs/signer.md). A transaction not mined after `replace_after_blocks` blocks and
     # `replace_after_s` seconds (whichever comes later) is replaced with a 12.5% higher fee, up to the ceiling.
     max_in_flight: int = Field(64, ge=1, le=4096, description="Signed transactions not yet mined, at most.")
-    replace_after_blocks: int = Field(3, ge=1, le=10_000, description="Blocks a transaction may wait before replacement.")
+    replace_after_blocks: int = Field(
+        3, ge=1, le=10_000, description="Blocks a transaction may wait before replacement."
+    )
     replace_after_s: float = Field(12.0, gt=0, description="Seconds a transaction may wait before replacement.")
     max_fee_ceiling_wei: int = Field(
         500 * 10**9, gt=0, description="Highest max fee per gas a replacement may offer (then a WARNING and health)."

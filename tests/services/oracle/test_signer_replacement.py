@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 from devchain import DevLedger
 from faultproxy import FaultProxy
-from test_signer import CHAIN_ID, attempts, outbox, queue_question, question_posted, receipt_of, sent_count
+from test_signer import CHAIN_ID, attempts, outbox, question_posted, queue_question, receipt_of, sent_count
 
 from peercare.oracle.db import Database
 from peercare.oracle.models import OutboxStatus
