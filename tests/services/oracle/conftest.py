@@ -78,8 +78,14 @@ def manual_dev_ledger_session(tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 @pytest.fixture
+def automine_only() -> None:
+    """Asks `dev_ledger` for the chain that mines only when sent a transaction (or told to)."""
+
+
+@pytest.fixture
 def dev_ledger(request: pytest.FixtureRequest) -> Iterator[DevLedger]:
-    manual = "manual_mining" in request.fixturenames
+    # Tests that count blocks (manual mining, reorgs of exact depth) ask for `automine_only`.
+    manual = bool({"manual_mining", "automine_only"} & set(request.fixturenames))
     dev: DevLedger = request.getfixturevalue("manual_dev_ledger_session" if manual else "dev_ledger_session")
     dev.rpc("evm_mine")  # a reorg in the test must not reach the snapshot's block
     snapshot = dev.snapshot()

@@ -533,7 +533,7 @@ def test_an_underpriced_row_is_repriced_with_the_same_nonce_and_only_one_attempt
 
 
 def test_a_row_orphaned_by_a_reorg_is_sent_again_and_mined_once(
-    database: Database, dev_ledger: DevLedger, rpc: Rpc, clock: Clock
+    database: Database, dev_ledger: DevLedger, rpc: Rpc, clock: Clock, automine_only: None
 ) -> None:
     mine(dev_ledger)  # the reorg must not reach the snapshot's block, which holds the pool's funding
     queue_question(database, dev_ledger, "O-1")
@@ -561,7 +561,7 @@ def test_a_row_orphaned_by_a_reorg_is_sent_again_and_mined_once(
 
 
 def test_a_nonce_freed_by_a_reorg_below_our_rows_is_filled_and_the_rows_go_through(
-    database: Database, dev_ledger: DevLedger, rpc: Rpc, clock: Clock
+    database: Database, dev_ledger: DevLedger, rpc: Rpc, clock: Clock, automine_only: None
 ) -> None:
     mine(dev_ledger)  # the reorg must not reach the snapshot's block
     make_signer(database, rpc, dev_ledger, clock).start()
