@@ -101,8 +101,10 @@ test-services: setup compile
 	cat reports/pytest-oracle.log; \
 	exit $$((status || others))
 
+# `brownie run scripts/gas.py --network peercare-test`, also from a folder with a dot in its name
+# (where `brownie run` cannot import the script: see peercare/chain/deploy.py).
 gas: setup compile
-	$(BROWNIE) run scripts/gas.py --network peercare-test
+	$(VENV)/bin/python -m peercare.chain.deploy scripts/gas.py peercare-test
 
 bench: gas bench-content bench-reputation bench-routing-eval bench-oracle bench-api
 

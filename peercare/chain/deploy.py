@@ -7,6 +7,7 @@ import fcntl
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,24 @@ from peercare.config import LOCAL_CHAIN_ID, Settings
 from peercare.deployment import Deployment, DeploymentError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+#: `brownie run SCRIPT --network NETWORK`, but importing the script by its module name from the
+#: project root (`scripts.deploy`). Brownie's own `run` imports it by its absolute path made a
+#: dotted module name (/tmp/a.b/peercare/scripts/deploy.py becomes `tmp.a.b.peercare.scripts.deploy`,
+#: with / on sys.path), which fails in any folder with a dot in its name: "No module named 'tmp.a'".
+#: Arguments: project root, module, network id.
+BROWNIE_RUN = """\
+import importlib, sys
+from brownie import network, project
+from brownie._config import CONFIG
+root, module, network_id = sys.argv[1:]
+CONFIG.argv.update(cli="run", network=network_id)
+loaded = project.load(root)  # compiles what changed, puts the root on sys.path
+loaded.load_config()
+network.connect(network_id)
+loaded._add_to_main_namespace()  # as `brownie run` does: the script imports its contracts from brownie
+importlib.import_module(module).main()
+"""
 
 
 def ensure_deployed(settings: Settings, w3: Web3, echo: Callable[[str], None] = print) -> tuple[Deployment, bool]:
@@ -29,13 +48,10 @@ def ensure_deployed(settings: Settings, w3: Web3, echo: Callable[[str], None] = 
         if not problems:
             return deployment, False
         echo(f"the manifest at {path} does not match the chain ({'; '.join(problems)}): deploying again")
-    brownie = shutil.which(settings.brownie)
-    if brownie is None:
-        raise DeploymentError(f"Brownie not found ({settings.brownie!r}); `make run` installs it in .venv-brownie")
     path.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PEERCARE_DEPLOYMENT_FILE=str(path.resolve()))
-    command = [brownie, "run", "scripts/deploy.py", "--network", settings.brownie_network]
-    echo(f"deploying the contracts: {' '.join(command)}")
+    command = brownie_run_command(settings.brownie, "scripts/deploy.py", settings.brownie_network)
+    echo(f"deploying the contracts: Brownie, scripts/deploy.py --network {settings.brownie_network}")
     with brownie_lock():
         if w3.eth.chain_id == LOCAL_CHAIN_ID:
             # Brownie remembers live deployments per chain id and refuses to connect when one of
@@ -52,6 +68,20 @@ def ensure_deployed(settings: Settings, w3: Web3, echo: Callable[[str], None] = 
     if problems:
         raise DeploymentError(f"deployed, but the chain disagrees with the manifest: {'; '.join(problems)}")
     return deployment, True
+
+
+def brownie_run_command(brownie: str, script: str, network: str) -> list[str]:
+    """The command running `script` (a path under the project root, such as scripts/deploy.py) on
+    `network` as `brownie run` does, from any folder (see `BROWNIE_RUN`), with the Python of the
+    environment the `brownie` executable belongs to. Run it with the project root as working folder."""
+    found = shutil.which(brownie)
+    if found is None:
+        raise DeploymentError(f"Brownie not found ({brownie!r}); `make run` installs it in .venv-brownie")
+    python = Path(found).resolve().parent / "python"  # the link to the script, not its interpreter, is resolved
+    if not python.exists():
+        raise DeploymentError(f"no Python beside Brownie at {Path(found).resolve()}: expected {python}")
+    module = ".".join(Path(script).with_suffix("").parts)
+    return [str(python), "-c", BROWNIE_RUN, str(PROJECT_ROOT), module, network]
 
 
 @contextmanager
@@ -86,3 +116,10 @@ def register_brownie_network(name: str, port: int) -> None:
             check=True,
             capture_output=True,
         )
+
+
+if __name__ == "__main__":
+    # python -m peercare.chain.deploy SCRIPT NETWORK: `brownie run SCRIPT --network NETWORK` from
+    # any folder (`make gas`).
+    script, network = sys.argv[1:]
+    sys.exit(subprocess.run(brownie_run_command("brownie", script, network), cwd=PROJECT_ROOT).returncode)
