@@ -24,12 +24,14 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 from oracle_process import ADVOCATES, SECRET, configure_brand, ticket_history, wait_until_drained
+from sqlalchemy import func, select
 
 from peercare.api.auth import create_api_key
 from peercare.api.models import KeyRole
 from peercare.api.siwe import SiweMessage
 from peercare.chain.devnet import BRAND_ADMIN, DEPLOYER, dev_account, register_funded_brand, transact
 from peercare.config import Settings
+from peercare.oracle import projections as ix
 from peercare.oracle.generic_client import generic_body, generic_headers
 from peercare.oracle.rpc import Rpc
 from peercare.oracle.service import Oracle
@@ -81,6 +83,15 @@ class World:
 
     def drain(self) -> None:
         wait_until_drained(self.dev, self.oracle.database, timeout_s=120)
+
+    def drain_for_an_epoch(self) -> None:
+        """Drain, then mine a block a second after the latest and wait until it is indexed: every
+        event so far is then before the cut `latest_complete_cut` gives (a second before the indexed
+        head's time). Without it, the events mined in the head's second fall after the cut and out
+        of the epoch: often all of them but the first second's, and then advocate 0 has no score."""
+        self.drain()
+        self.dev.rpc("evm_mine", self.dev.w3.eth.get_block("latest")["timestamp"] + 1)
+        self.drain()
 
 
 def siwe_message(address: str, nonce: str, chain_id: int, **changes: object) -> SiweMessage:
@@ -144,9 +155,9 @@ def build_world(dev: DevLedger, data_dir: Path) -> World:
         for n in tickets:
             for delivery in ticket_history(n, rng):
                 world.deliver(brand_id, delivery.kind, delivery.event_id, delivery.ticket, **delivery.data)
-    world.drain()
+    world.drain_for_an_epoch()
     with Rpc(dev.url) as rpc:
-        publish_epoch(
+        epoch = publish_epoch(
             oracle.database,
             dev.deployment,
             oracle.context.public_store,
@@ -154,6 +165,9 @@ def build_world(dev: DevLedger, data_dir: Path) -> World:
             epoch=1,
             cut=latest_complete_cut(oracle.database, rpc),
         )
+    with oracle.database.read() as session:
+        last = session.scalar(select(func.max(ix.Acceptance.block_time)))
+    assert last is not None and epoch.cut >= last, f"epoch 1 (cut {epoch.cut}) leaves out acceptances (until {last})"
     dev.rpc("evm_mine")
     world.drain()
     with oracle.database.transaction() as session:
