@@ -16,6 +16,7 @@ from peercare.chain.devnet import DEPLOYER, dev_account, transact
 from peercare.content.cid import digest_from_cid
 from peercare.content.embedded import EmbeddedStore
 from peercare.oracle.db import Database
+from peercare.oracle.projections import Cursor
 from peercare.oracle.rpc import Rpc
 from peercare.reputation.chain import PUBLISHER_ROLE
 from peercare.reputation.cli import reputation
@@ -53,7 +54,10 @@ def test_publish_then_recompute_checks_out_and_a_wrong_root_exits_non_zero(
     assert "warning" not in published.stderr
     out = json.loads(published.stdout)
     assert out["epoch"] == 1 and out["outbox_id"] == 1 and out["leaves"] >= 4
-    assert out["cut"] == dev_ledger.w3.eth.get_block("latest")["timestamp"] - 1  # the index's latest complete cut
+    with oracle_database.read() as session:  # the index's latest complete cut (the chain mines on meanwhile)
+        cursor = session.get(Cursor, 1)
+    assert cursor is not None
+    assert out["cut"] == dev_ledger.w3.eth.get_block(cursor.block_number)["timestamp"] - 1
 
     again = run("publish", "--epoch", "1")
     assert again.exit_code != 0 and "epoch 1 is not after epoch 1, already queued" in again.stderr
