@@ -7,9 +7,10 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from peercare.api import problems, relay
+from peercare.api import metrics, problems, relay
 from peercare.api.context import ApiContext
 from peercare.api.limits import BodyLimit, RateLimit
+from peercare.api.metrics import Metrics
 from peercare.api.routes import advocates, auditors, auth, brands, health
 from peercare.oracle.intake import Intake, webhook_router
 from peercare.web import router as web_router
@@ -25,15 +26,17 @@ Send credentials as `Authorization: Bearer <token>`. Every error is an RFC 9457 
 def create_app(context: ApiContext, intake: Intake | None = None) -> FastAPI:
     app = FastAPI(title="PeerCare API", version="1", description=DESCRIPTION, responses=problems.ERROR_RESPONSES)
     app.state.context = context
+    observed = app.state.metrics = Metrics(context)  # GET /metrics (not in the schema); workers report to it too
     problems.install(app)
     for router in (health.router, auth.router, advocates.router, brands.router, auditors.router, relay.router):
         app.include_router(router)
     app.include_router(web_router)  # the advocate's and the auditor's pages (not in the schema)
+    app.include_router(metrics.router)
     if intake is not None:
-        app.include_router(webhook_router(intake))
+        app.include_router(webhook_router(intake, observed))
     # Outermost first: bursts are refused before a body is read, then bodies are capped.
     app.add_middleware(BodyLimit, exempt=(WEBHOOKS,))
-    app.add_middleware(RateLimit, limiter=context.limiter, exempt=(WEBHOOKS, "/api/v1/health"))
+    app.add_middleware(RateLimit, limiter=context.limiter, exempt=(WEBHOOKS, "/api/v1/health", "/metrics"))
     _declare_problem_schema(app)
     return app
 

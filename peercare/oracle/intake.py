@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy import select, tuple_
@@ -27,6 +27,9 @@ from peercare.oracle.db import Database
 from peercare.oracle.events import TicketEvent
 from peercare.oracle.models import WebhookCredential, WebhookEvent
 from peercare.oracle.webhooks import SOURCES, Credential, WebhookRejected, verify_and_parse
+
+if TYPE_CHECKING:
+    from peercare.api.metrics import Metrics
 
 log = logging.getLogger("peercare.oracle.intake")
 
@@ -200,7 +203,9 @@ async def _read_capped(request: Request) -> bytes:
     return bytes(body)
 
 
-def webhook_router(intake: Intake) -> APIRouter:
+def webhook_router(intake: Intake, metrics: Metrics | None = None) -> APIRouter:
+    """The webhook route; with `metrics`, every delivery that reaches it is counted and timed by
+    source and outcome (accepted, duplicate, ignored, or the refusal's status code)."""
     router = APIRouter(tags=["webhooks"])
 
     @router.post(
@@ -214,6 +219,20 @@ def webhook_router(intake: Intake) -> APIRouter:
         },
     )
     async def receive_webhook(brand_id: int, source: str, request: Request) -> dict[str, Any]:
+        started = time.perf_counter()
+        outcome, status = "500", 500  # unless it answers
+        try:
+            answer = await _receive(brand_id, source, request)
+            outcome, status = answer["status"], 200
+            return answer
+        except Problem as exc:
+            outcome, status = str(exc.status), exc.status
+            raise
+        finally:
+            if metrics is not None:
+                metrics.observe_webhook(source, outcome, status, time.perf_counter() - started)
+
+    async def _receive(brand_id: int, source: str, request: Request) -> dict[str, Any]:
         if source not in SOURCES:
             raise Problem(404, f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
         credential = intake.credentials.get(brand_id, source)

@@ -57,13 +57,16 @@ def oracle_account(settings: Settings, chain_id: int) -> LocalAccount:
 
 @dataclass
 class Worker:
-    """A step function run in a loop until `stop` is set; idles when a step did nothing."""
+    """A step function run in a loop until `stop` is set; idles when a step did nothing. With
+    `observe_step` (`Metrics.observe_step`: runs the step and records its duration and outcome
+    under the worker's name), every step is measured."""
 
     name: str
     step: Callable[[], int]
     idle_s: float
     errors: int = 0
     thread: threading.Thread | None = field(default=None, repr=False)
+    observe_step: Callable[[str, Callable[[], int]], int] | None = field(default=None, repr=False)
 
     def start(self, stop: threading.Event) -> None:
         self.thread = threading.Thread(target=self._loop, args=(stop,), name=f"peercare-{self.name}", daemon=True)
@@ -72,7 +75,7 @@ class Worker:
     def _loop(self, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
-                done = self.step()
+                done = self.step() if self.observe_step is None else self.observe_step(self.name, self.step)
             except Exception:
                 self.errors += 1
                 log.exception("%s step failed; retrying in %.1f s", self.name, ERROR_PAUSE_S)

@@ -1,8 +1,114 @@
-"""GET /api/v1/health reports the chain, the content store, the database and the indexer's lag."""
+"""GET /api/v1/health reports the chain, the content store, the database and the indexer's lag, and
+says "degraded", with the reasons in words, while chain writes do not flow.
+
+Stalls are made for real on the world's chain: with the oracle's balance at zero the node refuses
+every transaction the signer sends ("insufficient funds"), and with the base fee far above the fee
+ceiling it refuses every transaction the signer can price ("max fee per gas less than block base
+fee"). Either way the rows stay SENT and unmined until the test puts the chain back.
+"""
 
 from __future__ import annotations
 
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
 from world import World
+
+from peercare.api.app import create_app
+from peercare.oracle.models import OutboxStatus, OutboxTx, TxAttempt
+
+T = TypeVar("T")
+HIGH_BASE_FEE = 10**15  # wei: 2,000 times the default fee ceiling; blocks take about a minute to decay under it
+
+
+def wait_for(probe: Callable[[], T | None], what: str, timeout_s: float = 60.0) -> T:
+    """Poll `probe` until it returns something (not None, not False); that is the result."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = probe()
+        if found is not None and found is not False:
+            return found
+        assert time.monotonic() < deadline, f"timed out after {timeout_s} s waiting for {what}"
+        time.sleep(0.1)
+
+
+def health_client(world: World, **settings: Any) -> TestClient:
+    """A second application on the world's database and chain, with some settings changed."""
+    context = world.oracle.context
+    return TestClient(create_app(replace(context, settings=context.settings.model_copy(update=settings))))
+
+
+def health(client: TestClient) -> dict[str, Any]:
+    response = client.get("/api/v1/health")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def open_ticket(world: World) -> str:
+    ticket = f"HEALTH-{uuid.uuid4().hex[:10]}"
+    data = {"subject": "Stuck?", "body": "Is it stuck?", "tags": ["wallets"], "requester_id": f"cust-{ticket}"}
+    world.deliver(world.brand2_id, "ticket_created", f"{ticket}-open", ticket, **data)
+    return ticket
+
+
+def sent_rows(world: World) -> list[OutboxTx]:
+    with world.oracle.database.read() as session:
+        return list(session.scalars(select(OutboxTx).where(OutboxTx.status == OutboxStatus.SENT)))
+
+
+def queued_count(world: World) -> int:
+    with world.oracle.database.read() as session:
+        return len(session.scalars(select(OutboxTx.id).where(OutboxTx.status == OutboxStatus.QUEUED)).all())
+
+
+def newest_max_fee(world: World, outbox_id: int) -> int:
+    with world.oracle.database.read() as session:
+        attempt = session.scalars(
+            select(TxAttempt).where(TxAttempt.outbox_id == outbox_id).order_by(TxAttempt.id.desc()).limit(1)
+        ).one()
+        return attempt.max_fee_per_gas
+
+
+def latest_base_fee(world: World) -> int:
+    return int(world.dev.rpc("eth_getBlockByNumber", "latest", False)["baseFeePerGas"], 16)
+
+
+@contextmanager
+def oracle_without_funds(world: World) -> Iterator[None]:
+    """The oracle's balance at zero: the node refuses the signer's transactions ("insufficient
+    funds") until the `with` block ends; then the balance is put back and everything is mined."""
+    world.drain()
+    address = world.dev.oracle.address
+    balance = world.dev.rpc("eth_getBalance", address, "latest")
+    world.dev.rpc("anvil_setBalance", address, "0x0")
+    try:
+        yield
+    finally:
+        world.dev.rpc("anvil_setBalance", address, balance)
+        world.drain()
+
+
+@contextmanager
+def base_fee_over_the_ceiling(world: World) -> Iterator[None]:
+    """Blocks whose base fee is far above the signer's fee ceiling: the signer signs at the ceiling
+    and the node refuses it, until the `with` block ends and the base fee is put back."""
+    world.drain()
+    before = latest_base_fee(world)
+    ceiling = world.oracle.settings.max_fee_ceiling_wei
+    world.dev.rpc("anvil_setNextBlockBaseFeePerGas", hex(HIGH_BASE_FEE))
+    wait_for(lambda: latest_base_fee(world) > 2 * ceiling, "a block whose base fee is over the fee ceiling")
+    try:
+        yield
+    finally:
+        world.dev.rpc("anvil_setNextBlockBaseFeePerGas", hex(before))
+        world.drain()
 
 
 def test_health_reports_every_dependency_reachable_and_the_indexer_caught_up(world: World) -> None:
@@ -11,7 +117,79 @@ def test_health_reports_every_dependency_reachable_and_the_indexer_caught_up(wor
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["status"] == "ok"
+    assert body["reasons"] == []
     assert body["chain"]["ok"] and body["content_store"]["ok"] and body["database"]["ok"]
     assert body["database"]["detail"] == "sqlite"
     assert body["indexed_block"] is not None and 0 <= body["indexer_lag_blocks"] <= 1
     assert body["head_block"] - body["indexed_block"] == body["indexer_lag_blocks"]
+    writes = body["writes"]
+    assert writes["in_flight"] == 0 and writes["oldest_unmined_age_s"] is None and writes["at_fee_ceiling"] == 0
+    assert writes["max_in_flight"] == world.oracle.settings.max_in_flight
+    assert writes["signer_address"] == world.dev.oracle.address
+    assert writes["chain_nonce"] == writes["signer_next_nonce"]  # everything signed is mined
+
+
+def test_health_is_degraded_while_a_transaction_waits_unmined_and_ok_once_it_is_mined(world: World) -> None:
+    quick = health_client(world, stall_after_s=1.0)
+    with oracle_without_funds(world):
+        open_ticket(world)
+        row = wait_for(lambda: next(iter(sent_rows(world)), None), "the ticket's question to be signed")
+        body = wait_for(lambda: (b := health(quick))["status"] == "degraded" and b, "health to say degraded")
+        stall, lag = body["reasons"]
+        assert stall.startswith(f"oldest unmined transaction (outbox {row.id}, post_question) waiting ")
+        assert stall.endswith(" s, over the 1 s threshold")
+        writes = body["writes"]
+        assert writes["in_flight"] == 1 and writes["oldest_unmined_outbox_id"] == row.id
+        assert writes["oldest_unmined_age_s"] > 1.0
+        assert writes["chain_nonce"] == row.nonce and writes["signer_next_nonce"] == row.nonce + 1
+        assert lag == (
+            f"the chain's nonce lags the signer's: the chain has mined {row.nonce} transactions of "
+            f"{world.dev.oracle.address}, the signer's next nonce is {row.nonce + 1} (1 not mined)"
+        )
+        assert health(world.client)["status"] == "ok"  # the default threshold (60 s) is not reached yet
+    body = health(quick)
+    assert (body["status"], body["reasons"]) == ("ok", [])
+    assert body["writes"]["in_flight"] == 0 and body["writes"]["chain_nonce"] == body["writes"]["signer_next_nonce"]
+
+
+def test_health_says_the_signer_is_at_its_in_flight_cap_while_writes_queue_behind_it(world: World) -> None:
+    cap = world.oracle.settings.max_in_flight
+    with oracle_without_funds(world):
+        for _ in range(cap + 1):
+            open_ticket(world)
+        wait_for(lambda: len(sent_rows(world)) == cap and queued_count(world) == 1, f"{cap} rows sent, 1 queued")
+        body = health(world.client)
+        assert body["status"] == "degraded"
+        assert body["reasons"] == [
+            f"the signer is at its in-flight cap: {cap} transactions sent and not mined "
+            f"(max_in_flight {cap}); new writes wait"
+        ]
+        assert body["writes"]["in_flight"] == cap
+    assert health(world.client)["status"] == "ok"
+
+
+def test_health_says_a_transaction_at_the_fee_ceiling_can_no_longer_be_replaced(world: World) -> None:
+    ceiling = world.oracle.settings.max_fee_ceiling_wei
+    higher_ceiling = health_client(world, max_fee_ceiling_wei=10 * ceiling)
+    with base_fee_over_the_ceiling(world):
+        open_ticket(world)
+        row = wait_for(lambda: next(iter(sent_rows(world)), None), "the ticket's question to be signed")
+        assert newest_max_fee(world, row.id) == ceiling  # the signer offers no more than the ceiling
+        body = health(world.client)
+        assert body["status"] == "degraded"
+        assert body["reasons"] == [
+            f"at the fee ceiling: outbox {row.id} (post_question) offers {ceiling} wei per gas, and a "
+            f"replacement would exceed max_fee_ceiling_wei {ceiling}: the signer can no longer replace it"
+        ]
+        assert body["writes"]["at_fee_ceiling"] == 1
+        assert health(higher_ceiling)["status"] == "ok"  # with room to raise the fee, a young row is fine
+    assert health(world.client)["status"] == "ok"
+
+
+def test_health_is_down_with_the_reason_when_the_chain_does_not_answer(world: World) -> None:
+    response = health_client(world, rpc_url="http://127.0.0.1:9").get("/api/v1/health")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "down" and not body["chain"]["ok"]
+    assert body["reasons"][0].startswith("chain unreachable: ")
+    assert body["database"]["ok"] and body["writes"]["in_flight"] == 0
