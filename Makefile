@@ -22,11 +22,12 @@ include mk/reputation.mk
 include mk/oracle.mk
 include mk/web.mk
 
-.PHONY: help setup run test test-contracts test-services lint slither gas bench compile clean
+.PHONY: help setup run test test-fast test-contracts test-services lint slither gas bench compile clean
 
 help:
 	@echo "make run    set up, then start the local chain (state on disk) and deploy on first start"
 	@echo "make test   set up, then run every check: lint, slither, contract and service tests"
+	@echo "make test-fast  the inner loop: ruff and the pure tests (no chain, no servers; ~15 s)"
 	@echo "make gas    gas used per ledger operation (benchmark, JSON on the last line)"
 	@echo "make bench  every benchmark"
 
@@ -78,6 +79,15 @@ test: setup lint slither test-contracts test-services
 lint: setup
 	$(VENV)/bin/ruff check peercare tests scripts toolchain
 	$(VENV)/bin/mypy
+
+# The inner loop: ruff, and the tests of pure logic (reputation, routing, Merkle trees, EIP-712
+# vectors) that start no chain and no server.
+FAST_SUITES := tests/services/reputation tests/services/routing tests/services/routing_offers \
+	tests/services/test_eip712_vectors.py tests/services/test_merkle.py
+
+test-fast: $(VENV)/.stamp
+	$(VENV)/bin/ruff check peercare tests scripts toolchain
+	$(VENV)/bin/pytest -q $(FAST_SUITES)
 
 # Static analysis through the same compiler shim; fails on any medium or high finding.
 slither: setup $(SLITHER_VENV)/.stamp
