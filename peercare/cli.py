@@ -97,12 +97,14 @@ def up() -> None:
 
     With PEERCARE_RPC_URL, PEERCARE_IPFS_API_URL and PEERCARE_DATABASE_URL it uses that chain,
     IPFS node and database instead of the embedded ones."""
+    from peercare.oracle.leadership import OracleRefused, lock_sqlite_database
     from peercare.oracle.service import Oracle, OracleConfigError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = Settings()
     try:
+        lock_sqlite_database(settings.effective_database_url)  # SQLite: a second oracle is refused before the chain
         with running_chain(settings) as (deployment, _):
             service = Oracle(settings, deployment)
             base = f"http://{settings.api_host}:{settings.api_port}"
@@ -112,7 +114,7 @@ def up() -> None:
             click.echo(f"API  {base}/api/v1   docs {base}/docs   health {base}/api/v1/health")
             click.echo(f"web  {base}/advocate   {base}/auditor")
             service.serve(on_listening=lambda: click.echo("running; Ctrl-C stops everything and keeps its state"))
-    except (ChainError, DeploymentError, OracleConfigError) as exc:
+    except (ChainError, DeploymentError, OracleConfigError, OracleRefused) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
 

@@ -48,18 +48,20 @@ def run() -> None:
 
     Settings come from PEERCARE_* environment variables (see README); the contracts from the
     deployment manifest written by `peercare chain up`."""
+    from peercare.oracle.leadership import OracleRefused, lock_sqlite_database
     from peercare.oracle.service import Oracle, OracleConfigError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per RPC call otherwise
     settings = Settings()
     try:
+        lock_sqlite_database(settings.effective_database_url)  # SQLite: one oracle per database, checked first
         deployment = Deployment.load(settings.deployment_path)
         problems = deployment.check_live(Web3(Web3.HTTPProvider(settings.effective_rpc_url)))
         if problems:
             raise DeploymentError("; ".join(problems))
         service = Oracle(settings, deployment)
-    except (DeploymentError, OracleConfigError) as exc:
+    except (DeploymentError, OracleConfigError, OracleRefused) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     click.echo(f"oracle signer {service.account.address}; database {settings.effective_database_url.split('://')[0]}")

@@ -23,11 +23,14 @@ from peercare.api.app import create_app
 from peercare.api.context import ApiContext
 from peercare.api.limits import RateLimiter
 from peercare.config import LOCAL_CHAIN_ID, Settings
+from peercare.content.errors import ContentCorrupted, ContentMissing, StoreUnavailable
+from peercare.content.store import Store
 from peercare.content.vault import Vault
 from peercare.deployment import Deployment
 from peercare.oracle.db import Database
 from peercare.oracle.indexer import Indexer
 from peercare.oracle.intake import Intake
+from peercare.oracle.leadership import Leadership, PostgresLease, content_identity, lock_sqlite_database
 from peercare.oracle.processor import Processor
 from peercare.oracle.revert_reasons import RevertReasons
 from peercare.oracle.rpc import Rpc
@@ -86,18 +89,66 @@ class Worker:
 
 
 class Oracle:
-    """Everything the oracle runs, wired from the settings and the deployment manifest."""
+    """Everything the oracle runs, wired from the settings and the deployment manifest.
+
+    Every process serves webhooks and the API. The writers (processor, signer, indexer, router) run
+    in one process per database: on SQLite the only one (a second is refused), on PostgreSQL the
+    holder of the writer's lease (see leadership.py), which another process takes over when it dies.
+    """
 
     def __init__(self, settings: Settings, deployment: Deployment) -> None:
         self.settings = settings
-        self.database = Database(settings.effective_database_url)
-        self.database.migrate()
+        self.deployment = deployment
+        database_url = settings.effective_database_url
+        self.database_lock = lock_sqlite_database(database_url)  # SQLite: refuses a second oracle
+        self.database = Database(database_url)
+        self.lease: PostgresLease | None = None
+        if self.database.engine.dialect.name == "postgresql":
+            self.lease = PostgresLease(database_url, content_identity(settings.data_dir, settings.ipfs_api_url))
+            try:
+                self.lease.check_peers()
+                with self.lease.migrating():
+                    self.database.migrate()
+            except BaseException:
+                self.lease.close()
+                raise
+        else:
+            self.database.migrate()
         self.vault = Vault.open(settings.data_dir, ipfs_api_url=settings.ipfs_api_url)
-        public_store = self.vault.stores[0]  # manifests are public: stored unencrypted beside the sealed blocks
+        # Manifests are public: stored unencrypted beside the sealed blocks, and on the IPFS node as
+        # well when there is one (where a process on another host that takes over finds them).
+        self.public_store = public_store(self.vault.stores)
         url = settings.effective_rpc_url
         self.signer_rpc = Rpc(url, timeout_s=settings.rpc_timeout_s)
         self.indexer_rpc = Rpc(url, timeout_s=settings.rpc_timeout_s)
         self.account = oracle_account(settings, deployment.chain_id)
+        self._build_writers()
+        self.intake = Intake(self.database)
+        self.api_rpc = Rpc(url, timeout_s=settings.rpc_timeout_s, max_attempts=3)
+        self.context = ApiContext(
+            settings,
+            self.database,
+            deployment,
+            self.vault,
+            self.api_rpc,
+            RateLimiter(settings.api_rate_per_s, settings.api_burst),
+        )
+        self.app: FastAPI = create_app(self.context, self.intake)
+        self.stop_event = threading.Event()
+        self._term_stop = threading.Event()  # stops the writers of the current leadership term
+        self._terms = 0
+        self.workers = [
+            Worker("processor", lambda: self.processor.step(), idle_s=0.05),
+            Worker("signer", lambda: self.signer.step(), idle_s=0.2),
+            Worker("indexer", lambda: self.indexer.step(), idle_s=0.5),
+            Worker("router", lambda: self.router.step(), idle_s=0.5),
+        ]
+        self.leadership = None if self.lease is None else Leadership(self.lease, self._elect, self._depose)
+
+    def _build_writers(self) -> None:
+        """The processor, signer, indexer and router, built anew for each leadership term: what they
+        keep in memory is stale once another process wrote in between."""
+        settings, deployment, public_store = self.settings, self.deployment, self.public_store
         self.signer = Signer(
             self.database,
             self.signer_rpc,
@@ -117,42 +168,50 @@ class Oracle:
         self.indexer = Indexer(
             self.database, self.indexer_rpc, deployment, public_store, confirmations=settings.confirmations
         )
-        self.intake = Intake(self.database)
-        self.api_rpc = Rpc(url, timeout_s=settings.rpc_timeout_s, max_attempts=3)
-        self.context = ApiContext(
-            settings,
-            self.database,
-            deployment,
-            self.vault,
-            self.api_rpc,
-            RateLimiter(settings.api_rate_per_s, settings.api_burst),
-        )
-        self.app: FastAPI = create_app(self.context, self.intake)
-        self.stop_event = threading.Event()
-        self.workers = [
-            Worker("processor", self.processor.step, idle_s=0.05),
-            Worker("signer", self.signer.step, idle_s=0.2),
-            Worker("indexer", self.indexer.step, idle_s=0.5),
-            Worker("router", Router(self.database, public_store).step, idle_s=0.5),
-        ]
+        self.router = Router(self.database, public_store)
 
     def start_workers(self) -> None:
-        self.signer.start()
+        """Take webhooks; run the writers at once on SQLite (the lock file made this process the
+        only oracle), and from when this process holds the writer's lease on PostgreSQL."""
+        if self.leadership is None:
+            self._elect()
         self.intake.writer.start()
-        for worker in self.workers:
-            worker.start(self.stop_event)
+        if self.leadership is not None:
+            self.leadership.start()
 
-    def stop_workers(self) -> None:
-        self.stop_event.set()
+    def _elect(self) -> None:
+        """Start the writers: this process may write now."""
+        if self._terms:
+            self._build_writers()
+        self._terms += 1
+        self._term_stop = threading.Event()
+        self.signer.start()
+        for worker in self.workers:
+            worker.start(self._term_stop)
+
+    def _depose(self) -> None:
+        """Stop the writers (each finishes the step it is in) and wait for them."""
+        self._term_stop.set()
         for worker in self.workers:
             if worker.thread is not None:
                 worker.thread.join(timeout=30)
+                if worker.thread.is_alive():
+                    log.error("the %s worker did not stop within 30 s", worker.name)
+
+    def stop_workers(self) -> None:
+        self.stop_event.set()
+        if self.leadership is not None:
+            self.leadership.stop()  # the writers first, then the lease's session
+        else:
+            self._depose()
         self.intake.writer.stop()
         self.signer_rpc.close()
         self.indexer_rpc.close()
         self.api_rpc.close()
         self.vault.close()
         self.database.dispose()
+        if self.database_lock is not None:
+            self.database_lock.release()
 
     def serve(self, on_listening: Callable[[], None] | None = None) -> None:
         """Serve webhooks until SIGINT/SIGTERM, with the workers running; then stop them cleanly.
@@ -177,6 +236,45 @@ class Oracle:
             _Server(config, on_listening).run()
         finally:
             self.stop_workers()
+
+
+def public_store(stores: list[Store]) -> Store:
+    """Where batch manifests go: the embedded store alone, or every store (embedded and IPFS)."""
+    return stores[0] if len(stores) == 1 else _EveryStore(stores)
+
+
+class _EveryStore:
+    """Writes to every store, reads from the first that has the content."""
+
+    def __init__(self, stores: list[Store]) -> None:
+        self.stores = stores
+
+    def put(self, data: bytes) -> str:
+        cids = {store.put(data) for store in self.stores}
+        return cids.pop()  # every store computes the CID locally: one CID
+
+    def get(self, cid: str) -> bytes:
+        errors: list[Exception] = []
+        for store in self.stores:
+            try:
+                return store.get(cid)
+            except (ContentMissing, ContentCorrupted, StoreUnavailable) as exc:
+                errors.append(exc)
+        raise errors[-1]
+
+    def pin(self, cid: str) -> None:
+        for store in self.stores:
+            store.pin(cid)
+
+    def unpin(self, cid: str) -> None:
+        for store in self.stores:
+            store.unpin(cid)
+
+    def is_pinned(self, cid: str) -> bool:
+        return any(store.is_pinned(cid) for store in self.stores)
+
+    def close(self) -> None:
+        """The vault closes the stores."""
 
 
 class _Server(uvicorn.Server):

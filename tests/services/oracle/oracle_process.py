@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 from devchain import DevLedger, dev_account
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from peercare.content.cid import cid_from_digest
 from peercare.content.embedded import EmbeddedStore
@@ -25,6 +25,7 @@ from peercare.ledger_ids import answer_id, question_id, short_string
 from peercare.oracle.db import Database, sqlite_url
 from peercare.oracle.generic_client import generic_body, generic_headers
 from peercare.oracle.indexer import Indexer
+from peercare.oracle.leadership import LEASE_KEY
 from peercare.oracle.manifest import BatchManifest
 from peercare.oracle.models import (
     Answer,
@@ -64,10 +65,18 @@ def configure_brand(database: Database, brand_id: int, *, batch_experts: dict[st
 
 
 class OracleProcess:
-    def __init__(self, dev: DevLedger, data_dir: Path, database_url: str, port: int, **settings: str) -> None:
+    def __init__(
+        self,
+        dev: DevLedger,
+        data_dir: Path,
+        database_url: str,
+        port: int,
+        log_name: str = "oracle.log",
+        **settings: str,
+    ) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self.log = data_dir / "oracle.log"
+        self.log = data_dir / log_name
         self.env = dict(
             os.environ,
             PEERCARE_DATA_DIR=str(data_dir),
@@ -99,6 +108,28 @@ class OracleProcess:
             except httpx.HTTPError:
                 time.sleep(0.05)
         raise RuntimeError(f"the oracle did not answer within {timeout_s} s")
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def run_command(self, *args: str, timeout_s: float = 60.0, **env: str | None) -> subprocess.CompletedProcess[str]:
+        """`peercare ARGS` with this oracle's settings (`env` changes them; None removes one)."""
+        environment = dict(self.env)
+        for name, value in env.items():
+            if value is None:
+                environment.pop(name, None)
+            else:
+                environment[name] = value
+        return subprocess.run(
+            [sys.executable, "-m", "peercare.cli", *args],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
 
     def kill(self) -> None:
         assert self.process is not None
@@ -308,3 +339,50 @@ def assert_projections_equal_a_rescan(dev: DevLedger, database: Database, data_d
     with database.transaction() as live, fresh.transaction() as rescanned:
         assert projection_snapshot(live) == projection_snapshot(rescanned)
     fresh.dispose()
+
+
+def lease_holder_pid(database: Database) -> int | None:
+    """The process id of the oracle that holds the writer's lease (PostgreSQL), from its lease
+    connection's application name ("peercare-oracle <content store> <pid>@<host>")."""
+    with database.read() as session:
+        name = session.scalar(
+            text(
+                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.classid = :high AND l.objid = :low AND l.objsubid = 1 "
+                "AND l.granted"
+            ),
+            {"high": LEASE_KEY >> 32, "low": LEASE_KEY & 0xFFFFFFFF},
+        )
+    return None if name is None else int(name.split(" ")[2].split("@")[0])
+
+
+@dataclass
+class BalancedSender(Sender):
+    """A ticketing system behind a load balancer: each delivery goes to the next oracle process in
+    turn, and to the other one at once when that one does not answer."""
+
+    urls: list[str] = field(default_factory=list)
+
+    def run(self) -> None:
+        turn = 0
+        with httpx.Client(timeout=5.0) as client:
+            for delivery in self.deliveries:
+                while not self.stop.is_set():
+                    url = self.urls[turn % len(self.urls)]
+                    turn += 1
+                    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                    body = generic_body(delivery.kind, delivery.event_id, delivery.ticket, now, **delivery.data)
+                    try:
+                        response = client.post(url, content=body, headers=generic_headers(SECRET, body))
+                    except httpx.HTTPError:
+                        response = None
+                    if response is not None and response.status_code == 200:
+                        self.acknowledged.append(delivery)
+                        break
+                    assert response is None or response.status_code >= 500, response.text
+                    self.retries += 1
+                    if turn % len(self.urls) == 0:  # every process tried: wait a moment for one to come back
+                        time.sleep(0.02)
+                if self.stop.is_set():
+                    return
+                time.sleep(0.005)
