@@ -137,11 +137,12 @@ class Oracle:
         self.stop_event = threading.Event()
         self._term_stop = threading.Event()  # stops the writers of the current leadership term
         self._terms = 0
+        observe = self.app.state.metrics.observe_step  # step durations on GET /metrics
         self.workers = [
-            Worker("processor", lambda: self.processor.step(), idle_s=0.05),
-            Worker("signer", lambda: self.signer.step(), idle_s=0.2),
-            Worker("indexer", lambda: self.indexer.step(), idle_s=0.5),
-            Worker("router", lambda: self.router.step(), idle_s=0.5),
+            Worker("processor", lambda: self.processor.step(), idle_s=0.05, observe_step=observe),
+            Worker("signer", lambda: self.signer.step(), idle_s=0.2, observe_step=observe),
+            Worker("indexer", lambda: self.indexer.step(), idle_s=0.5, observe_step=observe),
+            Worker("router", lambda: self.router.step(), idle_s=0.5, observe_step=observe),
         ]
         self.leadership = None if self.lease is None else Leadership(self.lease, self._elect, self._depose)
 
@@ -155,6 +156,10 @@ class Oracle:
             self.account,
             deployment.chain_id,
             confirmations=settings.confirmations,
+            max_in_flight=settings.max_in_flight,
+            replace_after_blocks=settings.replace_after_blocks,
+            replace_after_s=settings.replace_after_s,
+            max_fee_ceiling_wei=settings.max_fee_ceiling_wei,
             revert_reasons=RevertReasons.from_deployment(deployment),
         )
         self.processor = Processor(

@@ -169,3 +169,12 @@ def test_worker_steps_are_timed_by_worker_and_outcome(world: World) -> None:
     assert value(samples, count, worker="processor", outcome="work") == 2
     assert value(samples, count, worker="processor", outcome="idle") == 1
     assert value(samples, count, worker="processor", outcome="error") == 1
+
+
+def test_the_running_oracles_workers_report_their_steps(world: World) -> None:
+    world.drain()  # the oracle's own workers have stepped, through `Oracle.workers`
+    samples = scrape(world.client)
+    count = "peercare_worker_step_duration_seconds_count"
+    for worker in ("processor", "signer", "indexer", "router"):
+        steps = sum(value(samples, count, worker=worker, outcome=outcome) for outcome in ("work", "idle", "error"))
+        assert steps > 0, f"the {worker} worker reported no step"
