@@ -1,8 +1,11 @@
-"""The one protocol both content stores implement."""
+"""The one protocol both content stores implement, and reading and writing several at once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
+
+from peercare.content.errors import ContentCorrupted, ContentMissing, StoreUnavailable
 
 
 @runtime_checkable
@@ -38,3 +41,47 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections and handles."""
         ...
+
+
+def get_from_first(stores: Sequence[Store], cid: str) -> bytes:
+    """The bytes for `cid` from the first store holding an intact copy. Otherwise `ContentCorrupted`
+    if any copy was corrupted, `StoreUnavailable` if no store answered, else `ContentMissing`."""
+    errors: list[Exception] = []
+    for store in stores:
+        try:
+            return store.get(cid)
+        except (ContentMissing, ContentCorrupted, StoreUnavailable) as exc:
+            errors.append(exc)
+    if any(isinstance(e, ContentCorrupted) for e in errors):
+        raise ContentCorrupted(cid, "; ".join(map(str, errors)))
+    if errors and all(isinstance(e, StoreUnavailable) for e in errors):
+        raise StoreUnavailable("; ".join(map(str, errors)))
+    raise ContentMissing(cid, "; ".join(map(str, errors)))
+
+
+class EveryStore:
+    """Several stores as one: writes go to every store, reads come from the first intact copy."""
+
+    def __init__(self, stores: Sequence[Store]) -> None:
+        self.stores = list(stores)
+
+    def put(self, data: bytes) -> str:
+        cids = {store.put(data) for store in self.stores}
+        return cids.pop()  # every store computes the CID locally: one CID
+
+    def get(self, cid: str) -> bytes:
+        return get_from_first(self.stores, cid)
+
+    def pin(self, cid: str) -> None:
+        for store in self.stores:
+            store.pin(cid)
+
+    def unpin(self, cid: str) -> None:
+        for store in self.stores:
+            store.unpin(cid)
+
+    def is_pinned(self, cid: str) -> bool:
+        return any(store.is_pinned(cid) for store in self.stores)
+
+    def close(self) -> None:
+        """The stores' owner (the vault) closes them."""

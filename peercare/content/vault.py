@@ -27,7 +27,7 @@ from peercare.content.errors import (
 )
 from peercare.content.ipfs import IpfsStore
 from peercare.content.keystore import KeyMissing, KeyStore
-from peercare.content.store import Store
+from peercare.content.store import Store, get_from_first
 
 
 class Status(StrEnum):
@@ -146,14 +146,4 @@ class Vault:
         return Status.AVAILABLE if has_key else Status.UNKNOWN_KEY
 
     def _fetch(self, cid: str) -> bytes:
-        errors: list[Exception] = []
-        for store in self.stores:
-            try:
-                return store.get(cid)
-            except (ContentMissing, ContentCorrupted, StoreUnavailable) as exc:
-                errors.append(exc)
-        if any(isinstance(e, ContentCorrupted) for e in errors):
-            raise ContentCorrupted(cid, "; ".join(map(str, errors)))
-        if errors and all(isinstance(e, StoreUnavailable) for e in errors):
-            raise StoreUnavailable("; ".join(map(str, errors)))
-        raise ContentMissing(cid, "; ".join(map(str, errors)))
+        return get_from_first(self.stores, cid)

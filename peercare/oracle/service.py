@@ -23,8 +23,7 @@ from peercare.api.app import create_app
 from peercare.api.context import ApiContext
 from peercare.api.limits import RateLimiter
 from peercare.config import LOCAL_CHAIN_ID, Settings
-from peercare.content.errors import ContentCorrupted, ContentMissing, StoreUnavailable
-from peercare.content.store import Store
+from peercare.content.store import EveryStore, Store
 from peercare.content.vault import Vault
 from peercare.deployment import Deployment
 from peercare.oracle.db import Database
@@ -245,41 +244,7 @@ class Oracle:
 
 def public_store(stores: list[Store]) -> Store:
     """Where batch manifests go: the embedded store alone, or every store (embedded and IPFS)."""
-    return stores[0] if len(stores) == 1 else _EveryStore(stores)
-
-
-class _EveryStore:
-    """Writes to every store, reads from the first that has the content."""
-
-    def __init__(self, stores: list[Store]) -> None:
-        self.stores = stores
-
-    def put(self, data: bytes) -> str:
-        cids = {store.put(data) for store in self.stores}
-        return cids.pop()  # every store computes the CID locally: one CID
-
-    def get(self, cid: str) -> bytes:
-        errors: list[Exception] = []
-        for store in self.stores:
-            try:
-                return store.get(cid)
-            except (ContentMissing, ContentCorrupted, StoreUnavailable) as exc:
-                errors.append(exc)
-        raise errors[-1]
-
-    def pin(self, cid: str) -> None:
-        for store in self.stores:
-            store.pin(cid)
-
-    def unpin(self, cid: str) -> None:
-        for store in self.stores:
-            store.unpin(cid)
-
-    def is_pinned(self, cid: str) -> bool:
-        return any(store.is_pinned(cid) for store in self.stores)
-
-    def close(self) -> None:
-        """The vault closes the stores."""
+    return stores[0] if len(stores) == 1 else EveryStore(stores)
 
 
 class _Server(uvicorn.Server):

@@ -255,22 +255,28 @@ def ticket_stream(tickets: int, rng: random.Random) -> list[Delivery]:
 
 @dataclass
 class Sender:
-    """A ticketing system: sends its events in order, retrying each one until acknowledged."""
+    """A ticketing system: sends its events in order, retrying each one until acknowledged. With
+    `others`, it is behind a load balancer: each try goes to the next oracle process in turn (the
+    other one at once when one does not answer), and it pauses only after every process failed."""
 
     url: str
     deliveries: list[Delivery]
     acknowledged: list[Delivery] = field(default_factory=list)
     retries: int = 0
     stop: threading.Event = field(default_factory=threading.Event)
+    others: list[str] = field(default_factory=list)
 
     def run(self) -> None:
+        urls, turn = [self.url, *self.others], 0
         with httpx.Client(timeout=5.0) as client:
             for delivery in self.deliveries:
                 while not self.stop.is_set():
+                    url = urls[turn % len(urls)]
+                    turn += 1
                     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
                     body = generic_body(delivery.kind, delivery.event_id, delivery.ticket, now, **delivery.data)
                     try:
-                        response = client.post(self.url, content=body, headers=generic_headers(SECRET, body))
+                        response = client.post(url, content=body, headers=generic_headers(SECRET, body))
                     except httpx.HTTPError:
                         response = None
                     if response is not None and response.status_code == 200:
@@ -278,7 +284,8 @@ class Sender:
                         break
                     assert response is None or response.status_code >= 500, response.text
                     self.retries += 1
-                    time.sleep(0.02)
+                    if turn % len(urls) == 0:
+                        time.sleep(0.02)
                 if self.stop.is_set():
                     return
                 time.sleep(0.005)
@@ -354,35 +361,3 @@ def lease_holder_pid(database: Database) -> int | None:
             {"high": LEASE_KEY >> 32, "low": LEASE_KEY & 0xFFFFFFFF},
         )
     return None if name is None else int(name.split(" ")[2].split("@")[0])
-
-
-@dataclass
-class BalancedSender(Sender):
-    """A ticketing system behind a load balancer: each delivery goes to the next oracle process in
-    turn, and to the other one at once when that one does not answer."""
-
-    urls: list[str] = field(default_factory=list)
-
-    def run(self) -> None:
-        turn = 0
-        with httpx.Client(timeout=5.0) as client:
-            for delivery in self.deliveries:
-                while not self.stop.is_set():
-                    url = self.urls[turn % len(self.urls)]
-                    turn += 1
-                    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-                    body = generic_body(delivery.kind, delivery.event_id, delivery.ticket, now, **delivery.data)
-                    try:
-                        response = client.post(url, content=body, headers=generic_headers(SECRET, body))
-                    except httpx.HTTPError:
-                        response = None
-                    if response is not None and response.status_code == 200:
-                        self.acknowledged.append(delivery)
-                        break
-                    assert response is None or response.status_code >= 500, response.text
-                    self.retries += 1
-                    if turn % len(self.urls) == 0:  # every process tried: wait a moment for one to come back
-                        time.sleep(0.02)
-                if self.stop.is_set():
-                    return
-                time.sleep(0.005)

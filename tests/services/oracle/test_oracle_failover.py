@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from devchain import DevLedger
 from oracle_process import (
-    BalancedSender,
     OracleProcess,
+    Sender,
     assert_exactly_once_on_chain,
     assert_projections_equal_a_rescan,
     configure_brand,
@@ -68,7 +68,7 @@ def test_when_the_writing_oracle_is_killed_another_takes_over_and_every_event_is
         OracleProcess(dev_ledger, tmp_path, pg_url, port, log_name=f"oracle-{port}.log", **settings) for port in PORTS
     ]
     urls = [f"{oracle.url}/api/v1/webhooks/1/generic" for oracle in oracles]
-    sender = BalancedSender(urls[0], ticket_stream(400, rng), urls=urls)
+    sender = Sender(urls[0], ticket_stream(400, rng), others=urls[1:])
     for oracle in oracles:
         oracle.start()
     thread = threading.Thread(target=sender.run)
