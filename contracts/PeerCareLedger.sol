@@ -16,13 +16,15 @@ import {Leaves} from "./libraries/Leaves.sol";
 import {SwarmSplit} from "./libraries/SwarmSplit.sol";
 
 /// @title PeerCareLedger
-/// @dev Pausing stops token movements only; records (answers, batches, ratings) keep flowing so
-/// that no advocate's work is lost while funds are frozen, and so that recording an answer reads
-/// a single storage slot.
+/// @dev Pausing stops token movements only: deposits, withdrawals, escrow and refunds. Records
+/// (answers, batches, ratings) and acceptance keep flowing so that no advocate's work is lost while
+/// funds are frozen: acceptance only credits earnings inside the ledger, and they cannot leave it
+/// until the pause ends. Recording an answer reads a single storage slot.
 contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyGuardTransient, EIP712, Nonces {
     using SafeERC20 for IERC20;
 
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+    bytes32 public constant BRAND_REGISTRAR_ROLE = keccak256("BRAND_REGISTRAR_ROLE");
     bytes32 public constant SIGNED_ANSWER_TYPEHASH =
         keccak256("Answer(bytes32 questionId,bytes32 contentDigest,uint256 nonce,uint256 deadline)");
 
@@ -33,7 +35,7 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
     mapping(uint64 brandId => Pool) private _pools;
     mapping(bytes32 questionId => Question) private _questions;
     mapping(bytes32 answerId => uint256 recordedAt) private _directAnswers;
-    mapping(bytes32 batchRoot => AnswerBatch) private _batches;
+    mapping(bytes32 batchKey => AnswerBatch) private _batches; // key: _batchKey(brandId, batchRoot)
     mapping(bytes32 ratingKey => bool) private _ratings;
     mapping(address account => mapping(IERC20 token => uint256)) private _earnings;
 
@@ -70,7 +72,11 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
     // ---------------------------------------------------------------- brands and pools
 
     /// @inheritdoc IPeerCareLedger
-    function registerBrand(address admin, IERC20 token, address[] calldata oracles) external returns (uint64 brandId) {
+    function registerBrand(address admin, IERC20 token, address[] calldata oracles)
+        external
+        onlyRole(BRAND_REGISTRAR_ROLE)
+        returns (uint64 brandId)
+    {
         if (admin == address(0)) revert ZeroAddress();
         if (!_allowedTokens[token]) revert TokenNotAllowed(address(token));
         brandId = ++_brandCount;
@@ -195,8 +201,9 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
     function anchorAnswerBatch(uint64 brandId, bytes32 batchRoot, uint32 size, bytes32 manifestDigest) external {
         _requireBrandOracle(brandId);
         if (batchRoot == bytes32(0) || size == 0) revert EmptyBatch();
-        if (_batches[batchRoot].size != 0) revert BatchAlreadyAnchored(batchRoot);
-        _batches[batchRoot] = AnswerBatch({brandId: brandId, size: size, anchoredAt: uint48(block.timestamp)});
+        bytes32 key = _batchKey(brandId, batchRoot);
+        if (_batches[key].size != 0) revert BatchAlreadyAnchored(brandId, batchRoot);
+        _batches[key] = AnswerBatch({brandId: brandId, size: size, anchoredAt: uint48(block.timestamp)});
         emit AnswerBatchAnchored(brandId, batchRoot, size, manifestDigest);
     }
 
@@ -213,14 +220,14 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
     }
 
     /// @inheritdoc IPeerCareLedger
-    function acceptAnswer(AnswerRef calldata answer) external whenNotPaused {
+    function acceptAnswer(AnswerRef calldata answer) external {
         (IERC20 token, uint128 bounty) = _accept(answer);
         _credit(answer.advocate, token, answer.questionId, bounty);
     }
 
     /// @inheritdoc IPeerCareLedger
-    function acceptAnswerWithSwarm(AnswerRef calldata answer, Share[] calldata shares) external whenNotPaused {
-        SwarmSplit.validate(shares);
+    function acceptAnswerWithSwarm(AnswerRef calldata answer, Share[] calldata shares) external {
+        SwarmSplit.validate(shares, address(this));
         (IERC20 token, uint128 bounty) = _accept(answer);
         uint256 paid = 0;
         for (uint256 i; i < shares.length; ++i) {
@@ -278,9 +285,9 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
     }
 
     /// @inheritdoc IPeerCareLedger
-    function answerBatch(bytes32 batchRoot) external view returns (AnswerBatch memory batch) {
-        batch = _batches[batchRoot];
-        if (batch.size == 0) revert UnknownBatch(batchRoot);
+    function answerBatch(uint64 brandId, bytes32 batchRoot) external view returns (AnswerBatch memory batch) {
+        batch = _batches[_batchKey(brandId, batchRoot)];
+        if (batch.size == 0) revert UnknownBatch(brandId, batchRoot);
     }
 
     /// @inheritdoc IPeerCareLedger
@@ -294,8 +301,7 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
         if (q.status == QuestionStatus.None) return false;
         bytes32 answerId = Leaves.answerId(answer.questionId, answer.advocate, answer.contentDigest);
         if (answer.batchRoot == bytes32(0)) return _directAnswers[answerId] != 0;
-        AnswerBatch storage batch = _batches[answer.batchRoot];
-        return batch.size != 0 && batch.brandId == q.brandId
+        return answer.advocate != address(0) && _batches[_batchKey(q.brandId, answer.batchRoot)].size != 0
             && MerkleProof.verifyCalldata(answer.proof, answer.batchRoot, Leaves.answerLeaf(answerId));
     }
 
@@ -390,12 +396,18 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
             if (_directAnswers[answerId] == 0) revert UnknownAnswer(answerId);
             return answerId;
         }
-        AnswerBatch storage batch = _batches[answer.batchRoot];
-        if (batch.size == 0) revert UnknownBatch(answer.batchRoot);
-        if (batch.brandId != brandId) revert BatchOfAnotherBrand(answer.batchRoot, batch.brandId, brandId);
+        // Under the question's brand only: a root anchored by another brand is not found here.
+        if (_batches[_batchKey(brandId, answer.batchRoot)].size == 0) revert UnknownBatch(brandId, answer.batchRoot);
+        // A leaf naming nobody could be accepted and its bounty credited to the zero address, for ever.
+        if (answer.advocate == address(0)) revert ZeroAdvocate(answerId);
         if (!MerkleProof.verifyCalldata(answer.proof, answer.batchRoot, Leaves.answerLeaf(answerId))) {
             revert InvalidAnswerProof(answerId, answer.batchRoot);
         }
+    }
+
+    /// @dev A batch is the brand's own: the same root anchored by two brands is two batches.
+    function _batchKey(uint64 brandId, bytes32 batchRoot) private pure returns (bytes32) {
+        return keccak256(abi.encode(brandId, batchRoot));
     }
 
     function _requireBrand(uint64 brandId) private view returns (Brand storage b) {

@@ -23,11 +23,25 @@ contract ReputationRoots is IReputationRoots, AccessControl {
         external
         onlyRole(REPUTATION_ORACLE_ROLE)
     {
-        if (epoch <= _latestEpoch) revert EpochNotAfterLatest(epoch, _latestEpoch);
+        // One step at a time: no epoch number can jump to 2^64 - 1 and end all epochs.
+        uint64 expected = _latestEpoch + 1;
+        if (epoch != expected) revert EpochNotNext(epoch, expected);
         if (root == bytes32(0)) revert EmptyRoot();
         _latestEpoch = epoch;
-        _roots[epoch] = EpochRoot({root: root, publishedAt: uint48(block.timestamp)});
+        _roots[epoch] = EpochRoot({root: root, publishedAt: uint48(block.timestamp), correctedAt: 0});
         emit ReputationRootPublished(epoch, root, manifestDigest);
+    }
+
+    /// @inheritdoc IReputationRoots
+    function correctRoot(uint64 epoch, bytes32 root, bytes32 manifestDigest) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (root == bytes32(0)) revert EmptyRoot();
+        EpochRoot storage entry = _roots[epoch];
+        bytes32 previous = entry.root;
+        if (previous == bytes32(0)) revert UnknownEpoch(epoch);
+        if (previous == root) revert RootUnchanged(epoch, root);
+        entry.root = root;
+        entry.correctedAt = uint48(block.timestamp);
+        emit RootCorrected(epoch, previous, root, manifestDigest);
     }
 
     /// @inheritdoc IReputationRoots

@@ -5,7 +5,8 @@
 Environment (all optional on a local development chain):
   PEERCARE_DEPLOYER_KEY      private key of the deployer (required on live networks, except the
                              local anvil chain 31337, where anvil's well-known first account is used)
-  PEERCARE_ADMIN             admin of the ledger, token and reputation roots (default: deployer)
+  PEERCARE_ADMIN             admin of the ledger, token and reputation roots, and the ledger's brand
+                             registrar (BRAND_REGISTRAR_ROLE: who admits brands) (default: deployer)
   PEERCARE_PAUSER            holder of PAUSER_ROLE (default: admin)
   PEERCARE_REPUTATION_ORACLE holder of REPUTATION_ORACLE_ROLE (default: admin; on the local chain
                              31337 the oracle's dev account, anvil's #1)
@@ -40,8 +41,8 @@ def deployer():
 
 
 def deploy_all(sender, admin=None, pauser=None, reputation_oracle=None):
-    """Deploy token, ledger and reputation roots; allow the token; grant the roles.
-    Returns (contracts by name, first deployment block)."""
+    """Deploy token, ledger and reputation roots; allow the token; grant the roles (the admin also
+    admits brands: BRAND_REGISTRAR_ROLE). Returns (contracts by name, first deployment block, roles)."""
     admin = admin or sender.address
     pauser = pauser or admin
     reputation_oracle = reputation_oracle or admin
@@ -51,6 +52,7 @@ def deploy_all(sender, admin=None, pauser=None, reputation_oracle=None):
     ledger = PeerCareLedger.deploy(sender, pauser, tx)
     roots = ReputationRoots.deploy(sender, tx)
     ledger.setTokenAllowed(token, True, tx)
+    ledger.grantRole(ledger.BRAND_REGISTRAR_ROLE(), admin, tx)
     roots.grantRole(roots.REPUTATION_ORACLE_ROLE(), reputation_oracle, tx)
     if admin != sender.address:
         # Hand every admin role over, then give up the deployer's.
@@ -61,7 +63,7 @@ def deploy_all(sender, admin=None, pauser=None, reputation_oracle=None):
         for contract in (token, ledger, roots):
             contract.renounceRole(contract.DEFAULT_ADMIN_ROLE(), sender, tx)
     contracts = {"PeerCareToken": token, "PeerCareLedger": ledger, "ReputationRoots": roots}
-    roles = {"admin": admin, "pauser": pauser, "reputation_oracle": reputation_oracle}
+    roles = {"admin": admin, "pauser": pauser, "brand_registrar": admin, "reputation_oracle": reputation_oracle}
     return contracts, first_block, roles
 
 

@@ -47,7 +47,7 @@ def main():
         max_tx = max(max_tx, tx.gas_used)
         gas[name] = tx.gas_used // per if per > 1 else tx.gas_used
 
-    brand = ledger.registerBrand(brand_admin, token, [oracle], {"from": brand_admin}).return_value
+    brand = ledger.registerBrand(brand_admin, token, [oracle], {"from": admin}).return_value  # admin admits brands
     token.mint(brand_admin, 10**30, {"from": admin})
     token.approve(ledger, 2**256 - 1, {"from": brand_admin})
     record("deposit_first", ledger.deposit(brand, 10**24, {"from": brand_admin}))

@@ -45,7 +45,8 @@ interface IPeerCareLedger {
         uint128 bounty; // amount escrowed from the brand's pool
     }
 
-    /// @notice An anchored batch of answers, keyed by its Merkle root. One slot.
+    /// @notice An anchored batch of answers, keyed by (brand, Merkle root): a root anchored by one
+    /// brand never occupies it for another. One slot.
     struct AnswerBatch {
         uint64 brandId; // brand whose oracle anchored it; its answers only count for this brand
         uint32 size; // number of leaves the oracle declared (the manifest lists each)
@@ -113,14 +114,14 @@ interface IPeerCareLedger {
     error AnswerAlreadyRecorded(bytes32 answerId);
     /// @notice No direct answer with this id was recorded.
     error UnknownAnswer(bytes32 answerId);
-    /// @notice No batch is anchored under this root.
-    error UnknownBatch(bytes32 batchRoot);
-    /// @notice A batch with this root is already anchored.
-    error BatchAlreadyAnchored(bytes32 batchRoot);
+    /// @notice The brand (the question's, for an answer) anchored no batch under this root.
+    error UnknownBatch(uint64 brandId, bytes32 batchRoot);
+    /// @notice The brand already anchored a batch with this root.
+    error BatchAlreadyAnchored(uint64 brandId, bytes32 batchRoot);
     /// @notice A batch must have a non-zero root and at least one leaf.
     error EmptyBatch();
-    /// @notice The batch belongs to another brand than the question.
-    error BatchOfAnotherBrand(bytes32 batchRoot, uint64 batchBrandId, uint64 questionBrandId);
+    /// @notice A batch leaf names no advocate (the zero address): nobody could ever be paid for it.
+    error ZeroAdvocate(bytes32 answerId);
     /// @notice The Merkle proof does not place the answer in the batch.
     error InvalidAnswerProof(bytes32 answerId, bytes32 batchRoot);
     /// @notice The signed answer's deadline has passed.
@@ -133,6 +134,10 @@ interface IPeerCareLedger {
     error AlreadyRated(bytes32 answerId, RaterKind raterKind, bytes32 raterId);
     /// @notice Swarm shares must be non-empty and sum to exactly 10,000 basis points.
     error InvalidShares(uint256 count, uint256 totalBps);
+    /// @notice A swarm names the same member twice (the shares of each member must be one entry).
+    error DuplicateSwarmMember(address account);
+    /// @notice A swarm names the ledger itself: earnings credited to it could never be withdrawn.
+    error SwarmMemberIsLedger(address account);
     /// @notice Nothing is owed to this account in this token.
     error NothingToWithdraw(address account, address token);
 
@@ -188,7 +193,10 @@ interface IPeerCareLedger {
     /// @notice Allow or disallow a token for new brands and deposits. Admin only.
     function setTokenAllowed(IERC20 token, bool allowed) external;
 
-    /// @notice Stop every movement of tokens (deposits, escrow, payouts, withdrawals). Pauser only.
+    /// @notice Stop every movement of tokens in or out of the ledger and of pools (deposits,
+    /// withdrawals, escrow, refunds). Acceptance keeps working: it only credits earnings inside the
+    /// ledger, which cannot leave it while paused, and an advocate must not lose an acceptance
+    /// because a pause spanned the question's deadline. Pauser only.
     function pause() external;
 
     /// @notice Resume token movements. Pauser only.
@@ -197,6 +205,8 @@ interface IPeerCareLedger {
     // ---------------------------------------------------------------- brands and pools
 
     /// @notice Register a brand with its admin, an allow-listed reward token and its oracle signers.
+    /// Brand registrar only (`BRAND_REGISTRAR_ROLE`): a brand's oracles record history that
+    /// reputation and routing count, so who may become one is admitted, not open.
     function registerBrand(address admin, IERC20 token, address[] calldata oracles) external returns (uint64 brandId);
 
     /// @notice Hand the brand to a new admin. Brand admin only.
@@ -244,7 +254,8 @@ interface IPeerCareLedger {
         external
         returns (bytes32 answerId);
 
-    /// @notice Anchor the Merkle root of a batch of answers. Brand oracle only.
+    /// @notice Anchor the Merkle root of a batch of answers under the brand. Brand oracle only; once
+    /// per (brand, root): another brand anchoring the same root does not stop this one.
     function anchorAnswerBatch(uint64 brandId, bytes32 batchRoot, uint32 size, bytes32 manifestDigest) external;
 
     /// @notice Rate a recorded answer (1-5) on behalf of a rater. Brand oracle only; once per rater.
@@ -254,7 +265,8 @@ interface IPeerCareLedger {
     function acceptAnswer(AnswerRef calldata answer) external;
 
     /// @notice Accept a recorded answer and split the bounty across a swarm by basis points; the
-    /// rounding remainder goes to the accepted answer's advocate. Brand oracle only.
+    /// rounding remainder goes to the accepted answer's advocate. Members are distinct, non-zero
+    /// and not the ledger itself. Brand oracle only.
     function acceptAnswerWithSwarm(AnswerRef calldata answer, Share[] calldata shares) external;
 
     /// @notice Send the caller everything it earned in `token` to `to`.
@@ -274,11 +286,13 @@ interface IPeerCareLedger {
 
     function question(bytes32 questionId) external view returns (Question memory);
 
-    function answerBatch(bytes32 batchRoot) external view returns (AnswerBatch memory);
+    /// @notice The batch `brandId` anchored under `batchRoot`; reverts with `UnknownBatch` if none.
+    function answerBatch(uint64 brandId, bytes32 batchRoot) external view returns (AnswerBatch memory);
 
     function earnings(address account, IERC20 token) external view returns (uint256);
 
-    /// @notice Whether the answer is recorded: directly, or proven in an anchored batch of its brand.
+    /// @notice Whether the answer is recorded: directly, or proven in a batch anchored by its
+    /// question's brand (and naming an advocate).
     function isAnswerRecorded(AnswerRef calldata answer) external view returns (bool);
 
     /// @notice Whether `answerId` was rated by this rater.

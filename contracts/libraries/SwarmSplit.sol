@@ -7,13 +7,20 @@ import {IPeerCareLedger} from "../interfaces/IPeerCareLedger.sol";
 library SwarmSplit {
     uint256 internal constant TOTAL_BPS = 10_000;
 
-    /// @notice Reverts with `InvalidShares` unless the shares are non-empty, name no zero
-    /// address, and sum to exactly 10,000 basis points.
-    function validate(IPeerCareLedger.Share[] calldata shares) internal pure {
+    /// @notice Reverts unless the shares are non-empty, sum to exactly 10,000 basis points
+    /// (`InvalidShares`) and name distinct members (`DuplicateSwarmMember`), none of them the zero
+    /// address (`ZeroAddress`) or `ledger` itself (`SwarmMemberIsLedger`), whose earnings nobody
+    /// could withdraw. Quadratic in the swarm's size, paid by the brand oracle that chose it.
+    function validate(IPeerCareLedger.Share[] calldata shares, address ledger) internal pure {
         uint256 total = 0;
         uint256 count = shares.length;
         for (uint256 i; i < count; ++i) {
-            if (shares[i].account == address(0)) revert IPeerCareLedger.ZeroAddress();
+            address account = shares[i].account;
+            if (account == address(0)) revert IPeerCareLedger.ZeroAddress();
+            if (account == ledger) revert IPeerCareLedger.SwarmMemberIsLedger(account);
+            for (uint256 j; j < i; ++j) {
+                if (shares[j].account == account) revert IPeerCareLedger.DuplicateSwarmMember(account);
+            }
             total += shares[i].bps;
         }
         if (count == 0 || total != TOTAL_BPS) revert IPeerCareLedger.InvalidShares(count, total);

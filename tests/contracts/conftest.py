@@ -70,8 +70,10 @@ def token(PeerCareToken, admin):
 
 @pytest.fixture(scope="module")
 def ledger(PeerCareLedger, token, admin, pauser):
+    """The ledger as scripts/deploy.py leaves it: the admin also admits brands."""
     ledger = PeerCareLedger.deploy(admin, pauser, {"from": admin})
     ledger.setTokenAllowed(token, True, {"from": admin})
+    ledger.grantRole(ledger.BRAND_REGISTRAR_ROLE(), admin, {"from": admin})
     return ledger
 
 
@@ -85,7 +87,7 @@ def roots(ReputationRoots, admin, reputation_oracle):
 @pytest.fixture(scope="module")
 def brand_id(ledger, token, admin, brand_admin, oracle):
     """Brand 1: registered, its oracle enabled, its pool funded with INITIAL_POOL."""
-    tx = ledger.registerBrand(brand_admin, token, [oracle], {"from": brand_admin})
+    tx = ledger.registerBrand(brand_admin, token, [oracle], {"from": admin})
     brand_id = tx.return_value
     token.mint(brand_admin, INITIAL_POOL, {"from": admin})
     token.approve(ledger, INITIAL_POOL, {"from": brand_admin})

@@ -167,10 +167,10 @@ def test_accept_answer_anchored_in_a_batch_pays_its_advocate(
     assert ledger.earnings(advocate, token) == BOUNTY
 
 
-def test_accept_answer_of_unanchored_batch_is_refused(ledger, oracle, advocate, answered):
+def test_accept_answer_of_unanchored_batch_is_refused(ledger, brand_id, oracle, advocate, answered):
     qid, _ = answered
 
-    with brownie.reverts(custom_error(ledger, "UnknownBatch", digest("root"))):
+    with brownie.reverts(custom_error(ledger, "UnknownBatch", brand_id, digest("root"))):
         ledger.acceptAnswer((qid, advocate, digest("answer"), digest("root"), []), {"from": oracle})
 
 
@@ -207,12 +207,16 @@ def test_swarm_remainder_goes_to_advocate_outside_the_swarm(
     assert credits(tx) == [(stranger, 50), (brand_admin, 50), (advocate, 1)]
 
 
-def test_swarm_with_exact_split_credits_no_remainder(ledger, token, brand_id, oracle, advocate, stranger, answered):
+def test_swarm_with_exact_split_credits_no_remainder(
+    ledger, token, brand_id, oracle, advocate, stranger, brand_admin, answered
+):
     _, answer = answered
 
-    tx = ledger.acceptAnswerWithSwarm(answer, [(stranger, 2_500), (advocate, 7_500), (stranger, 0)], {"from": oracle})
+    tx = ledger.acceptAnswerWithSwarm(
+        answer, [(stranger, 2_500), (advocate, 7_500), (brand_admin, 0)], {"from": oracle}
+    )
 
-    # Zero-bps shares and a zero remainder credit nothing; repeated accounts are credited each time.
+    # Zero-bps shares and a zero remainder credit nothing.
     assert credits(tx) == [(stranger, 25), (advocate, 75)]
     assert ledger.earnings(stranger, token) + ledger.earnings(advocate, token) == BOUNTY
     assert tuple(ledger.pool(brand_id)) == (INITIAL_POOL - BOUNTY, 0)
@@ -239,3 +243,53 @@ def test_swarm_refuses_zero_address_share(ledger, oracle, advocate, answered):
 
     with brownie.reverts(custom_error(ledger, "ZeroAddress")):
         ledger.acceptAnswerWithSwarm(answer, [(advocate, 5_000), (ZERO_ADDRESS, 5_000)], {"from": oracle})
+
+
+def test_swarm_refuses_a_member_named_twice(ledger, oracle, advocate, stranger, answered):
+    """Attack: a member listed twice; each entry was credited, so a swarm's shares no longer said
+    who gets what. Each member is one entry."""
+    qid, answer = answered
+
+    for shares in (
+        [(stranger, 5_000), (stranger, 5_000)],
+        [(advocate, 2_500), (stranger, 5_000), (advocate, 2_500)],
+        [(stranger, 10_000), (advocate, 0), (stranger, 0)],
+    ):
+        duplicated = shares[-1][0]
+        with brownie.reverts(custom_error(ledger, "DuplicateSwarmMember", duplicated)):
+            ledger.acceptAnswerWithSwarm(answer, shares, {"from": oracle})
+    assert ledger.question(qid)[2] == 1  # still open
+
+
+def test_swarm_refuses_the_ledger_itself(ledger, token, oracle, advocate, answered):
+    """Attack: a share credited to the ledger's own address could never be withdrawn (the ledger
+    never calls withdrawEarnings): those tokens would be locked for ever."""
+    qid, answer = answered
+
+    with brownie.reverts(custom_error(ledger, "SwarmMemberIsLedger", ledger)):
+        ledger.acceptAnswerWithSwarm(answer, [(advocate, 5_000), (ledger, 5_000)], {"from": oracle})
+    assert ledger.earnings(ledger, token) == 0
+    assert ledger.question(qid)[2] == 1
+
+
+def test_batch_leaf_naming_no_advocate_is_refused(ledger, token, brand_id, oracle, advocate, post_question):
+    """Attack: a batch leaf naming the zero address as advocate: accepting it credited the bounty to
+    an account nobody controls. The leaf does not count, for acceptance nor for rating."""
+    qid = post_question(bounty=BOUNTY)
+    values = [(qid, ZERO_ADDRESS, digest("nobody's")), (qid, advocate.address, digest("batched"))]
+    tree = StandardMerkleTree.of(values, ANSWER_LEAF_ENCODING)
+    ledger.anchorAnswerBatch(brand_id, tree.root, len(values), digest("manifest"), {"from": oracle})
+    nobody = (*values[0], tree.root, tree.proof(0))
+    aid = answer_id(qid, ZERO_ADDRESS, digest("nobody's"))
+
+    assert not ledger.isAnswerRecorded(nobody)
+    with brownie.reverts(custom_error(ledger, "ZeroAdvocate", aid)):
+        ledger.acceptAnswer(nobody, {"from": oracle})
+    with brownie.reverts(custom_error(ledger, "ZeroAdvocate", aid)):
+        ledger.acceptAnswerWithSwarm(nobody, [(advocate, 10_000)], {"from": oracle})
+    with brownie.reverts(custom_error(ledger, "ZeroAdvocate", aid)):
+        ledger.rateAnswer(nobody, 5, 0, digest("customer"), {"from": oracle})
+    assert ledger.earnings(ZERO_ADDRESS, token) == 0
+    # The batch's other leaves still count.
+    ledger.acceptAnswer((*values[1], tree.root, tree.proof(1)), {"from": oracle})
+    assert ledger.earnings(advocate, token) == BOUNTY

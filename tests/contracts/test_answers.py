@@ -117,7 +117,7 @@ def test_anchor_answer_batch_records_the_batch(ledger, brand_id, oracle):
         "size": 3,
         "manifestDigest": hexstr(digest("manifest")),
     }
-    assert tuple(ledger.answerBatch(digest("root"))) == (brand_id, 3, tx.timestamp)
+    assert tuple(ledger.answerBatch(brand_id, digest("root"))) == (brand_id, 3, tx.timestamp)
 
 
 def test_anchor_refuses_empty_batch(ledger, brand_id, oracle):
@@ -127,16 +127,24 @@ def test_anchor_refuses_empty_batch(ledger, brand_id, oracle):
         ledger.anchorAnswerBatch(brand_id, digest("root"), 0, digest("manifest"), {"from": oracle})
 
 
-def test_same_batch_root_cannot_be_anchored_twice(ledger, token, brand_id, oracle, brand_admin, stranger):
+def test_same_batch_root_cannot_be_anchored_twice_by_a_brand(ledger, brand_id, oracle):
     ledger.anchorAnswerBatch(brand_id, digest("root"), 3, digest("manifest"), {"from": oracle})
-    other = ledger.registerBrand(brand_admin, token, [stranger], {"from": brand_admin}).return_value
 
-    with brownie.reverts(custom_error(ledger, "BatchAlreadyAnchored", digest("root"))):
+    with brownie.reverts(custom_error(ledger, "BatchAlreadyAnchored", brand_id, digest("root"))):
         ledger.anchorAnswerBatch(brand_id, digest("root"), 4, digest("other manifest"), {"from": oracle})
-    # Nor by another brand: a root belongs to the first brand that anchored it.
-    with brownie.reverts(custom_error(ledger, "BatchAlreadyAnchored", digest("root"))):
-        ledger.anchorAnswerBatch(other, digest("root"), 3, digest("manifest"), {"from": stranger})
-    assert tuple(ledger.answerBatch(digest("root")))[:2] == (brand_id, 3)
+    assert tuple(ledger.answerBatch(brand_id, digest("root")))[:2] == (brand_id, 3)
+
+
+def test_a_root_anchored_by_another_brand_is_another_batch(ledger, admin, token, brand_id, oracle, stranger):
+    """A root belongs to each brand that anchors it: the first to anchor it occupies it for no one else."""
+    other = ledger.registerBrand(stranger, token, [stranger], {"from": admin}).return_value
+    ledger.anchorAnswerBatch(other, digest("root"), 3, digest("copied manifest"), {"from": stranger})
+
+    tx = ledger.anchorAnswerBatch(brand_id, digest("root"), 4, digest("manifest"), {"from": oracle})
+
+    assert tx.events["AnswerBatchAnchored"]["brandId"] == brand_id
+    assert tuple(ledger.answerBatch(brand_id, digest("root")))[:2] == (brand_id, 4)
+    assert tuple(ledger.answerBatch(other, digest("root")))[:2] == (other, 3)
 
 
 def test_anchor_by_brand_oracle_only(ledger, brand_id, brand_admin, stranger, advocate):
@@ -145,8 +153,11 @@ def test_anchor_by_brand_oracle_only(ledger, brand_id, brand_admin, stranger, ad
             ledger.anchorAnswerBatch(brand_id, digest("root"), 1, digest("manifest"), {"from": account})
 
 
-def test_answer_batch_view_refuses_unknown_batch(ledger, brand_id):
-    with brownie.reverts(custom_error(ledger, "UnknownBatch", digest("root"))):
-        ledger.answerBatch(digest("root"))
-    with brownie.reverts(custom_error(ledger, "UnknownBatch", ZERO_BYTES32)):
-        ledger.answerBatch(ZERO_BYTES32)
+def test_answer_batch_view_refuses_unknown_batch(ledger, brand_id, oracle):
+    with brownie.reverts(custom_error(ledger, "UnknownBatch", brand_id, digest("root"))):
+        ledger.answerBatch(brand_id, digest("root"))
+    ledger.anchorAnswerBatch(brand_id, digest("root"), 1, digest("manifest"), {"from": oracle})
+    with brownie.reverts(custom_error(ledger, "UnknownBatch", brand_id + 1, digest("root"))):
+        ledger.answerBatch(brand_id + 1, digest("root"))
+    with brownie.reverts(custom_error(ledger, "UnknownBatch", brand_id, ZERO_BYTES32)):
+        ledger.answerBatch(brand_id, ZERO_BYTES32)

@@ -3,7 +3,8 @@
 import brownie
 import pytest
 from conftest import TOPIC, ZENDESK, deadline_in, digest
-from errors import ZERO_ADDRESS, custom_error, direct_answer
+from errors import ZERO_ADDRESS, custom_error, direct_answer, hexstr
+from eth_utils import keccak
 
 DEFAULT_ADMIN_ROLE = b"\0" * 32
 
@@ -14,8 +15,8 @@ def other_token(PeerCareToken, admin):
     return PeerCareToken.deploy("Other", "OTH", admin, {"from": admin})
 
 
-def test_register_brand_records_admin_token_and_oracles(ledger, token, brand_admin, oracle, advocate, stranger):
-    tx = ledger.registerBrand(brand_admin, token, [oracle, advocate], {"from": stranger})
+def test_register_brand_records_admin_token_and_oracles(ledger, admin, token, brand_admin, oracle, advocate, stranger):
+    tx = ledger.registerBrand(brand_admin, token, [oracle, advocate], {"from": admin})
 
     brand_id = tx.return_value
     assert brand_id == ledger.brandCount()
@@ -31,8 +32,8 @@ def test_register_brand_records_admin_token_and_oracles(ledger, token, brand_adm
     assert tuple(ledger.pool(brand_id)) == (0, 0)
 
 
-def test_register_brand_without_oracles_is_allowed(ledger, token, brand_admin):
-    tx = ledger.registerBrand(brand_admin, token, [], {"from": brand_admin})
+def test_register_brand_without_oracles_is_allowed(ledger, admin, token, brand_admin):
+    tx = ledger.registerBrand(brand_admin, token, [], {"from": admin})
 
     assert "BrandOracleSet" not in tx.events
     assert ledger.brand(tx.return_value) == (brand_admin, token)
@@ -41,28 +42,67 @@ def test_register_brand_without_oracles_is_allowed(ledger, token, brand_admin):
 def test_brand_ids_count_up_from_one(PeerCareLedger, token, admin, pauser, brand_admin):
     ledger = PeerCareLedger.deploy(admin, pauser, {"from": admin})
     ledger.setTokenAllowed(token, True, {"from": admin})
+    ledger.grantRole(ledger.BRAND_REGISTRAR_ROLE(), admin, {"from": admin})
     assert ledger.brandCount() == 0
 
-    first = ledger.registerBrand(brand_admin, token, [], {"from": brand_admin}).return_value
-    second = ledger.registerBrand(brand_admin, token, [], {"from": brand_admin}).return_value
+    first = ledger.registerBrand(brand_admin, token, [], {"from": admin}).return_value
+    second = ledger.registerBrand(brand_admin, token, [], {"from": admin}).return_value
 
     assert (first, second) == (1, 2)
     assert ledger.brandCount() == 2
 
 
-def test_register_brand_refuses_token_not_on_allow_list(ledger, other_token, brand_admin, oracle):
+# ---------------------------------------------------------------- admission
+
+
+def test_brand_registration_is_admitted_by_the_registrar_only(ledger, token, admin, brand_admin, stranger, oracle):
+    """Attack: an unfunded stranger registers a brand in an allow-listed token, names itself its
+    oracle and mints acceptances and ratings that reputation counts. Registration is admitted."""
+    role = keccak(text="BRAND_REGISTRAR_ROLE")
+    brands = ledger.brandCount()
+    for account in (stranger, brand_admin, oracle):
+        with brownie.reverts(custom_error(ledger, "AccessControlUnauthorizedAccount", account, role)):
+            ledger.registerBrand(account, token, [account], {"from": account})
+    assert ledger.brandCount() == brands
+    assert ledger.BRAND_REGISTRAR_ROLE() == hexstr(role)
+    assert ledger.getRoleAdmin(role) == hexstr(DEFAULT_ADMIN_ROLE)
+
+
+def test_constructor_grants_no_registrar(PeerCareLedger, admin, pauser):
+    """Admission is granted deliberately (scripts/deploy.py grants it to the admin), never implied."""
+    ledger = PeerCareLedger.deploy(admin, pauser, {"from": admin})
+
+    assert not ledger.hasRole(ledger.BRAND_REGISTRAR_ROLE(), admin)
+    assert not ledger.hasRole(ledger.BRAND_REGISTRAR_ROLE(), pauser)
+
+
+def test_registrar_role_is_granted_and_revoked_by_admin(ledger, token, admin, stranger):
+    role = ledger.BRAND_REGISTRAR_ROLE()
+    with brownie.reverts(custom_error(ledger, "AccessControlUnauthorizedAccount", stranger, DEFAULT_ADMIN_ROLE)):
+        ledger.grantRole(role, stranger, {"from": stranger})
+
+    ledger.grantRole(role, stranger, {"from": admin})
+    brand = ledger.registerBrand(stranger, token, [], {"from": stranger}).return_value
+    assert ledger.brand(brand) == (stranger, token)
+
+    ledger.revokeRole(role, stranger, {"from": admin})
+    with brownie.reverts(custom_error(ledger, "AccessControlUnauthorizedAccount", stranger, role)):
+        ledger.registerBrand(stranger, token, [], {"from": stranger})
+
+
+def test_register_brand_refuses_token_not_on_allow_list(ledger, admin, other_token, brand_admin, oracle):
     with brownie.reverts(custom_error(ledger, "TokenNotAllowed", other_token)):
-        ledger.registerBrand(brand_admin, other_token, [oracle], {"from": brand_admin})
+        ledger.registerBrand(brand_admin, other_token, [oracle], {"from": admin})
 
 
-def test_register_brand_refuses_zero_admin(ledger, token, oracle, brand_admin):
+def test_register_brand_refuses_zero_admin(ledger, admin, token, oracle, brand_admin):
     with brownie.reverts(custom_error(ledger, "ZeroAddress")):
-        ledger.registerBrand(ZERO_ADDRESS, token, [oracle], {"from": brand_admin})
+        ledger.registerBrand(ZERO_ADDRESS, token, [oracle], {"from": admin})
 
 
-def test_register_brand_refuses_zero_oracle(ledger, token, oracle, brand_admin):
+def test_register_brand_refuses_zero_oracle(ledger, admin, token, oracle, brand_admin):
     with brownie.reverts(custom_error(ledger, "ZeroAddress")):
-        ledger.registerBrand(brand_admin, token, [oracle, ZERO_ADDRESS], {"from": brand_admin})
+        ledger.registerBrand(brand_admin, token, [oracle, ZERO_ADDRESS], {"from": admin})
 
 
 # ---------------------------------------------------------------- token allow-list
@@ -83,7 +123,7 @@ def test_set_token_allowed_toggles_allow_list(ledger, other_token, admin):
 def test_newly_allowed_token_can_back_a_brand(ledger, other_token, admin, brand_admin):
     ledger.setTokenAllowed(other_token, True, {"from": admin})
 
-    brand_id = ledger.registerBrand(brand_admin, other_token, [], {"from": brand_admin}).return_value
+    brand_id = ledger.registerBrand(brand_admin, other_token, [], {"from": admin}).return_value
 
     assert ledger.brand(brand_id) == (brand_admin, other_token)
 
@@ -105,7 +145,7 @@ def test_disallowed_token_stops_new_brands_and_deposits(ledger, token, admin, br
     token.approve(ledger, 10, {"from": brand_admin})
 
     with brownie.reverts(custom_error(ledger, "TokenNotAllowed", token)):
-        ledger.registerBrand(brand_admin, token, [], {"from": brand_admin})
+        ledger.registerBrand(brand_admin, token, [], {"from": admin})
     with brownie.reverts(custom_error(ledger, "TokenNotAllowed", token)):
         ledger.deposit(brand_id, 10, {"from": brand_admin})
     # Funds already in the pool stay the brand's: it can still take them out.
@@ -190,8 +230,8 @@ def test_set_brand_oracle_refuses_zero_address(ledger, brand_id, brand_admin):
         ledger.setBrandOracle(brand_id, ZERO_ADDRESS, True, {"from": brand_admin})
 
 
-def test_oracle_of_one_brand_cannot_act_for_another(ledger, token, brand_id, oracle, stranger, brand_admin):
-    other = ledger.registerBrand(brand_admin, token, [stranger], {"from": brand_admin}).return_value
+def test_oracle_of_one_brand_cannot_act_for_another(ledger, admin, token, brand_id, oracle, stranger, brand_admin):
+    other = ledger.registerBrand(brand_admin, token, [stranger], {"from": admin}).return_value
 
     assert not ledger.isBrandOracle(other, oracle)
     with brownie.reverts(custom_error(ledger, "NotBrandOracle", other, oracle)):

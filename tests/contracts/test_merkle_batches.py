@@ -1,6 +1,7 @@
 """Answer batches: the ledger verifies Merkle proofs built by the services (peercare/merkle.py, the
 StandardMerkleTree format) for batches of 1 to 1,000 answers, counts a proven answer like a direct
-one for rating and acceptance, and refuses forged proofs and batches of another brand.
+one for rating and acceptance, and refuses forged proofs and batches of another brand; a brand's
+batches are its own (keyed by brand and root), so no other brand can occupy its root.
 
 The trees (up to 1,000 leaves, answering several real questions) are built and anchored once per
 module; each test starts from that state.
@@ -81,10 +82,10 @@ def batches(ledger, brand_id, oracle, advocate, qids):
 
 
 @pytest.fixture(scope="module")
-def foreign(ledger, token, brand_admin, accounts, advocate, qids):
+def foreign(ledger, admin, token, brand_admin, accounts, advocate, qids):
     """A batch of answers to brand 1's questions, anchored by the oracle of brand 2."""
     oracle2 = accounts[7]
-    brand2 = ledger.registerBrand(brand_admin, token, [oracle2], {"from": brand_admin}).return_value
+    brand2 = ledger.registerBrand(brand_admin, token, [oracle2], {"from": admin}).return_value
     batch = Batch(StandardMerkleTree.of(_leaves(qids, advocate, 10, "foreign"), ANSWER_LEAF_ENCODING))
     ledger.anchorAnswerBatch(brand2, batch.root, 10, keccak(batch.root), {"from": oracle2})
     return brand2, batch
@@ -96,7 +97,7 @@ def foreign(ledger, token, brand_admin, accounts, advocate, qids):
 @pytest.mark.parametrize("size", SIZES)
 def test_contract_verifies_project_built_proofs(ledger, brand_id, batches, size):
     batch, _ = batches[size]
-    assert [int(field) for field in ledger.answerBatch(batch.root)[:2]] == [brand_id, size]
+    assert [int(field) for field in ledger.answerBatch(brand_id, batch.root)[:2]] == [brand_id, size]
     for index in _sample(size):
         assert ledger.isAnswerRecorded(batch.ref(index)), f"leaf {index} of {size}"
     # A complete binary tree: the deepest leaves are ceil(log2(size)) levels down.
@@ -201,15 +202,64 @@ def test_the_genuine_leaf_of_another_batch_is_recorded_there(ledger, batches):
 
 def test_batch_of_another_brand_does_not_record_answers(ledger, brand_id, foreign):
     brand2, batch = foreign
-    assert [int(field) for field in ledger.answerBatch(batch.root)[:2]] == [brand2, 10]
+    assert [int(field) for field in ledger.answerBatch(brand2, batch.root)[:2]] == [brand2, 10]
     for index in (0, 9):
         assert not ledger.isAnswerRecorded(batch.ref(index))
 
 
 def test_batch_of_another_brand_cannot_be_accepted_or_rated(ledger, brand_id, oracle, foreign):
-    brand2, batch = foreign
-    expected = custom_error(ledger, "BatchOfAnotherBrand", batch.root, brand2, brand_id)
+    _, batch = foreign
+    expected = custom_error(ledger, "UnknownBatch", brand_id, batch.root)
     with brownie.reverts(expected):
         ledger.acceptAnswer(batch.ref(0), {"from": oracle})
     with brownie.reverts(expected):
         ledger.rateAnswer(batch.ref(0), 5, CUSTOMER, keccak(text="rater"), {"from": oracle})
+
+
+# ---------------------------------------------------------------- a brand's batches are its own
+
+
+def test_a_foreign_brand_anchoring_the_same_root_first_does_not_block_the_victim(
+    ledger, token, admin, brand_id, oracle, advocate, accounts, post_question
+):
+    """Attack: a stranger's brand copies the victim's root (from the mempool or its public manifest)
+    and anchors it first. Batches were keyed by root alone: the victim's anchor reverted with
+    `BatchAlreadyAnchored` and its acceptances and ratings with `BatchOfAnotherBrand`, for ever.
+    Now the stranger anchors only its own batch; the victim's anchor, acceptance and rating go through."""
+    squatter = accounts[8]
+    brand2 = ledger.registerBrand(squatter, token, [squatter], {"from": admin}).return_value
+    qid = post_question(ticket="V-1", bounty=BOUNTY)
+    values = [(qid, advocate.address, digest("victim answer")), (qid, accounts[9].address, digest("another"))]
+    tree = StandardMerkleTree.of(values, ANSWER_LEAF_ENCODING)
+    ref = (*values[0], tree.root, tree.proof(0))
+
+    ledger.anchorAnswerBatch(brand2, tree.root, 2, keccak(tree.root), {"from": squatter})  # front-run
+    assert not ledger.isAnswerRecorded(ref)  # the squatter's copy records nothing for brand 1
+
+    tx = ledger.anchorAnswerBatch(brand_id, tree.root, 2, keccak(tree.root), {"from": oracle})
+
+    assert tx.events["AnswerBatchAnchored"] == {
+        "brandId": brand_id,
+        "batchRoot": hexstr(tree.root),
+        "size": 2,
+        "manifestDigest": hexstr(keccak(tree.root)),
+    }
+    assert ledger.isAnswerRecorded(ref)
+    rated = ledger.rateAnswer(ref, 5, CUSTOMER, keccak(text="customer"), {"from": oracle})
+    accepted = ledger.acceptAnswer(ref, {"from": oracle})
+    assert rated.events["AnswerRated"]["advocate"] == advocate
+    assert accepted.events["AnswerAccepted"]["bounty"] == BOUNTY
+    assert ledger.earnings(advocate, token) == BOUNTY
+
+
+def test_a_foreign_brand_anchoring_later_changes_nothing_for_the_owner(ledger, brand_id, foreign, batches, accounts):
+    """The same root under two brands is two batches: each keeps its own size and timestamp."""
+    brand2, _ = foreign
+    batch, _ = batches[10]
+    owned = tuple(ledger.answerBatch(brand_id, batch.root))
+
+    ledger.anchorAnswerBatch(brand2, batch.root, 1, keccak(text="copy"), {"from": accounts[7]})
+
+    assert tuple(ledger.answerBatch(brand_id, batch.root)) == owned
+    assert tuple(ledger.answerBatch(brand2, batch.root))[:2] == (brand2, 1)
+    assert ledger.isAnswerRecorded(batch.ref(0))

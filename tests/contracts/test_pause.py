@@ -1,5 +1,6 @@
-"""Pausing: the PAUSER_ROLE stops every movement of tokens; answers, anchors and ratings keep
-being recorded so that no advocate's work is lost while funds are frozen."""
+"""Pausing: the PAUSER_ROLE stops every movement of tokens; answers, anchors, ratings and
+acceptances keep being recorded so that no advocate's work is lost while funds are frozen (an
+acceptance only credits earnings inside the ledger, which cannot be withdrawn until unpaused)."""
 
 import brownie
 import pytest
@@ -116,16 +117,6 @@ def test_paused_blocks_posting_questions(ledger, pauser, post_question, enforced
         post_question()
 
 
-def test_paused_blocks_acceptance(ledger, oracle, pauser, advocate, answered, enforced_pause):
-    _, answer, _ = answered
-    ledger.pause({"from": pauser})
-
-    with brownie.reverts(enforced_pause):
-        ledger.acceptAnswer(answer, {"from": oracle})
-    with brownie.reverts(enforced_pause):
-        ledger.acceptAnswerWithSwarm(answer, [(advocate, 10_000)], {"from": oracle})
-
-
 def test_paused_blocks_expiry(ledger, pauser, answered, enforced_pause):
     qid, _, deadline = answered
     mine_at(deadline + 1)
@@ -162,10 +153,50 @@ def test_paused_still_records_answers_anchors_and_ratings(ledger, brand_id, orac
     assert ledger.isAnswerRecorded(direct_answer(qid, stranger, digest("paused answer")))
 
 
-def test_paused_still_manages_brands(ledger, token, brand_id, pauser, brand_admin, stranger):
+def test_paused_still_accepts_answers_and_credits_earnings_that_stay_in_the_ledger(
+    ledger, token, brand_id, oracle, pauser, advocate, stranger, post_question, enforced_pause
+):
+    first, second = post_question(ticket="P-1", bounty=100), post_question(ticket="P-2", bounty=60)
+    for qid in (first, second):
+        ledger.submitAnswer(qid, digest("answer"), {"from": advocate})
+    held = token.balanceOf(ledger)
     ledger.pause({"from": pauser})
 
-    ledger.registerBrand(brand_admin, token, [stranger], {"from": brand_admin})
+    accepted = ledger.acceptAnswer(direct_answer(first, advocate, digest("answer")), {"from": oracle})
+    swarmed = ledger.acceptAnswerWithSwarm(
+        direct_answer(second, advocate, digest("answer")), [(stranger, 5_000), (advocate, 5_000)], {"from": oracle}
+    )
+
+    assert accepted.events["AnswerAccepted"]["bounty"] == 100
+    assert swarmed.events["AnswerAccepted"]["bounty"] == 60
+    assert (ledger.earnings(advocate, token), ledger.earnings(stranger, token)) == (130, 30)
+    assert token.balanceOf(ledger) == held  # nothing left the ledger
+    with brownie.reverts(enforced_pause):
+        ledger.withdrawEarnings(token, advocate, {"from": advocate})
+
+
+def test_a_pause_across_the_deadline_costs_no_acceptance(ledger, token, oracle, pauser, advocate, answered):
+    """Attack: the pauser (or an incident) pauses before a question's deadline and unpauses after
+    it. Acceptance was `whenNotPaused`: the advocate's answer could then only expire. Acceptance now
+    runs while paused (it moves no token), so the oracle accepts before the deadline as usual."""
+    qid, answer, deadline = answered
+    ledger.pause({"from": pauser})
+
+    ledger.acceptAnswer(answer, {"from": oracle})  # during the pause, before the deadline
+    mine_at(deadline + 1)
+    ledger.unpause({"from": pauser})
+
+    assert ledger.question(qid)[2] == 2  # Accepted, not left to expire
+    with brownie.reverts(custom_error(ledger, "QuestionNotOpen", qid, 2)):
+        ledger.expireQuestion(qid)
+    ledger.withdrawEarnings(token, advocate, {"from": advocate})
+    assert token.balanceOf(advocate) == 100
+
+
+def test_paused_still_manages_brands(ledger, admin, token, brand_id, pauser, brand_admin, stranger):
+    ledger.pause({"from": pauser})
+
+    ledger.registerBrand(brand_admin, token, [stranger], {"from": admin})
     ledger.setBrandOracle(brand_id, stranger, True, {"from": brand_admin})
 
     assert ledger.isBrandOracle(brand_id, stranger)

@@ -59,7 +59,7 @@ def test_deposit_without_allowance_fails_with_the_tokens_error(ledger, token, br
 
 
 def test_fee_on_transfer_token_is_refused(ledger, fee_token, brand_admin, admin):
-    brand_id = ledger.registerBrand(brand_admin, fee_token, [], {"from": brand_admin}).return_value
+    brand_id = ledger.registerBrand(brand_admin, fee_token, [], {"from": admin}).return_value
     fee_token.approve(ledger, 1_000, {"from": admin})
 
     with brownie.reverts(custom_error(ledger, "DeliveredAmountMismatch", fee_token, 1_000, 990)):
@@ -198,7 +198,7 @@ def test_withdraw_from_unknown_brand_is_refused(ledger, brand_id, brand_admin):
 
 
 def test_pools_are_isolated_between_brands(ledger, token, brand_id, oracle, stranger, admin, brand_admin):
-    other = ledger.registerBrand(stranger, token, [stranger], {"from": stranger}).return_value
+    other = ledger.registerBrand(stranger, token, [stranger], {"from": admin}).return_value
     token.mint(stranger, 500, {"from": admin})
     token.approve(ledger, 500, {"from": stranger})
     ledger.deposit(other, 500, {"from": stranger})

@@ -8,7 +8,9 @@ admin), so a bounty taken from the wrong pool, or credited in the wrong token, s
 earnings or balance mismatch. A Python model predicts the outcome of every transaction, including
 the exact custom error of the invalid ones the rules also send (accepting twice, accepting an
 expired question, another brand's oracle, a batch of another brand, a cut proof, an answer that
-was never recorded, withdrawing more than is available, withdrawing earnings twice, ...). After
+was never recorded, withdrawing more than is available, withdrawing earnings twice, a swarm naming
+a member twice or the ledger itself, a brand registered by anyone but the registrar, ...). Brands
+also anchor copies of other brands' roots, which must neither fail nor change the owner's batch. After
 every step the invariants compare the whole contract state with the model, read in one batched
 JSON-RPC round trip: so a reverted transaction is also checked to have changed nothing.
 """
@@ -130,9 +132,12 @@ class Conservation:
         a = cls.accounts
         # Every brand has its own oracle, so "another brand's oracle" is never this brand's.
         cls.brands = []
+        cls.registrar = a[0]  # holds BRAND_REGISTRAR_ROLE (the `ledger` fixture, like scripts/deploy.py)
+        cls.registrar_role = keccak(text="BRAND_REGISTRAR_ROLE")
+        assert ledger.BRAND_REGISTRAR_ROLE() == "0x" + cls.registrar_role.hex()
         for token_index, admin, oracle in ((0, a[3], a[2]), (0, a[7], a[8]), (1, a[9], a[6]), (1, a[3], a[1])):
             brand_id = ledger.brandCount() + 1
-            ledger.registerBrand(admin, tokens[token_index], [oracle], {"from": admin})
+            ledger.registerBrand(admin, tokens[token_index], [oracle], {"from": cls.registrar})
             assert ledger.brand(brand_id) == (admin, tokens[token_index])
             cls.brands.append(Brand(brand_id, token_index, admin, oracle))
         # Advocates answer and earn (a[7] is also brand 2's admin); a[5] also funds pools.
@@ -169,7 +174,8 @@ class Conservation:
         self.order = []  # question ids, in posting order
         self.direct = set()  # ids of the directly recorded answers
         self.answers = []  # every recorded Answer, direct and batched (batched ones may not count)
-        self.batches = {}  # root -> index of the brand that anchored it
+        self.batches = {}  # (index of the brand that anchored it, root) -> declared size
+        self.brand_count = len(self.brands)  # brands on the ledger, with those admitted by the rules
         self.ratings = set()  # (answer id, rater kind, rater id)
         self.earnings = defaultdict(int)  # (account, token index) -> unclaimed
         self.credited = [0] * len(self.tokens)  # per token, all ever credited to earnings
@@ -179,6 +185,7 @@ class Conservation:
         self.salt = 0
         self._calldata = {}  # Answer -> isAnswerRecorded calldata
         self._counted = {}  # Answer -> whether it counts for its question's brand
+        self._trees = {}  # (brand index, root) -> the anchored tree, for copies by other brands
 
     # ------------------------------------------------------------ helpers
 
@@ -238,11 +245,10 @@ class Conservation:
         aid = answer.id
         if answer.root == ZERO32:
             return None if aid in self.direct else ("UnknownAnswer", (aid,))
-        if answer.root not in self.batches:
-            return ("UnknownBatch", (answer.root,))
-        batch_brand = self.batches[answer.root]
-        if batch_brand != brand_index:
-            return ("BatchOfAnotherBrand", (answer.root, self.brands[batch_brand].id, self.brands[brand_index].id))
+        if (brand_index, answer.root) not in self.batches:  # a batch only counts under its own brand
+            return ("UnknownBatch", (self.brands[brand_index].id, answer.root))
+        if answer.advocate == ZERO_ADDRESS:
+            return ("ZeroAdvocate", (aid,))
         if not verify(
             answer.root, ANSWER_LEAF_ENCODING, (answer.question, answer.advocate, answer.digest), answer.proof
         ):
@@ -250,8 +256,9 @@ class Conservation:
         return None
 
     def _counts(self, answer):
-        """Whether a recorded answer counts for its question's brand. That never changes once it
-        is recorded, so it is worked out (Merkle proof and all) once."""
+        """Whether a recorded answer counts for its question's brand. That only changes when its
+        question's brand anchors its root, so it is worked out (Merkle proof and all) once per root
+        anchored."""
         if answer not in self._counted:
             question = self.questions.get(answer.question)
             self._counted[answer] = question is not None and self._answer_error(answer, question.brand) is None
@@ -311,6 +318,22 @@ class Conservation:
             self.available[brand.id] -= amount
             self.pool_withdrawn[brand.id] += amount
             self.balances[recipient, brand.token] += amount
+
+    @rule(who=index, t=st.integers(min_value=0, max_value=1), admitted=mostly(False, True, weight=4))
+    def rule_register_brand(self, who, t, admitted):
+        """Only the registrar admits a brand. Anyone else (brand admins, oracles, advocates, an
+        unfunded stranger) naming itself admin and oracle of a new brand is refused."""
+        others = [account for account in self.accounts if account != self.registrar]
+        sender = self.registrar if admitted else self._pick(others, who)
+        if sender == self.registrar:
+            expected = None
+        else:
+            expected = ("AccessControlUnauthorizedAccount", (sender.address, self.registrar_role))
+        token = self.tokens[t]
+        tx = self._send(expected, self.ledger.registerBrand, sender.address, token, [sender.address], sender=sender)
+        if tx is not None:
+            self.brand_count += 1
+            assert tx.events["BrandRegistered"]["brandId"] == self.brand_count
 
     # ------------------------------------------------------------ questions
 
@@ -433,39 +456,50 @@ class Conservation:
     @rule(
         b=index,
         leaves=st.lists(st.tuples(index, index, content, mostly("own", "any", weight=3)), min_size=1, max_size=4),
-        fault=mostly("ok", "other_oracle", "empty", "again", weight=8),
+        fault=mostly("ok", "other_oracle", "empty", "again", "copy", "nobody", weight=8),
     )
     def rule_anchor_answer_batch(self, b, leaves, fault):
         """Anchor a batch for a brand. Most leaves answer the brand's own live questions; some
-        answer other brands' questions, and must never count for them."""
+        answer other brands' questions, and must never count for them; some name no advocate
+        (`nobody`), and never count. A `copy` anchors the tree of another brand's batch: the
+        copy must go through (a root is no one's to occupy) and count for nothing of the owner's."""
         bi = b % len(self.brands)
         brand = self.brands[bi]
         sender = self._oracle(bi, "other" if fault == "other_oracle" else "own", b)
         values = []
-        for q, adv, c, which in leaves:
+        foreign = [tree for (owner, _), tree in self._trees.items() if owner != bi]
+        if fault == "copy" and foreign:
+            values = list(self._pick(foreign, b).values)
+        for q, adv, c, which in [] if values else leaves:
             qid, _ = self._question(q, which, brand_index=bi)
             value = (qid, self._pick(self.advocates, adv).address, digest(f"answer {c}"))
             if value not in values:
                 values.append(value)
+        if fault == "nobody":
+            values.append((values[0][0], ZERO_ADDRESS, digest("nobody's answer")))
         tree = StandardMerkleTree.of(values, ANSWER_LEAF_ENCODING)
         root = ZERO32 if fault == "empty" else tree.root
         if sender != brand.oracle:
             expected = ("NotBrandOracle", (brand.id, sender.address))
         elif fault == "empty":
             expected = ("EmptyBatch", ())
-        elif root in self.batches:
-            expected = ("BatchAlreadyAnchored", (root,))
+        elif (bi, root) in self.batches:
+            expected = ("BatchAlreadyAnchored", (brand.id, root))
         else:
             expected = None
         manifest = digest(f"manifest {root.hex()}")
         tx = self._send(expected, self.ledger.anchorAnswerBatch, brand.id, root, len(values), manifest, sender=sender)
         if tx is None:
             return
-        self.batches[root] = bi
+        self.batches[bi, root] = len(values)
+        self._trees[bi, root] = tree
+        # A leaf under this root that did not count may now: its question's brand anchored the root
+        # after another brand did (anchoring first occupies a root for no one else).
+        self._counted = {answer: counts for answer, counts in self._counted.items() if answer.root != root}
         for i, value in enumerate(tree.values):
             self.answers.append(Answer(*value, root=root, proof=tuple(tree.proof(i))))
         if fault == "again":
-            expected = ("BatchAlreadyAnchored", (root,))
+            expected = ("BatchAlreadyAnchored", (brand.id, root))
             self._send(expected, self.ledger.anchorAnswerBatch, brand.id, root, 1, manifest, sender=sender)
 
     # ------------------------------------------------------------ ratings
@@ -520,7 +554,7 @@ class Conservation:
         who=oracle_choice,
         tamper=tampering,
         shares=st.lists(st.tuples(index, st.integers(min_value=1, max_value=50)), min_size=1, max_size=4),
-        shares_fault=mostly("ok", "short", "zero", "empty", weight=10),
+        shares_fault=mostly("ok", "short", "zero", "empty", "duplicate", "ledger", weight=10),
         again=st.booleans(),
     )
     def rule_accept_answer_with_swarm(self, a, who, tamper, shares, shares_fault, again):
@@ -548,7 +582,7 @@ class Conservation:
         if tamper == "digest":  # not what was recorded
             answer = Answer(answer.question, answer.advocate, self._fresh_digest(), answer.root, answer.proof)
         elif tamper == "proof":  # a direct answer claimed in some batch, or a batch proof cut short
-            root = answer.root if answer.root != ZERO32 else next(iter(self.batches), keccak(b"no batch"))
+            root = answer.root if answer.root != ZERO32 else next(iter(self.batches), (0, keccak(b"no batch")))[1]
             answer = Answer(answer.question, answer.advocate, answer.digest, root, answer.proof[1:])
         elif tamper == "root":  # a batch that was never anchored
             answer = Answer(answer.question, answer.advocate, answer.digest, keccak(b"unanchored"), answer.proof)
@@ -593,9 +627,15 @@ class Conservation:
             self._accept(expected, other, None if a % 2 else self._shares([(a, 1)], "ok"), sender)
 
     def _shares(self, shares, fault):
-        """Basis points proportional to the weights, summing to exactly 10,000 unless `fault`."""
-        total_weight = sum(w for _, w in shares)
-        share_list = [[self._pick(self.advocates, i).address, w * BPS // total_weight] for i, w in shares]
+        """Basis points proportional to the weights, one entry per member, summing to exactly
+        10,000 unless `fault`: a share short, the zero address, none at all, a member named twice,
+        or the ledger itself as a member."""
+        weights = {}
+        for i, w in shares:
+            account = self._pick(self.advocates, i).address
+            weights[account] = weights.get(account, 0) + w
+        total_weight = sum(weights.values())
+        share_list = [[account, w * BPS // total_weight] for account, w in weights.items()]
         share_list[0][1] += BPS - sum(bps for _, bps in share_list)
         if fault == "short":
             share_list[-1][1] -= 1
@@ -603,13 +643,24 @@ class Conservation:
             share_list[-1][0] = ZERO_ADDRESS
         elif fault == "empty":
             share_list = []
+        elif fault == "duplicate":
+            share_list.append([share_list[0][0], 0])
+        elif fault == "ledger":
+            share_list[-1][0] = self.ledger.address
         return [tuple(s) for s in share_list]
 
     def _accept_error(self, answer, share_list, sender):
         """The error `acceptAnswer(WithSwarm)` must raise, in the contract's order of checks."""
         if share_list is not None:
-            if any(account == ZERO_ADDRESS for account, _ in share_list):
-                return ("ZeroAddress", ())
+            members = set()
+            for account, _ in share_list:
+                if account == ZERO_ADDRESS:
+                    return ("ZeroAddress", ())
+                if account == self.ledger.address:
+                    return ("SwarmMemberIsLedger", (account,))
+                if account in members:
+                    return ("DuplicateSwarmMember", (account,))
+                members.add(account)
             total = sum(bps for _, bps in share_list)
             if total != BPS:
                 return ("InvalidShares", (len(share_list), total))
@@ -682,7 +733,8 @@ class Conservation:
         """Pools, questions, earnings, every token balance, recorded answers and ratings are what
         the model says, and the tokens add up: nothing created, lost, or moved between tokens."""
         ledger, sel = self.ledger.address, self.selectors
-        calls = [(ledger, sel["pool"] + encode(["uint64"], [b.id])) for b in self.brands]
+        calls = [(ledger, sel["brandCount"])]
+        calls += [(ledger, sel["pool"] + encode(["uint64"], [b.id])) for b in self.brands]
         calls += [(ledger, sel["question"] + qid) for qid in self.order]
         calls += [
             (ledger, sel["earnings"] + encode(["address", "address"], [account.address, token.address]))
@@ -693,8 +745,14 @@ class Conservation:
         calls += [(token.address, self.balance_of + encode(["address"], [h])) for token in self.tokens for h in holders]
         calls += [(ledger, self._is_recorded_call(x)) for x in self.answers]
         calls += [(ledger, sel["isRated"] + encode(["bytes32", "uint8", "bytes32"], list(k))) for k in self.ratings]
+        batches = list(self.batches.items())
+        calls += [
+            (ledger, sel["answerBatch"] + encode(["uint64", "bytes32"], [self.brands[bi].id, root]))
+            for (bi, root), _ in batches
+        ]
         words = iter(self._eth_calls(calls))
 
+        assert decode(["uint64"], next(words)) == (self.brand_count,), "brands admitted"
         pools = {}
         for b in self.brands:
             pools[b.id] = decode(["uint128", "uint128"], next(words))
@@ -726,6 +784,10 @@ class Conservation:
             assert decode(["bool"], next(words)) == (self._counts(answer),), f"answer {answer}"
         for key in self.ratings:
             assert decode(["bool"], next(words)) == (True,), f"rating {key}"
+        # Each brand's batch is its own: a copy of its root anchored by another brand changed nothing.
+        for (bi, root), size in batches:
+            brand_id, on_chain_size, _ = decode(["uint64", "uint32", "uint48"], next(words))
+            assert (brand_id, on_chain_size) == (self.brands[bi].id, size), f"batch {root.hex()} of brand {bi}"
         assert next(words, None) is None
 
     def _is_recorded_call(self, answer):
