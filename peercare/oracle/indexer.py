@@ -18,6 +18,13 @@ Answers anchored in a batch come from the batch's manifest, fetched from the con
 digest in `AnswerBatchAnchored`. A manifest not there yet leaves the batch "missing" and is fetched
 again on later steps; its answers are inserted when it arrives, with the anchoring log's position,
 so a rewind removes them with the batch.
+
+A batch's leaves become answers only where the ledger would accept them (`_requireAnswer`): a leaf
+counts when its question was posted, before the anchoring log, by the brand that anchored the
+batch, and names an advocate. Any other leaf (another brand's question, a question never posted,
+the zero address) is left out and reported with a warning: a brand cannot add answers to another
+brand's questions by listing them in its own batch. The rule depends only on the chain's order, so
+an incremental index and a rescan agree however late a manifest arrives.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from typing import Any, Protocol
 from eth_abi.abi import decode
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from peercare.content.cid import cid_from_digest
@@ -543,7 +550,7 @@ class Indexer:
                 }
                 status, answers = self._batch_answers(batch, manifests)
                 rows[BatchAnchored].append(batch | {"manifest_status": status})
-                rows[AnswerRow].extend(answers)
+                rows[AnswerRow].extend(self._admitted(session, batch, answers, brand_of_question))
             elif name == "AnswerRated":
                 rows[Rating].append(
                     at
@@ -604,6 +611,60 @@ class Indexer:
                     )
                 rows[PoolMovement].append(row | {"brand_id": brand})
         return rows
+
+    def _admitted(
+        self,
+        session: Session,
+        batch: Mapping[str, Any],
+        answers: list[dict[str, Any]],
+        posted_in_step: Mapping[str, int] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The batch's answer rows the ledger would accept (`_requireAnswer`): those whose question
+        was posted before the anchoring log by the anchoring brand, and that name an advocate. The
+        others are left out and reported. `posted_in_step`: question -> brand of the postings
+        projected earlier in the same step (not in the database yet)."""
+        if not answers:
+            return answers
+        posted_in_step = posted_in_step or {}
+        brands = {q: posted_in_step[q] for q in {row["question_id"] for row in answers} if q in posted_in_step}
+        earlier = or_(
+            QuestionPosted.block_number < batch["block_number"],
+            and_(QuestionPosted.block_number == batch["block_number"], QuestionPosted.log_index < batch["log_index"]),
+        )
+        for chunk in _chunks(sorted({row["question_id"] for row in answers} - brands.keys()), 500):
+            found = session.execute(
+                select(QuestionPosted.question_id, QuestionPosted.brand_id).where(
+                    QuestionPosted.question_id.in_(chunk), earlier
+                )
+            )
+            brands.update((question, brand) for question, brand in found)
+        admitted, refused = [], []
+        for row in answers:
+            brand = brands.get(row["question_id"])
+            if brand == batch["brand_id"] and int(row["advocate"], 16) != 0:
+                admitted.append(row)
+                continue
+            why = (
+                "names no advocate"
+                if int(row["advocate"], 16) == 0
+                else "answers a question not posted before the batch"
+                if brand is None
+                else f"answers a question of brand {brand}"
+            )
+            refused.append(f"leaf {row['leaf_index']} {why} ({row['question_id']})")
+        if refused:
+            log.warning(
+                "batch %s anchored by brand %d in tx %s (block %d): %d of %d leaves left out, the ledger "
+                "would not accept them for the brand: %s",
+                batch["root"],
+                batch["brand_id"],
+                batch["tx_hash"],
+                batch["block_number"],
+                len(refused),
+                len(answers),
+                "; ".join(refused[:10]) + ("; ..." if len(refused) > 10 else ""),
+            )
+        return admitted
 
     def _batch_answers(
         self, batch: Mapping[str, Any], manifests: Mapping[_ManifestKey, _Manifest] | None = None
@@ -674,6 +735,7 @@ class Indexer:
             status, answers = self._batch_answers(values)
             if status is ManifestStatus.MISSING:
                 continue
+            answers = self._admitted(session, values, answers)
             session.execute(
                 update(BatchAnchored)
                 .where(BatchAnchored.id == batch.id, BatchAnchored.manifest_status == ManifestStatus.MISSING)

@@ -9,6 +9,7 @@ as many new ones holding the given transactions (the orphaned transactions are d
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from eth_utils.crypto import keccak
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from peercare.chain.devnet import DEPLOYER, register_funded_brand
 from peercare.content.embedded import EmbeddedStore
 from peercare.ledger_ids import answer_id, short_string
 from peercare.merkle import StandardMerkleTree
@@ -487,6 +489,97 @@ def test_manifest_that_does_not_match_its_batch_gives_no_answers(database: Datab
 
     assert [b.manifest_status for b in rows(database, BatchAnchored)] == ["mismatch", "mismatch", "invalid"]
     assert rows(database, AnswerRow) == []
+
+
+def test_a_foreign_brands_leaves_never_become_answers_to_your_questions(
+    database: Database, rpc: Rpc, scratch: Database, chain: Driver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Attack: brand 2 anchors a batch whose leaves name brand 1's questions (one of them a copy of
+    a real answer of brand 1, anchored before brand 1's own batch). They became answer rows on
+    brand 1's questions: answer counts, exports, advocates' lists, and the auditor's answer route,
+    which then found the foreign copy first and reported a real answer as not recorded. Only what
+    the ledger would accept for brand 1 is projected; the rest is left out and reported."""
+    indexer = make_indexer(database, rpc, chain, confirmations=0)
+    stranger = dev_account(8)
+    brand2 = register_funded_brand(
+        chain.w3, chain.dev.deployment, admin=stranger, oracle=stranger.address, funds=0, minter=dev_account(DEPLOYER)
+    )
+    victim = chain.post_question()
+    source = short_string("zendesk")
+    chain.send(
+        stranger,
+        chain.ledger.functions.postQuestion(brand2, source, "S-1", short_string("billing"), 0, chain.now() + DAY, ZERO),
+    )
+    own = bytes(chain.ledger.functions.questionIdOf(brand2, source, "S-1").call())
+    real = chain.manifest([(victim, chain.advocates[0], "the real answer")])
+    sybil, nobody = chain.advocates[2], "0x" + "00" * 20
+
+    def leaf(question: bytes, advocate: str, text: str) -> Leaf:
+        return Leaf(question, advocate, hashlib.sha256(text.encode()).digest())
+
+    foreign = BatchManifest(
+        brand2,
+        (
+            real.leaves[0],  # a copy of brand 1's real answer
+            leaf(victim, sybil.address, "a sybil's answer to brand 1's question"),
+            leaf(own, sybil.address, "an answer to brand 2's own question"),
+            leaf(own, nobody, "a leaf naming nobody"),
+            leaf(b"\x0b" * 32, sybil.address, "an answer to a question never posted"),
+        ),
+    )
+    chain.store.put(foreign.to_bytes())
+    chain.send(
+        stranger,
+        chain.ledger.functions.anchorAnswerBatch(
+            brand2, foreign.tree().root, len(foreign.leaves), hashlib.sha256(foreign.to_bytes()).digest()
+        ),
+    )
+    real_root = chain.anchor(real)  # brand 1's own batch, after the copy
+
+    with caplog.at_level(logging.WARNING, logger="peercare.oracle.indexer"):
+        catch_up(indexer)
+
+    answers = rows(database, AnswerRow)
+    assert [(a.question_id, a.advocate, a.batch_root) for a in answers] == [
+        ("0x" + own.hex(), sybil.address, "0x" + foreign.tree().root.hex()),
+        ("0x" + victim.hex(), chain.advocates[0].address, "0x" + real_root.hex()),
+    ]
+    with database.transaction() as session:
+        assert question_status(session, "0x" + victim.hex()).answers == 1
+    # Each left-out leaf is in the one warning about the batch, with why the ledger refuses it.
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert f"anchored by brand {brand2}" in warning and "4 of 5 leaves left out" in warning
+    assert warning.count(f"answers a question of brand {chain.dev.brand_id}") == 2
+    assert "names no advocate" in warning and "not posted before the batch" in warning
+    # What was left out is what the ledger refuses: not recorded for brand 1, nor payable.
+    copy = (*real.leaves[0].value(), foreign.tree().root, foreign.tree().proof(0))
+    assert not chain.ledger.functions.isAnswerRecorded(copy).call()
+    assert chain.ledger.functions.isAnswerRecorded(chain.batch_ref(real, 0)).call()
+    assert_equals_rescan(database, scratch, rpc, chain)
+
+
+def test_a_late_manifest_is_admitted_by_the_same_rule_as_a_rescan(
+    database: Database, rpc: Rpc, scratch: Database, chain: Driver
+) -> None:
+    """The rule depends on the chain's order only: a manifest that arrives after later blocks were
+    indexed (a question of the brand posted after the anchor among them) gives the rescan's rows."""
+    now = [0.0]
+    indexer = make_indexer(database, rpc, chain, confirmations=0, manifest_retry_interval_s=5.0, clock=lambda: now[0])
+    before = chain.post_question()
+    unposted_ticket = chain._tickets + 1
+    after = bytes(
+        chain.ledger.functions.questionIdOf(chain.dev.brand_id, short_string("zendesk"), f"T-{unposted_ticket}").call()
+    )
+    manifest = chain.manifest([(before, chain.advocates[0], "in time"), (after, chain.advocates[1], "too early")])
+    chain.anchor(manifest, store=False)
+    assert chain.post_question() == after  # posted after the anchor
+    catch_up(indexer)
+    chain.store.put(manifest.to_bytes())
+    now[0] += 5.0
+    indexer.step()
+
+    assert [(a.question_id, a.leaf_index) for a in rows(database, AnswerRow)] == [("0x" + before.hex(), 0)]
+    assert_equals_rescan(database, scratch, rpc, chain)
 
 
 def test_failed_step_commits_nothing_and_rows_are_never_duplicated(
