@@ -367,13 +367,18 @@ def _index(
 
 def _check_content(index: _Index, vault: Vault, brand_id: int | None) -> Section:
     section = Section(Check.CONTENT)
-    batch_brand = {batch.root: batch.brand_id for batch in index.batches}
+    # By the anchoring log an answer row came from: the same root may be anchored by two brands.
+    batch_brand = {(batch.tx_hash, batch.log_index): batch.brand_id for batch in index.batches}
     seen: set[str] = set()
     statuses: dict[str, Status] = {}
     for counter in ("answers", "available", "erased", "present without key", "missing", "corrupted"):
         section.counts[counter] = 0
     for row in index.answers:
-        brand = batch_brand.get(row.batch_root) if row.batch_root else index.brand_of_question(row.question_id)
+        brand = (
+            batch_brand.get((row.tx_hash, row.log_index))
+            if row.batch_root
+            else index.brand_of_question(row.question_id)
+        )
         if row.answer_id in seen or (brand_id is not None and brand != brand_id):
             continue
         seen.add(row.answer_id)
@@ -423,7 +428,16 @@ def _check_content(index: _Index, vault: Vault, brand_id: int | None) -> Section
 
 def _check_batches(index: _Index, public: PublicContent, brand_id: int | None) -> Section:
     section = Section(Check.BATCHES)
-    for counter in ("batches", "proven", "leaves proven", "missing", "corrupted", "invalid", "mismatched"):
+    for counter in (
+        "batches",
+        "proven",
+        "leaves proven",
+        "leaves left out",
+        "missing",
+        "corrupted",
+        "invalid",
+        "mismatched",
+    ):
         section.counts[counter] = 0
     section.counts["direct answers (no batch)"] = len(
         {
@@ -484,7 +498,37 @@ def _check_batches(index: _Index, public: PublicContent, brand_id: int | None) -
             section.find(subject, f"leaves {unproven[:10]} of manifest {cid} do not prove against the root", **where)
         else:
             section.count("proven")
+        left_out = _leaves_left_out(index, batch, manifest)
+        if left_out:
+            section.count("leaves left out", len(left_out))
+            section.notes.append(
+                Entry(
+                    subject,
+                    f"{len(left_out)} of its {len(manifest.leaves)} leaves are not answers of brand "
+                    f"{batch.brand_id} (the ledger refuses them for it; the index leaves them out): "
+                    + "; ".join(left_out[:10]),
+                    where | {"left_out": left_out},
+                )
+            )
     return section
+
+
+def _leaves_left_out(index: _Index, batch: ix.BatchAnchored, manifest: BatchManifest) -> list[str]:
+    """The leaves the ledger would not accept for the batch's brand, and why: the same rule as the
+    indexer (`Indexer._admitted`), a question posted before the anchoring log by that brand and an advocate."""
+    left_out = []
+    for position, leaf in enumerate(manifest.leaves):
+        question = "0x" + leaf.question_id.hex()
+        posted = index.questions.get(question)
+        if posted is not None and (posted.block_number, posted.log_index) >= (batch.block_number, batch.log_index):
+            posted = None
+        if int(leaf.advocate, 16) == 0:
+            left_out.append(f"leaf {position} names no advocate")
+        elif posted is None:
+            left_out.append(f"leaf {position} answers {question}, not posted before the batch")
+        elif posted.brand_id != batch.brand_id:
+            left_out.append(f"leaf {position} answers {question} of brand {posted.brand_id}")
+    return left_out
 
 
 # ---------------------------------------------------------------- 3. payouts

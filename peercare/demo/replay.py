@@ -347,7 +347,8 @@ def send_all(
         extra = {}
         if delivery.signer is not None:
             extra["signature"] = signer.signature(delivery)
-        return _post(conn.http, path, delivery.body(**extra), setup.secret, delivery, credentials_until)
+        body = delivery.body(**extra)
+        return _post(conn.http, path, body, setup.secret, setup.brand_id, delivery, credentials_until)
 
     submitted = 0
     in_flight: dict[Future[str], int] = {}
@@ -384,11 +385,19 @@ def send_all(
     return sent
 
 
-def _post(http: httpx.Client, path: str, body: bytes, secret: str, delivery: Delivery, credentials_until: float) -> str:
+def _post(
+    http: httpx.Client,
+    path: str,
+    body: bytes,
+    secret: str,
+    brand_id: int,
+    delivery: Delivery,
+    credentials_until: float,
+) -> str:
     """POST one delivery; retry what may pass later (the secret not loaded yet, 429, 503, transport)."""
     for attempt in range(1, 61):
         try:
-            response = http.post(path, content=body, headers=generic_headers(secret, body))
+            response = http.post(path, content=body, headers=generic_headers(secret, body, brand_id=brand_id))
         except httpx.TransportError as exc:
             if attempt >= 10:
                 raise DemoError(f"{delivery.event_id}: the API stopped answering ({type(exc).__name__})") from None

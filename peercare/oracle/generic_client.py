@@ -9,7 +9,7 @@ import json
 import time
 from typing import Any
 
-from peercare.oracle.webhooks import GENERIC_SIGNATURE, GENERIC_TIMESTAMP
+from peercare.oracle.webhooks import GENERIC_SCHEME, GENERIC_SIGNATURE, GENERIC_TIMESTAMP, generic_signed_message
 
 
 def generic_body(kind: str, event_id: str, ticket_id: str, occurred_at: str, **data: Any) -> bytes:
@@ -18,12 +18,16 @@ def generic_body(kind: str, event_id: str, ticket_id: str, occurred_at: str, **d
     return json.dumps(envelope, separators=(",", ":")).encode()
 
 
-def generic_headers(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
-    """Headers that sign `body` with the brand's secret (HMAC-SHA256 over "<timestamp>." + body)."""
+def generic_signature(secret: str, timestamp: int, body: bytes, *, brand_id: int) -> str:
+    """The hex HMAC-SHA256, with the brand's secret, of "<timestamp>.<brand id>." + body."""
+    return hmac.new(secret.encode(), generic_signed_message(timestamp, brand_id, body), hashlib.sha256).hexdigest()
+
+
+def generic_headers(secret: str, body: bytes, timestamp: int | None = None, *, brand_id: int) -> dict[str, str]:
+    """Headers that sign `body` for brand `brand_id`'s generic webhook with the brand's secret."""
     timestamp = int(time.time()) if timestamp is None else timestamp
-    signature = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return {
         "Content-Type": "application/json",
         GENERIC_TIMESTAMP: str(timestamp),
-        GENERIC_SIGNATURE: f"v1={signature}",
+        GENERIC_SIGNATURE: f"{GENERIC_SCHEME}={generic_signature(secret, timestamp, body, brand_id=brand_id)}",
     }

@@ -240,7 +240,7 @@ def webhook_router(intake: Intake, metrics: Metrics | None = None) -> APIRouter:
             raise Problem(404, f"no {source} webhook is configured for brand {brand_id}")
         body = await _read_capped(request)
         try:
-            event = verify_and_parse(source, credential, request.headers, body, time.time())
+            event = verify_and_parse(source, credential, request.headers, body, time.time(), brand_id=brand_id)
         except WebhookRejected as exc:
             raise Problem(exc.status, exc.detail, errors=exc.errors or None) from None
         if event.kind == "ignored":

@@ -8,7 +8,8 @@ request learns nothing about parsing; every secret, signature and password is co
   event-subscription envelope (plus one PeerCare envelope for satisfaction, sent by a trigger);
 - freshdesk: unsigned, so a per-brand token header and HTTP basic auth, over a JSON template the
   brand pastes into an automation rule;
-- generic: PeerCare's own format, Stripe-style `v1=` HMAC signatures that allow secret rotation.
+- generic: PeerCare's own format, Stripe-style `v2=` HMAC signatures over the timestamp, the brand
+  id and the body (so a secret shared by two brands signs for one only), allowing secret rotation.
 
 A rejection is a `WebhookRejected`: 401 for anything about authenticity (including staleness),
 422 for a body that is not what the source's format promises, with pydantic-like errors whose
@@ -50,6 +51,9 @@ FRESHDESK_TOKEN = "X-PeerCare-Token"
 AUTHORIZATION = "Authorization"
 GENERIC_TIMESTAMP = "X-PeerCare-Timestamp"
 GENERIC_SIGNATURE = "X-PeerCare-Signature"
+#: The generic signature's scheme: v2 signs "<timestamp>.<brand id>." + body. v1 signed
+#: "<timestamp>." + body, which a secret reused by two brands let anyone replay to the other: refused.
+GENERIC_SCHEME = "v2"
 
 ZENDESK_TICKET_EVENT = "zen:event-type:ticket."
 ZENDESK_SATISFACTION = "peercare:ticket.satisfaction_rated"  # our envelope: Zendesk has no CSAT event
@@ -101,9 +105,15 @@ class WebhookRejected(Exception):
 
 
 def verify_and_parse(
-    source: str, credential: Credential, headers: Mapping[str, str], body: bytes, now: float
+    source: str,
+    credential: Credential,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: float,
+    brand_id: int | None = None,
 ) -> TicketEvent:
-    """The normalised event of one authentic, fresh delivery; `now` is unix seconds."""
+    """The normalised event of one authentic, fresh delivery to brand `brand_id` (the route's;
+    the generic signature binds it, so a generic delivery needs it); `now` is unix seconds."""
     if source not in SOURCES:
         raise ValueError(f"unknown webhook source {source!r}; expected one of {', '.join(SOURCES)}")
     found = _Headers(headers)
@@ -113,7 +123,9 @@ def verify_and_parse(
     if source == "freshdesk":
         _verify_freshdesk(credential, found)
         return _parse_freshdesk(_decode(body), now)
-    _verify_generic(credential, found, body, now)
+    if brand_id is None:
+        raise ValueError("a generic delivery is verified for a brand: its signature binds the brand id")
+    _verify_generic(credential, found, body, now, brand_id)
     return _parse_generic(_decode(body))
 
 
@@ -208,20 +220,36 @@ def _basic_credentials(authorization: str) -> tuple[str, str]:
     return username, password
 
 
-def _verify_generic(credential: Credential, headers: _Headers, body: bytes, now: float) -> None:
+def generic_signed_message(timestamp: int | str, brand_id: int, body: bytes) -> bytes:
+    """What a v2 generic signature signs: "<timestamp>.<brand id>." then the body's bytes."""
+    return f"{timestamp}.{brand_id}.".encode("ascii") + body
+
+
+def _verify_generic(credential: Credential, headers: _Headers, body: bytes, now: float, brand_id: int) -> None:
     timestamp = headers.require(GENERIC_TIMESTAMP)
     header = headers.require(GENERIC_SIGNATURE)
     if not re.fullmatch(r"[0-9]{1,12}", timestamp):
         raise WebhookRejected(401, f"{GENERIC_TIMESTAMP} is not unix seconds (an integer)")
-    candidates = [part.strip()[3:] for part in header.split(",") if part.strip().startswith("v1=")]
+    parts = [part.strip() for part in header.split(",")]
+    prefix = GENERIC_SCHEME + "="
+    candidates = [part[len(prefix) :] for part in parts if part.startswith(prefix)]
     if not candidates:
-        raise WebhookRejected(401, f"{GENERIC_SIGNATURE} has no v1= signature")
-    expected = _hmac_sha256(credential.secret, f"{timestamp}.".encode("ascii") + body).hex().encode("ascii")
+        if any(part.startswith("v1=") for part in parts):
+            raise WebhookRejected(
+                401,
+                f"{GENERIC_SIGNATURE} has only v1= signatures, which do not bind the brand: sign with "
+                f'{GENERIC_SCHEME}= over "<timestamp>.<brand id>." + body',
+            )
+        raise WebhookRejected(401, f"{GENERIC_SIGNATURE} has no {prefix} signature")
+    signed = generic_signed_message(timestamp, brand_id, body)
+    expected = _hmac_sha256(credential.secret, signed).hex().encode("ascii")
     matched = False
     for candidate in candidates:  # several during a secret rotation; every one is compared
         matched |= hmac.compare_digest(expected, candidate.lower().encode("utf-8"))
     if not matched:
-        raise WebhookRejected(401, f"no v1 signature in {GENERIC_SIGNATURE} matches the body")
+        raise WebhookRejected(
+            401, f"no {GENERIC_SCHEME} signature in {GENERIC_SIGNATURE} matches the body and brand {brand_id}"
+        )
     _check_fresh(int(timestamp), now, GENERIC_TIMESTAMP)
 
 

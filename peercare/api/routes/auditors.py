@@ -139,7 +139,12 @@ def audit_answer(answer_id: AnswerIdPath, caller: Auditor, context: Context) -> 
             raise Problem(404, f"no answer {answer_id} has been indexed from the ledger")
         batch = None
         if row.batch_root is not None:
-            batch = session.scalars(select(ix.BatchAnchored).where(ix.BatchAnchored.root == row.batch_root)).first()
+            # The batch whose anchoring log the row came from: two brands may anchor the same root.
+            batch = session.scalars(
+                select(ix.BatchAnchored).where(
+                    ix.BatchAnchored.tx_hash == row.tx_hash, ix.BatchAnchored.log_index == row.log_index
+                )
+            ).first()
         brand_id = session.scalar(
             select(ix.QuestionPosted.brand_id).where(ix.QuestionPosted.question_id == row.question_id)
         )

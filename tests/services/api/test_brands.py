@@ -87,7 +87,7 @@ def deliver_signed(world: World, brand_id: int, secret: str, ticket: str) -> int
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     body = generic_body("ticket_created", f"{ticket}-open", ticket, now, **_ticket([]))
     response = world.client.post(
-        f"/api/v1/webhooks/{brand_id}/generic", content=body, headers=generic_headers(secret, body)
+        f"/api/v1/webhooks/{brand_id}/generic", content=body, headers=generic_headers(secret, body, brand_id=brand_id)
     )
     status: int = response.status_code
     return status

@@ -79,7 +79,8 @@ def test_webhook_deliveries_are_counted_and_timed_by_source_and_outcome(world: W
     data = {"subject": "Twice?", "body": "Sent twice", "tags": ["wallets"], "requester_id": f"cust-{ticket}"}
     body = generic_body("ticket_created", f"{ticket}-open", ticket, now, **data)
     url = f"/api/v1/webhooks/{world.brand2_id}/generic"
-    for headers in (generic_headers(SECRET, body), generic_headers(SECRET, body), generic_headers("forged", body)):
+    signers = (SECRET, SECRET, "forged")
+    for headers in (generic_headers(secret, body, brand_id=world.brand2_id) for secret in signers):
         assert world.client.post(url, content=body, headers=headers).status_code in (200, 401)
     assert world.client.post(f"/api/v1/webhooks/{world.brand2_id}/nonsense", content=b"{}").status_code == 404
     after = scrape(world.client)

@@ -77,7 +77,9 @@ class World:
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         body = generic_body(kind, event_id, ticket, now, **data)
         response = self.client.post(
-            f"/api/v1/webhooks/{brand_id}/generic", content=body, headers=generic_headers(SECRET, body)
+            f"/api/v1/webhooks/{brand_id}/generic",
+            content=body,
+            headers=generic_headers(SECRET, body, brand_id=brand_id),
         )
         assert response.status_code == 200, response.text
 

@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from hashlib import sha256
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,12 @@ from eth_utils.crypto import keccak
 from sqlalchemy import select, update
 from world import TICKETS, World
 
+from peercare.chain.devnet import dev_account, register_funded_brand, transact
 from peercare.content.cid import cid_from_digest
 from peercare.content.embedded import EmbeddedStore
 from peercare.content.vault import Vault
 from peercare.oracle import projections as ix
+from peercare.oracle.manifest import BatchManifest, Leaf
 
 RunAudit = Callable[..., AuditRun]
 #: build_world posts tickets 100 and 101 for brand 2; each ticket gets two answers and one acceptance.
@@ -297,3 +300,44 @@ def test_missing_batch_manifest_fails_naming_the_batch(world: World, run_audit: 
     # Its answers cannot be shown recorded any more: the acceptance of one of them is named too.
     assert all(subject.startswith("question 0x") for subject in run.subjects("payouts"))
     assert "ix_batches" in " ".join(run.subjects("database"))  # the oracle's index still says "ok"
+
+
+# ---------------------------------------------------------------- f. another brand's batch
+
+
+def test_another_brands_leaves_on_your_questions_are_left_out_and_noted(world: World, run_audit: RunAudit) -> None:
+    """A brand anchors a batch listing an answer to another brand's question: the ledger would
+    never accept it for that question, so it is no answer of either brand. The audit passes, counts
+    the leaf as left out and names it in a note; the victim brand's answers are unchanged."""
+    victim = indexed_answers(world)[0]
+    question = bytes.fromhex(victim.question_id[2:])
+    victim_brand = world.dev.ledger.functions.question(question).call()[0]
+    stranger = dev_account(9)
+    leaf = Leaf(question, stranger.address, keccak(b"a sybil's answer"))
+    snapshot = world.dev.snapshot()
+    try:
+        brand = register_funded_brand(
+            world.dev.w3, world.dev.deployment, admin=stranger, oracle=stranger.address, funds=0, minter=dev_account(0)
+        )
+        manifest = BatchManifest(brand, (leaf,))
+        data = manifest.to_bytes()
+        embedded_store(world).put(data)
+        call = world.dev.ledger.functions.anchorAnswerBatch(brand, manifest.tree().root, 1, sha256(data).digest())
+        transact(world.dev.w3, stranger, call)
+        wait_for_oracle_index(world)
+        run = run_audit("--json")
+        victims = run_audit("--json", "--brand", str(victim_brand))
+    finally:
+        world.dev.revert(snapshot)
+        wait_for_oracle_index(world)
+
+    assert run.exit_code == 0, run.stdout + run.stderr
+    batches = run.section("batches")
+    assert batches["counts"]["leaves left out"] == 1
+    (note,) = [entry for entry in batches["notes"] if entry["subject"] == f"batch 0x{manifest.tree().root.hex()}"]
+    assert f"leaf 0 answers {victim.question_id} of brand {victim_brand}" in note["message"]
+    assert victims.exit_code == 0
+    with world.oracle.database.read() as session:
+        brand_of = {q.question_id: q.brand_id for q in session.scalars(select(ix.QuestionPosted))}
+        own = {a.answer_id for a in session.scalars(select(ix.AnswerRow)) if brand_of[a.question_id] == victim_brand}
+    assert victims.section("content")["counts"]["answers"] == len(own)

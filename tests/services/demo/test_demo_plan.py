@@ -133,7 +133,8 @@ def test_the_signed_document_is_the_one_the_oracle_builds_from_the_delivery(full
     signed = [d for d in full.deliveries() if d.signer is not None][:25]
     for delivery in signed:
         body = delivery.body(signature={"nonce": 0, "deadline": 2**40, "signature": "0x" + "11" * 65})
-        event = verify_and_parse("generic", Credential(secret), generic_headers(secret, body), body, time.time())
+        headers = generic_headers(secret, body, brand_id=brand_id)
+        event = verify_and_parse("generic", Credential(secret), headers, body, time.time(), brand_id=brand_id)
         assert isinstance(event, CommentAdded)
         tags = full.tags_by_ticket[delivery.ticket_id]
         topic = next((t for t in tags if t in full.topics), DEFAULT_TOPIC)  # as the processor picks it

@@ -265,6 +265,7 @@ class Sender:
     retries: int = 0
     stop: threading.Event = field(default_factory=threading.Event)
     others: list[str] = field(default_factory=list)
+    brand_id: int = 1  # the brand `url` posts to: the generic signature binds it
 
     def run(self) -> None:
         urls, turn = [self.url, *self.others], 0
@@ -276,7 +277,8 @@ class Sender:
                     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
                     body = generic_body(delivery.kind, delivery.event_id, delivery.ticket, now, **delivery.data)
                     try:
-                        response = client.post(url, content=body, headers=generic_headers(SECRET, body))
+                        headers = generic_headers(SECRET, body, brand_id=self.brand_id)
+                        response = client.post(url, content=body, headers=headers)
                     except httpx.HTTPError:
                         response = None
                     if response is not None and response.status_code == 200:

@@ -45,6 +45,11 @@ def client(intake: Intake) -> TestClient:
     return TestClient(app)
 
 
+def signed(body: bytes, secret: str = SECRET, brand_id: int = 1, timestamp: int | None = None) -> dict[str, str]:
+    """Headers signing `body` for brand `brand_id`'s generic webhook (brand 1's is `URL`)."""
+    return generic_headers(secret, body, timestamp, brand_id=brand_id)
+
+
 def ticket_body(ticket: str = "T-1", event_id: str = "evt-1", occurred_at: str | None = None) -> bytes:
     occurred_at = occurred_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return generic_body(
@@ -68,7 +73,7 @@ def test_a_webhook_configured_after_the_credentials_were_cached_answers_at_once(
     client: TestClient, database: Database
 ) -> None:
     body = ticket_body()
-    assert client.post(URL, content=body, headers=generic_headers(SECRET, body)).status_code == 200  # cached
+    assert client.post(URL, content=body, headers=signed(body)).status_code == 200  # cached
     with database.transaction() as session:
         session.add(
             Brand(id=2, name="Beta", default_topic="general", default_bounty=0, answer_window_s=60, created_at_ms=0)
@@ -77,17 +82,17 @@ def test_a_webhook_configured_after_the_credentials_were_cached_answers_at_once(
         session.add(WebhookCredential(brand_id=2, source="generic", secret="brand-two-secret"))
     other = ticket_body("T-2", "evt-2")
     response = client.post(
-        "/api/v1/webhooks/2/generic", content=other, headers=generic_headers("brand-two-secret", other)
+        "/api/v1/webhooks/2/generic", content=other, headers=signed(other, "brand-two-secret", brand_id=2)
     )
     assert response.status_code == 200, response.text
-    unknown = client.post("/api/v1/webhooks/3/generic", content=other, headers=generic_headers("x", other))
+    unknown = client.post("/api/v1/webhooks/3/generic", content=other, headers=signed(other, "x", brand_id=3))
     assert unknown.status_code == 404
     assert unknown.json()["detail"] == "no generic webhook is configured for brand 3"
 
 
 def test_a_signed_delivery_is_stored_then_acknowledged(client: TestClient, database: Database) -> None:
     body = ticket_body()
-    response = client.post(URL, content=body, headers=generic_headers(SECRET, body))
+    response = client.post(URL, content=body, headers=signed(body))
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "accepted"
     with database.transaction() as session:
@@ -100,8 +105,8 @@ def test_a_replayed_delivery_is_acknowledged_as_duplicate_and_stored_once(
     client: TestClient, database: Database
 ) -> None:
     body = ticket_body()
-    first = client.post(URL, content=body, headers=generic_headers(SECRET, body))
-    again = client.post(URL, content=body, headers=generic_headers(SECRET, body))
+    first = client.post(URL, content=body, headers=signed(body))
+    again = client.post(URL, content=body, headers=signed(body))
     assert again.status_code == 200 and again.json() == {"status": "duplicate", "event_id": first.json()["event_id"]}
     assert stored(database) == 1
 
@@ -109,9 +114,7 @@ def test_a_replayed_delivery_is_acknowledged_as_duplicate_and_stored_once(
 def test_concurrent_deliveries_of_the_same_event_store_it_once(client: TestClient, database: Database) -> None:
     body = ticket_body()
     with ThreadPoolExecutor(8) as pool:
-        results = list(
-            pool.map(lambda _: client.post(URL, content=body, headers=generic_headers(SECRET, body)), range(16))
-        )
+        results = list(pool.map(lambda _: client.post(URL, content=body, headers=signed(body)), range(16)))
     statuses = sorted(r.json()["status"] for r in results)
     assert statuses == ["accepted"] + ["duplicate"] * 15
     assert stored(database) == 1
@@ -120,10 +123,10 @@ def test_concurrent_deliveries_of_the_same_event_store_it_once(client: TestClien
 @pytest.mark.parametrize(
     ("tamper", "detail"),
     [
-        (lambda b, h: (b, {**h, "X-PeerCare-Signature": "v1=" + "0" * 64}), "no v1 signature"),
-        (lambda b, h: (b.replace(b"stuck", b"STUCK"), h), "no v1 signature"),
-        (lambda b, h: (b, generic_headers("wrong-secret", b)), "no v1 signature"),
-        (lambda b, h: (b, generic_headers(SECRET, b, int(time.time()) - 301)), "X-PeerCare-Timestamp"),
+        (lambda b, h: (b, {**h, "X-PeerCare-Signature": "v2=" + "0" * 64}), "no v2 signature"),
+        (lambda b, h: (b.replace(b"stuck", b"STUCK"), h), "no v2 signature"),
+        (lambda b, h: (b, signed(b, "wrong-secret")), "no v2 signature"),
+        (lambda b, h: (b, signed(b, timestamp=int(time.time()) - 301)), "X-PeerCare-Timestamp"),
         (lambda b, h: (b, {"Content-Type": "application/json"}), "X-PeerCare-Timestamp"),
     ],
     ids=["forged-signature", "altered-body", "wrong-secret", "stale", "unsigned"],
@@ -132,7 +135,7 @@ def test_forged_or_stale_deliveries_get_401_and_change_nothing(
     client: TestClient, database: Database, tamper: object, detail: str
 ) -> None:
     body = ticket_body()
-    body, headers = tamper(body, generic_headers(SECRET, body))  # type: ignore[operator]
+    body, headers = tamper(body, signed(body))  # type: ignore[operator]
     response = client.post(URL, content=body, headers=headers)
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
@@ -151,7 +154,7 @@ def test_a_malformed_body_gets_422_naming_the_field(client: TestClient, database
         tags="not-a-list",
         requester_id="c",
     )
-    response = client.post(URL, content=body, headers=generic_headers(SECRET, body))
+    response = client.post(URL, content=body, headers=signed(body))
     assert response.status_code == 422
     assert ["data", "tags"] in [e["loc"] for e in response.json()["errors"]]
     assert stored(database) == 0
@@ -160,7 +163,7 @@ def test_a_malformed_body_gets_422_naming_the_field(client: TestClient, database
 def test_unconfigured_brands_and_unknown_sources_get_404(client: TestClient, database: Database) -> None:
     body = ticket_body()
     assert (
-        client.post("/api/v1/webhooks/2/generic", content=body, headers=generic_headers(SECRET, body)).json()["detail"]
+        client.post("/api/v1/webhooks/2/generic", content=body, headers=signed(body, brand_id=2)).json()["detail"]
         == "no generic webhook is configured for brand 2"
     )
     assert client.post("/api/v1/webhooks/1/jira", content=body).status_code == 404
@@ -170,7 +173,7 @@ def test_unconfigured_brands_and_unknown_sources_get_404(client: TestClient, dat
 
 def test_an_oversized_body_gets_413_before_it_is_read_whole(client: TestClient, database: Database) -> None:
     body = b"{" + b" " * MAX_BODY_BYTES + b"}"
-    response = client.post(URL, content=body, headers=generic_headers(SECRET, body))
+    response = client.post(URL, content=body, headers=signed(body))
     assert response.status_code == 413
     assert stored(database) == 0
 
@@ -183,5 +186,5 @@ def test_a_database_outage_answers_503_and_acknowledges_nothing(
 
     intake.writer._store = broken  # type: ignore[method-assign,assignment]  # a fault we cannot cause for real
     body = ticket_body()
-    response = client.post(URL, content=body, headers=generic_headers(SECRET, body))
+    response = client.post(URL, content=body, headers=signed(body))
     assert response.status_code == 503 and "nothing was recorded" in response.json()["detail"]

@@ -60,7 +60,7 @@ def test_a_second_oracle_on_one_sqlite_database_is_refused_and_the_first_keeps_s
         data = {"subject": "Still there?", "body": "Hello", "tags": ["wallets"], "requester_id": "cust-after"}
         body = generic_body("ticket_created", "after-refusal", "T-after", now, **data)
         response = httpx.post(
-            f"{first.url}/api/v1/webhooks/1/generic", content=body, headers=generic_headers(SECRET, body)
+            f"{first.url}/api/v1/webhooks/1/generic", content=body, headers=generic_headers(SECRET, body, brand_id=1)
         )
         assert response.status_code == 200, response.text
 

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_webhook_sources import (
+    BRAND,
     FRESHDESK,
     FRESHDESK_PASSWORD,
     GENERIC,
@@ -26,6 +27,7 @@ from test_webhook_sources import (
     freshdesk_delivery,
     generic_body,
     generic_delivery,
+    generic_signature,
     zendesk_comment,
     zendesk_delivery,
     zendesk_event,
@@ -35,16 +37,17 @@ from test_webhook_sources import (
 from peercare.oracle.events import CommentAdded, TicketCreated, TicketSolved
 from peercare.oracle.webhooks import Credential, WebhookRejected, verify_and_parse
 
+MISMATCH = f"no v2 signature in X-PeerCare-Signature matches the body and brand {BRAND}"
 ZENDESK_PAYLOAD = zendesk_event("created", {})
 GENERIC_PAYLOAD = generic_body("ticket_solved", {"solved_by_comment_id": "C-1"})
 FRESHDESK_PAYLOAD = freshdesk_body("ticket_solved")
 
 
 def rejected(
-    source: str, credential: Credential, headers: dict[str, str], body: bytes, now: float = NOW
+    source: str, credential: Credential, headers: dict[str, str], body: bytes, now: float = NOW, brand_id: int = BRAND
 ) -> WebhookRejected:
     with pytest.raises(WebhookRejected) as caught:
-        verify_and_parse(source, credential, headers, body, now)
+        verify_and_parse(source, credential, headers, body, now, brand_id=brand_id)
     return caught.value
 
 
@@ -177,7 +180,7 @@ def test_header_names_are_case_insensitive(case: str) -> None:
     freshdesk_headers, freshdesk_bytes = freshdesk_delivery(FRESHDESK_PAYLOAD)
 
     assert verify_and_parse("zendesk", ZENDESK, _recased(zendesk_headers, case), zendesk_body, NOW)
-    assert verify_and_parse("generic", GENERIC, _recased(generic_headers, case), generic_bytes, NOW)
+    assert verify_and_parse("generic", GENERIC, _recased(generic_headers, case), generic_bytes, NOW, brand_id=BRAND)
     assert verify_and_parse("freshdesk", FRESHDESK, _recased(freshdesk_headers, case), freshdesk_bytes, NOW)
 
 
@@ -199,46 +202,79 @@ def test_generic_accepts_either_signature_during_a_secret_rotation() -> None:
     headers, body = generic_delivery(GENERIC_PAYLOAD, secrets=(old, new))
     not_yet_switched = Credential(secret=old)
 
-    assert isinstance(verify_and_parse("generic", GENERIC, headers, body, NOW), TicketSolved)
-    assert isinstance(verify_and_parse("generic", not_yet_switched, headers, body, NOW), TicketSolved)
+    assert isinstance(verify_and_parse("generic", GENERIC, headers, body, NOW, brand_id=BRAND), TicketSolved)
+    assert isinstance(verify_and_parse("generic", not_yet_switched, headers, body, NOW, brand_id=BRAND), TicketSolved)
 
 
 def test_generic_signature_list_tolerates_spaces_and_other_schemes() -> None:
     headers, body = generic_delivery(GENERIC_PAYLOAD)
-    headers["X-PeerCare-Signature"] = f"v0=deadbeef, {headers['X-PeerCare-Signature'].upper().replace('V1=', 'v1=')}"
+    headers["X-PeerCare-Signature"] = f"v0=deadbeef, {headers['X-PeerCare-Signature'].upper().replace('V2=', 'v2=')}"
 
-    assert isinstance(verify_and_parse("generic", GENERIC, headers, body, NOW), TicketSolved)
+    assert isinstance(verify_and_parse("generic", GENERIC, headers, body, NOW, brand_id=BRAND), TicketSolved)
 
 
 def test_generic_signature_with_a_retired_secret_is_refused() -> None:
     headers, body = generic_delivery(GENERIC_PAYLOAD, secrets=("whsec-brand-7-previous",))
 
-    assert_unauthorised(
-        rejected("generic", GENERIC, headers, body), "no v1 signature in X-PeerCare-Signature matches the body"
-    )
+    assert_unauthorised(rejected("generic", GENERIC, headers, body), MISMATCH)
 
 
 def test_generic_signature_over_another_timestamp_is_refused() -> None:
     headers, body = generic_delivery(GENERIC_PAYLOAD)
     headers["X-PeerCare-Timestamp"] = str(int(NOW) - 1)
 
+    assert_unauthorised(rejected("generic", GENERIC, headers, body), MISMATCH)
+
+
+def test_generic_delivery_signed_for_one_brand_is_refused_by_another_sharing_its_secret() -> None:
+    """A secret reused by two brands: what brand 7's system signed cannot be replayed to brand 8."""
+    headers, body = generic_delivery(GENERIC_PAYLOAD, brand_id=BRAND)
+
+    assert isinstance(verify_and_parse("generic", GENERIC, headers, body, NOW, brand_id=BRAND), TicketSolved)
     assert_unauthorised(
-        rejected("generic", GENERIC, headers, body), "no v1 signature in X-PeerCare-Signature matches the body"
+        rejected("generic", GENERIC, headers, body, brand_id=BRAND + 1),
+        f"no v2 signature in X-PeerCare-Signature matches the body and brand {BRAND + 1}",
     )
+
+
+def test_generic_v1_signature_which_names_no_brand_is_refused_saying_how_to_sign() -> None:
+    body = json.dumps(GENERIC_PAYLOAD).encode()
+    v1 = hmac.new(GENERIC.secret.encode(), f"{int(NOW)}.".encode() + body, hashlib.sha256).hexdigest()
+    headers = {"X-PeerCare-Timestamp": str(int(NOW)), "X-PeerCare-Signature": f"v1={v1}"}
+
+    assert_unauthorised(
+        rejected("generic", GENERIC, headers, body),
+        "X-PeerCare-Signature has only v1= signatures, which do not bind the brand: sign with v2= over "
+        '"<timestamp>.<brand id>." + body',
+    )
+
+
+def test_generic_delivery_checked_without_its_brand_is_a_programming_error() -> None:
+    headers, body = generic_delivery(GENERIC_PAYLOAD)
+
+    with pytest.raises(ValueError, match="binds the brand id"):
+        verify_and_parse("generic", GENERIC, headers, body, NOW)
+
+
+def test_generic_signature_is_the_documented_hmac_over_timestamp_brand_and_body() -> None:
+    body = b'{"id":"evt_1"}'
+    expected = hmac.new(b"s3cret", b"1795338000.42." + body, hashlib.sha256).hexdigest()
+
+    assert generic_signature("s3cret", 1795338000, body, 42) == expected
 
 
 @pytest.mark.parametrize(
     ("headers", "detail"),
     [
-        ({"X-PeerCare-Signature": "v1=00"}, "the X-PeerCare-Timestamp header is missing"),
+        ({"X-PeerCare-Signature": "v2=00"}, "the X-PeerCare-Timestamp header is missing"),
         ({"X-PeerCare-Timestamp": str(int(NOW))}, "the X-PeerCare-Signature header is missing"),
         (
-            {"X-PeerCare-Timestamp": "2026-11-22T09:00:00Z", "X-PeerCare-Signature": "v1=00"},
+            {"X-PeerCare-Timestamp": "2026-11-22T09:00:00Z", "X-PeerCare-Signature": "v2=00"},
             "X-PeerCare-Timestamp is not unix seconds (an integer)",
         ),
         (
             {"X-PeerCare-Timestamp": str(int(NOW)), "X-PeerCare-Signature": "sha256=00"},
-            "X-PeerCare-Signature has no v1= signature",
+            "X-PeerCare-Signature has no v2= signature",
         ),
     ],
 )
@@ -251,7 +287,7 @@ def test_generic_window_is_300_s_either_way(offset: int, accepted: bool) -> None
     headers, body = generic_delivery(GENERIC_PAYLOAD, timestamp=int(NOW) + offset)
 
     if accepted:
-        assert verify_and_parse("generic", GENERIC, headers, body, NOW).event_key == "evt_01"
+        assert verify_and_parse("generic", GENERIC, headers, body, NOW, brand_id=BRAND).event_key == "evt_01"
     else:
         direction = "old" if offset < 0 else "in the future"
         assert rejected("generic", GENERIC, headers, body).detail.startswith(
@@ -366,4 +402,5 @@ def test_any_single_byte_change_to_a_signed_body_is_refused(source: str, data: s
 
 def test_unchanged_signed_bodies_are_accepted() -> None:
     for source, (credential, (headers, body)) in SIGNED.items():
-        assert isinstance(verify_and_parse(source, credential, headers, body, NOW), CommentAdded | TicketSolved)
+        event = verify_and_parse(source, credential, headers, body, NOW, brand_id=BRAND)
+        assert isinstance(event, CommentAdded | TicketSolved)

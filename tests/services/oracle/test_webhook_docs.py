@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_webhook_sources import GENERIC, ZENDESK, zendesk_event
+from test_webhook_sources import BRAND, GENERIC, ZENDESK, zendesk_event
 
 from peercare.oracle.events import TicketCreated, TicketSolved
 from peercare.oracle.webhooks import verify_and_parse
@@ -41,9 +41,9 @@ def test_python_snippet_signs_a_request_peercare_accepts(capsys: pytest.CaptureF
     namespace: dict[str, Any] = {}
     exec(code_block("python", "def peercare_headers"), namespace)  # the documentation, run as written
     body: bytes = namespace["body"]
-    headers = namespace["peercare_headers"](GENERIC.secret, body, 1795338000)
+    headers = namespace["peercare_headers"](GENERIC.secret, BRAND, body, 1795338000)
 
-    event = verify_and_parse("generic", GENERIC, headers, body, now=1795338000)
+    event = verify_and_parse("generic", GENERIC, headers, body, now=1795338000, brand_id=BRAND)
 
     assert isinstance(event, TicketSolved)
     assert (event.event_key, event.solved_by_comment_id) == ("evt_1042", "C-7")
@@ -58,10 +58,12 @@ def test_openssl_one_liner_signs_a_generic_request_peercare_accepts(tmp_path: Pa
     )
     (tmp_path / "body.json").write_text(body)
 
-    timestamp, signature = shell(first_line + '; echo "$TS $SIG"', tmp_path, SECRET=GENERIC.secret).split()
-    headers = {"X-PeerCare-Timestamp": timestamp, "X-PeerCare-Signature": f"v1={signature}"}
+    script = first_line + '; echo "$TS $SIG"'
+    timestamp, signature = shell(script, tmp_path, SECRET=GENERIC.secret, BRAND_ID=str(BRAND)).split()
+    headers = {"X-PeerCare-Timestamp": timestamp, "X-PeerCare-Signature": f"v2={signature}"}
 
-    assert verify_and_parse("generic", GENERIC, headers, body.encode(), now=int(timestamp)).event_key == "evt_9"
+    event = verify_and_parse("generic", GENERIC, headers, body.encode(), now=int(timestamp), brand_id=BRAND)
+    assert event.event_key == "evt_9"
 
 
 @needs_openssl

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_webhook_sources import (
+    BRAND,
     FRESHDESK,
     GENERIC,
     NOW,
@@ -41,7 +42,7 @@ def signed(source: str, body: bytes) -> tuple[dict[str, str], bytes]:
         return {"X-Zendesk-Webhook-Signature": signature, "X-Zendesk-Webhook-Signature-Timestamp": STAMP}, body
     if source == "generic":
         signature = generic_signature(GENERIC.secret, int(NOW), body)
-        return {"X-PeerCare-Timestamp": str(int(NOW)), "X-PeerCare-Signature": f"v1={signature}"}, body
+        return {"X-PeerCare-Timestamp": str(int(NOW)), "X-PeerCare-Signature": f"v2={signature}"}, body
     return freshdesk_delivery({})[0], body
 
 
@@ -58,7 +59,7 @@ DELIVERIES: dict[str, Callable[[dict[str, Any]], tuple[dict[str, str], bytes]]] 
 def errors_of(source: str, payload: dict[str, Any]) -> WebhookRejected:
     headers, body = DELIVERIES[source](payload)
     with pytest.raises(WebhookRejected) as caught:
-        verify_and_parse(source, CREDENTIALS[source], headers, body, NOW)
+        verify_and_parse(source, CREDENTIALS[source], headers, body, NOW, brand_id=BRAND)
     assert caught.value.status == 422
     return caught.value
 
@@ -77,7 +78,7 @@ def locs(rejection: WebhookRejected) -> list[list[str | int]]:
 )
 def test_body_that_is_not_a_json_object_is_refused(source: str, body: bytes, loc: list[Any], type_: str) -> None:
     with pytest.raises(WebhookRejected) as caught:
-        verify_and_parse(source, CREDENTIALS[source], *signed(source, body), now=NOW)
+        verify_and_parse(source, CREDENTIALS[source], *signed(source, body), now=NOW, brand_id=BRAND)
 
     assert (caught.value.status, locs(caught.value), caught.value.errors[0]["type"]) == (422, [loc], type_)
     assert caught.value.detail.startswith("the body is invalid at the body: ")
@@ -349,7 +350,7 @@ def test_any_authentic_body_is_parsed_or_refused_with_422(source: str, data: st.
     headers, body = DELIVERIES[source](payload)
 
     try:
-        event = verify_and_parse(source, CREDENTIALS[source], headers, body, NOW)
+        event = verify_and_parse(source, CREDENTIALS[source], headers, body, NOW, brand_id=BRAND)
     except WebhookRejected as rejection:
         stale = source == "freshdesk" and "occurred_at is" in rejection.detail  # its only freshness is in the body
         assert stale or (rejection.status == 422 and rejection.errors)

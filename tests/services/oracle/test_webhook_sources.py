@@ -34,6 +34,7 @@ NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC).timestamp()
 STAMP = "2026-11-22T09:00:00Z"  # == NOW
 ZENDESK = Credential(secret="zd-signing-secret-4f1c")
 GENERIC = Credential(secret="whsec-brand-7-current")
+BRAND = 7  # the brand the generic deliveries are addressed to (their signature binds it)
 FRESHDESK_PASSWORD = "correct horse battery staple"
 FRESHDESK = Credential(
     secret="fd-token-91b2",
@@ -64,15 +65,20 @@ def zendesk_delivery(
     return headers, body
 
 
-def generic_signature(secret: str, timestamp: int, body: bytes) -> str:
-    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+def generic_signature(secret: str, timestamp: int, body: bytes, brand_id: int = BRAND) -> str:
+    """v2: hex HMAC-SHA256 of "<timestamp>.<brand id>." + body, as docs/webhooks.md says."""
+    return hmac.new(secret.encode(), f"{timestamp}.{brand_id}.".encode() + body, hashlib.sha256).hexdigest()
 
 
 def generic_delivery(
-    payload: dict[str, Any], *, secrets: tuple[str, ...] = (GENERIC.secret,), timestamp: int = int(NOW)
+    payload: dict[str, Any],
+    *,
+    secrets: tuple[str, ...] = (GENERIC.secret,),
+    timestamp: int = int(NOW),
+    brand_id: int = BRAND,
 ) -> tuple[dict[str, str], bytes]:
     body = json.dumps(payload).encode()
-    signatures = ",".join(f"v1={generic_signature(secret, timestamp, body)}" for secret in secrets)
+    signatures = ",".join(f"v2={generic_signature(secret, timestamp, body, brand_id)}" for secret in secrets)
     return {"X-PeerCare-Timestamp": str(timestamp), "X-PeerCare-Signature": signatures}, body
 
 
@@ -173,7 +179,7 @@ def parse_freshdesk(payload: dict[str, Any]) -> Any:
 
 
 def parse_generic(payload: dict[str, Any]) -> Any:
-    return verify_and_parse("generic", GENERIC, *generic_delivery(payload), now=NOW)
+    return verify_and_parse("generic", GENERIC, *generic_delivery(payload), now=NOW, brand_id=BRAND)
 
 
 OCCURRED = datetime(2026, 11, 22, 8, 59, 58, 672717, tzinfo=UTC)
