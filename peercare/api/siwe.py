@@ -1,9 +1,10 @@
 """Sign-In with Ethereum (EIP-4361): the message format, parsed strictly, and its verification.
 
 The message is plain text a wallet shows and signs with `personal_sign` (EIP-191). The server
-checks that it names this service (`domain`), this chain, a nonce it handed out and has not seen
-used, that it is within its validity window, and that the signature recovers to the address in
-the message. Contract wallets (ERC-1271) are not supported: the signer must be the address itself.
+checks that it names this service (`domain`, and a `URI` at this service's origin), this chain, a
+nonce it handed out and has not seen used, that it is within its validity window, and that the
+signature recovers to the address in the message. Contract wallets (ERC-1271) are not supported:
+the signer must be the address itself.
 
 The `siwe` package on PyPI pins web3 7 and eth-account 0.13 (older than ours), so the grammar of
 the EIP is implemented here, with the EIP's own examples in the tests.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
@@ -141,6 +143,18 @@ def parse(text: str) -> SiweMessage:
     )
 
 
+def uri_origin(uri: str) -> str | None:
+    """The authority (host[:port]) of an http or https URI, None for any other URI: what must be one
+    of this service's domains (a wallet fills it with the page's `location.origin`)."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or "@" in parts.netloc:
+        return None
+    return parts.netloc
+
+
 def _instant(value: str, name: str) -> datetime:
     if not _DATETIME.match(value):
         raise SiweError(f"{name.replace('_', ' ')} {value!r} is not an RFC 3339 date-time")
@@ -153,12 +167,15 @@ def _instant(value: str, name: str) -> datetime:
 def verify(
     text: str, signature: str, *, domains: frozenset[str], chain_id: int, now: datetime, skew_s: float = 300
 ) -> SiweMessage:
-    """The message, once it is well formed, for one of `domains` and `chain_id`, valid at `now`
-    (issued at most `skew_s` in the future), and signed by its address. The nonce is the caller's
-    to check and consume."""
+    """The message, once it is well formed, for one of `domains` (its domain, and its URI's origin)
+    and `chain_id`, valid at `now` (issued at most `skew_s` in the future), and signed by its
+    address. The nonce is the caller's to check and consume."""
     message = parse(text)
     if message.domain not in domains:
         raise SiweError(f"the message is for {message.domain!r}, not this service ({', '.join(sorted(domains))})")
+    if uri_origin(message.uri) not in domains:
+        origins = ", ".join(f"http(s)://{domain}" for domain in sorted(domains))
+        raise SiweError(f"the message's URI {message.uri!r} is not at this service's origin ({origins})")
     if message.chain_id != chain_id:
         raise SiweError(f"the message is for chain {message.chain_id}, this service is on chain {chain_id}")
     if (_instant(message.issued_at, "issued_at") - now).total_seconds() > skew_s:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 from pydantic import Field
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, delete
+from sqlalchemy.orm import Session
 
 from peercare.api.auth import Bearer, Caller, Context, create_session_token, now_ms, revoke_session_token
 from peercare.api.models import SiweNonce
@@ -55,7 +56,7 @@ def new_nonce(context: Context) -> NonceOut:
 @router.post(
     "/siwe",
     summary="Sign in with a signed EIP-4361 message; returns a session token",
-    responses={401: {"description": "the message or signature does not sign this service in"}},
+    responses={401: {"description": "the message or signature does not sign this service in (or its nonce is spent)"}},
 )
 def sign_in(body: SiweIn, context: Context) -> SessionOut:
     try:
@@ -69,12 +70,20 @@ def sign_in(body: SiweIn, context: Context) -> SessionOut:
     except SiweError as exc:
         raise Problem(401, f"sign-in refused: {exc}") from None
     with context.database.transaction() as session:
-        nonce = session.get(SiweNonce, message.nonce)
-        if nonce is None or nonce.expires_at_ms <= now_ms():
+        if not consume_nonce(session, message.nonce, now_ms()):
             raise Problem(401, "sign-in refused: the nonce is unknown, used or expired; get a new one")
-        session.delete(nonce)  # single use: a replayed message finds no nonce
         token, expires = create_session_token(session, message.address)
     return SessionOut(token=token, address=message.address, expires_at_ms=expires)
+
+
+def consume_nonce(session: Session, nonce: str, now_ms: int) -> bool:
+    """Spend a nonce handed out by `new_nonce`, once: whether it was there, unexpired, and is now
+    gone. One conditional DELETE whose row count answers, so two sign-ins with the same nonce
+    cannot both succeed: on PostgreSQL the second DELETE waits for the first's row lock and, once
+    that commits, matches nothing (reading the row, then deleting it, let both through)."""
+    result = session.execute(delete(SiweNonce).where(SiweNonce.nonce == nonce, SiweNonce.expires_at_ms > now_ms))
+    assert isinstance(result, CursorResult)
+    return result.rowcount == 1
 
 
 @router.post("/logout", status_code=204, summary="End the advocate's session (its token stops working)")

@@ -1,12 +1,17 @@
 """Fixtures for the API tests: one running PeerCare with a history (`world.py`), shared by the
 session. Port: `PEERCARE_TEST_API_CHAIN_PORT` (8740), apart from the other suites' chains.
 
+`database` runs a test twice, on an empty migrated database of its own on SQLite and on
+PostgreSQL (the oracle suite's throwaway server on `PEERCARE_TEST_PG_PORT`, 5871), for what the
+world's SQLite cannot show: races between concurrent transactions.
+
 Tests that change state must not depend on totals other tests change: post a new ticket, use a
 fresh advocate, or compare before and after.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections.abc import Iterator
@@ -15,12 +20,42 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parents[1] / "oracle"))
 
 import pytest
+from pgserver import PostgresServer
 from world import World, running_world
 
+from peercare.oracle.db import Database, sqlite_url
+
 CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_API_CHAIN_PORT", "8740"))
+POSTGRES_PORT = int(os.environ.get("PEERCARE_TEST_PG_PORT", "5871"))
+_database_numbers = itertools.count()
 
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with running_world(tmp_path_factory, CHAIN_PORT, "api") as built:
         yield built
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer(POSTGRES_PORT)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path / "api.sqlite3")
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        url = server.create_database(f"api_{next(_database_numbers)}")
+    db = Database(url)
+    db.migrate()
+    try:
+        yield db
+    finally:
+        db.dispose()

@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from sqlalchemy import func, select
 from world import DOMAIN, World, siwe_message
 
+from peercare.api.models import AdvocateSession
 from peercare.api.siwe import SiweError, parse
 
 ADDRESS = "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2"
@@ -123,13 +125,14 @@ def test_a_replayed_sign_in_message_is_refused_because_its_nonce_was_used(world:
     ("changes", "reason"),
     [
         ({"domain": "evil.example"}, "not this service"),
+        ({"uri": "https://evil.example/login"}, "is not at this service's origin"),
         ({"chain_id": 1}, "this service is on chain"),
         ({"expiration_time": "2020-01-01T00:00:00Z"}, "expired"),
         ({"not_before": "2999-01-01T00:00:00Z"}, "not valid yet"),
         ({"issued_at": (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}, "future"),
         ({"nonce": "neverhandedout1"}, "nonce is unknown"),
     ],
-    ids=["domain", "chain", "expired", "not-before", "issued-in-future", "unknown-nonce"],
+    ids=["domain", "uri", "chain", "expired", "not-before", "issued-in-future", "unknown-nonce"],
 )
 def test_a_message_that_does_not_sign_this_service_in_is_refused_and_keeps_its_nonce(
     world: World, changes: dict[str, object], reason: str
@@ -152,6 +155,52 @@ def test_a_message_that_does_not_sign_this_service_in_is_refused_and_keeps_its_n
             ).status_code
             == 200
         )
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://evil.example/login",  # another site
+        f"http://{DOMAIN}.evil.example/",  # this domain as a prefix of another
+        f"http://user@{DOMAIN}/",  # userinfo: the host is not what it looks like
+        f"ftp://{DOMAIN}/",  # not a web origin
+        "urn:peercare:sign-in",
+    ],
+)
+def test_a_message_whose_uri_is_not_this_services_origin_is_refused_and_creates_no_session(
+    world: World, uri: str
+) -> None:
+    """A page at another origin cannot get a signature that signs its visitor in here, even when
+    its message names this service's domain."""
+    account = world.advocates[4]
+    message = replace(siwe_message(account.address, _nonce(world), world.oracle.context.deployment.chain_id), uri=uri)
+    sessions = _sessions(world)
+    response = world.client.post(
+        "/api/v1/auth/siwe", json={"message": message.text(), "signature": _signed(account, message.text())}
+    )
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == (
+        f"sign-in refused: the message's URI {uri!r} is not at this service's origin (http(s)://{DOMAIN})"
+    )
+    assert _sessions(world) == sessions
+
+
+def test_a_message_whose_uri_is_this_services_origin_signs_in(world: World) -> None:
+    account = world.advocates[4]
+    message = replace(
+        siwe_message(account.address, _nonce(world), world.oracle.context.deployment.chain_id),
+        uri=f"https://{DOMAIN}/advocate?from=wallet",
+    )
+    response = world.client.post(
+        "/api/v1/auth/siwe", json={"message": message.text(), "signature": _signed(account, message.text())}
+    )
+    assert response.status_code == 200, response.text
+
+
+def _sessions(world: World) -> int:
+    with world.oracle.database.read() as session:
+        return session.scalar(select(func.count()).select_from(AdvocateSession)) or 0
 
 
 def test_a_signature_by_another_wallet_is_refused_naming_who_signed(world: World) -> None:
