@@ -54,6 +54,19 @@ class Settings(BaseSettings):
     stall_after_s: float = Field(
         60.0, gt=0, description="Health says degraded when the oldest unmined transaction is older than this."
     )
+    # Limits of their own (docs/api.md, "Errors and limits"; docs/webhooks.md, "Responses").
+    webhook_rate_per_s: float = Field(
+        200.0, gt=0, description="Authentic webhook deliveries per second per brand and source, sustained (then 429)."
+    )
+    webhook_burst: int = Field(
+        2000, ge=1, description="Authentic webhook deliveries per brand and source at once before the rate applies."
+    )
+    relay_quota_per_wallet_hour: int = Field(
+        30, ge=1, description="Answers one wallet may have relayed through the API (the oracle pays the gas) per hour."
+    )
+    relay_quota_per_brand_day: int = Field(
+        2000, ge=1, description="Answers relayed through the API to one brand's questions per 24 hours, all wallets."
+    )
 
     @property
     def chain_dir(self) -> Path:

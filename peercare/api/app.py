@@ -7,15 +7,16 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from peercare.api import metrics, problems, relay
+from peercare.api import limits, metrics, problems, relay
+from peercare.api.auth import rate_key
 from peercare.api.context import ApiContext
-from peercare.api.limits import BodyLimit, RateLimit
+from peercare.api.limits import BodyLimit, Principals, RateLimit, RateLimiter, WebhookLimits
 from peercare.api.metrics import Metrics
 from peercare.api.routes import advocates, auditors, auth, brands, health
 from peercare.oracle.intake import Intake, webhook_router
 from peercare.web import router as web_router
 
-WEBHOOKS = "/api/v1/webhooks/"  # capped by the intake itself (larger bodies), never rate limited
+WEBHOOKS = "/api/v1/webhooks/"  # capped and rate limited by the intake itself (per brand and source)
 DESCRIPTION = """\
 Advocates sign in with their wallet (Sign-In with Ethereum) and see their reputation, earnings,
 answers and ratings; brands use API keys scoped to their brand; auditors use read-only keys.
@@ -28,15 +29,21 @@ def create_app(context: ApiContext, intake: Intake | None = None) -> FastAPI:
     app.state.context = context
     observed = app.state.metrics = Metrics(context)  # GET /metrics (not in the schema); workers report to it too
     problems.install(app)
+    limits.install(app)
     for router in (health.router, auth.router, advocates.router, brands.router, auditors.router, relay.router):
         app.include_router(router)
     app.include_router(web_router)  # the advocate's and the auditor's pages (not in the schema)
     app.include_router(metrics.router)
     if intake is not None:
-        app.include_router(webhook_router(intake, observed))
+        settings = context.settings
+        sources = RateLimiter(settings.webhook_rate_per_s, settings.webhook_burst)
+        app.include_router(webhook_router(intake, observed, WebhookLimits(sources, context.limiter)))
     # Outermost first: bursts are refused before a body is read, then bodies are capped.
     app.add_middleware(BodyLimit, exempt=(WEBHOOKS,))
-    app.add_middleware(RateLimit, limiter=context.limiter, exempt=(WEBHOOKS, "/api/v1/health", "/metrics"))
+    principals = Principals(lambda token: rate_key(context.database, token))  # buckets by who is calling
+    app.add_middleware(
+        RateLimit, limiter=context.limiter, exempt=(WEBHOOKS, "/api/v1/health", "/metrics"), principals=principals
+    )
     _declare_problem_schema(app)
     return app
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from peercare.api.context import ApiContext
 from peercare.api.models import AdvocateSession, ApiKey, KeyRole
 from peercare.api.problems import Problem
+from peercare.oracle.db import Database
 
 KEY_PREFIX = "pc_"
 SESSION_PREFIX = "pcs_"
@@ -117,6 +118,23 @@ def principal_for(session: Session, token: str) -> Principal:
     raise Problem(
         401, f"unrecognised credential: an API key starts with {KEY_PREFIX!r}, a session token with {SESSION_PREFIX!r}"
     )
+
+
+def rate_key(database: Database, token: str) -> str | None:
+    """The rate limiter's bucket for a bearer token (`limits.Principals`): the principal it proves,
+    `key:<id>` for an API key and `advocate:<address>` for a session (every session of one wallet
+    shares it), or None when it proves nothing, and the request counts against its client address.
+    One primary-key or unique-prefix read; none for a token of neither form."""
+    if not token.startswith((SESSION_PREFIX, KEY_PREFIX)):
+        return None
+    try:
+        with database.read() as session:
+            principal = principal_for(session, token)
+    except Problem:
+        return None
+    if principal.role == "advocate":
+        return f"advocate:{principal.address}"
+    return f"key:{principal.key_id}"
 
 
 # ---------------------------------------------------------------- dependencies

@@ -6,10 +6,16 @@ estimated against the current state, the sender's next nonce, the chain id), the
 and `POST /api/v1/transactions` broadcasts the signed bytes, but only if they call one of the
 deployment's own contracts. A call that would revert is refused at preparation with the ledger's
 decoded error (e.g. `NothingToWithdraw(...)`), before anyone signs anything.
+
+The other way round, the oracle's signer pays the gas of the answers advocates sign and submit
+through the API (`submitAnswerWithSig`), so those are under a quota (`check_relay_quota`): so many
+per wallet per hour and per brand per 24 hours, counted from the answers already stored.
 """
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime
 from typing import Annotated
 
 from eth_account import Account
@@ -18,11 +24,16 @@ from eth_utils.address import to_checksum_address
 from fastapi import APIRouter
 from hexbytes import HexBytes
 from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy.orm import Session
 
 from peercare.api.auth import Context
 from peercare.api.context import ApiContext
+from peercare.api.limits import TooManyRequests
 from peercare.api.problems import Problem
 from peercare.api.schemas import Strict
+from peercare.config import Settings
+from peercare.oracle.models import Answer
 from peercare.oracle.revert_reasons import RevertReasons, revert_data
 from peercare.oracle.rpc import RpcError
 
@@ -115,3 +126,81 @@ def _decoded_fields(raw: bytes) -> tuple[str | None, int | None]:
     fields = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
     to = fields.get("to")
     return (to_checksum_address(to) if to else None), fields.get("chainId")
+
+
+# ---------------------------------------------------------------- relayed-gas quota
+
+#: `Answer.comment_id` of an answer submitted through the API (`routes/advocates.submit_answer`).
+API_ANSWER_PREFIX = "api:"
+HOUR_MS = 3600 * 1000
+DAY_MS = 24 * HOUR_MS
+
+
+def check_relay_quota(
+    session: Session, settings: Settings, advocate: str, brand_id: int, now_ms: int, *, lock: bool = False
+) -> None:
+    """Refuse (429, `TooManyRequests`) one more answer relayed at the oracle's expense when `advocate`
+    had `relay_quota_per_wallet_hour` answers relayed through the API in the last hour, or brand
+    `brand_id`'s questions `relay_quota_per_brand_day` in the last 24 hours (rolling windows, counted
+    from the stored answers, so restarts and several processes share them). With `lock`, in the
+    write transaction that stores the answer, it first locks the wallet's and the brand's counts on
+    PostgreSQL, so that concurrent submissions cannot both take the last one (SQLite's write
+    transactions are serialised already)."""
+    if lock and session.get_bind().dialect.name == "postgresql":
+        for name in (f"relay-quota:wallet:{advocate}", f"relay-quota:brand:{brand_id}"):  # always in this order
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(name)})
+    quotas = (
+        (
+            Answer.advocate == advocate,
+            settings.relay_quota_per_wallet_hour,
+            HOUR_MS,
+            f"wallet {advocate} had {{used}} answers relayed in the last hour",
+            "per_wallet_hour",
+            "PEERCARE_RELAY_QUOTA_PER_WALLET_HOUR",
+        ),
+        (
+            Answer.brand_id == brand_id,
+            settings.relay_quota_per_brand_day,
+            DAY_MS,
+            f"brand {brand_id}'s questions had {{used}} answers relayed in the last 24 hours",
+            "per_brand_day",
+            "PEERCARE_RELAY_QUOTA_PER_BRAND_DAY",
+        ),
+    )
+    for condition, limit, window_ms, what, name, setting in quotas:
+        used, frees_at_ms = _used(session, condition, limit, now_ms - window_ms)
+        if used < limit:
+            continue
+        resets_at_ms = frees_at_ms + window_ms
+        resets_at = datetime.fromtimestamp(-(-resets_at_ms // 1000), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # rounded up
+        raise TooManyRequests(
+            f"relayed-answer quota spent: {what.format(used=used)}, the most allowed ({setting}={limit}); "
+            f"the next one can be relayed from {resets_at} (nothing was stored)",
+            (resets_at_ms - now_ms) / 1000,
+            quota=name,
+            limit=limit,
+            used=used,
+            resets_at=resets_at,
+        )
+
+
+def _used(session: Session, condition: ColumnElement[bool], limit: int, since_ms: int) -> tuple[int, int]:
+    """How many API-relayed answers match `condition` since `since_ms`, and when the one whose
+    leaving the window brings the count under `limit` was stored (0 when under it already)."""
+    relayed = (
+        condition,
+        Answer.comment_id.startswith(API_ANSWER_PREFIX),
+        Answer.outbox_id.is_not(None),
+        Answer.created_at_ms > since_ms,
+    )
+    used = session.scalar(select(func.count()).select_from(Answer).where(*relayed)) or 0
+    if used < limit:
+        return used, 0
+    oldest = select(Answer.created_at_ms).where(*relayed).order_by(Answer.created_at_ms)
+    frees_at = session.scalar(oldest.offset(used - limit).limit(1))
+    return used, int(frees_at or since_ms)
+
+
+def _lock_key(name: str) -> int:
+    """A PostgreSQL advisory lock key (signed 64-bit) for `name`."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import random
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -394,7 +395,8 @@ def _post(
     delivery: Delivery,
     credentials_until: float,
 ) -> str:
-    """POST one delivery; retry what may pass later (the secret not loaded yet, 429, 503, transport)."""
+    """POST one delivery; retry what may pass later (the secret not loaded yet, 429 once its
+    Retry-After has passed, 503, transport)."""
     for attempt in range(1, 61):
         try:
             response = http.post(path, content=body, headers=generic_headers(secret, body, brand_id=brand_id))
@@ -405,12 +407,21 @@ def _post(
             continue
         if response.status_code == 200:
             return str(response.json().get("status"))
-        retry = response.status_code in (429, 503) and attempt < 10
+        if response.status_code == 429:  # the brand's webhook burst is spent: wait as told (jittered), go on
+            time.sleep(_retry_after(response) + random.uniform(0.0, 0.5))
+            continue
+        retry = response.status_code == 503 and attempt < 10
         retry |= response.status_code == 404 and time.monotonic() < credentials_until
         if not retry:
             raise DemoError(_refusal(response, delivery, path))
         time.sleep(0.5 if response.status_code == 404 else min(5.0, 0.2 * 2**attempt))
     raise DemoError(_refusal(response, delivery, path))
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """The 429's `Retry-After` in seconds (1 when absent or not a number of seconds), at most 60."""
+    value = response.headers.get("retry-after", "")
+    return min(60.0, float(value)) if value.isdigit() else 1.0
 
 
 def _refusal(response: httpx.Response, delivery: Delivery, path: str) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from peercare.api.limits import WebhookLimits
 from peercare.api.problems import Problem
 from peercare.oracle.db import Database
 from peercare.oracle.events import TicketEvent
@@ -203,9 +204,10 @@ async def _read_capped(request: Request) -> bytes:
     return bytes(body)
 
 
-def webhook_router(intake: Intake, metrics: Metrics | None = None) -> APIRouter:
+def webhook_router(intake: Intake, metrics: Metrics | None = None, limits: WebhookLimits | None = None) -> APIRouter:
     """The webhook route; with `metrics`, every delivery that reaches it is counted and timed by
-    source and outcome (accepted, duplicate, ignored, or the refusal's status code)."""
+    source and outcome (accepted, duplicate, ignored, or the refusal's status code); with `limits`,
+    authentic deliveries are rate limited per brand and source, refused ones per client address."""
     router = APIRouter(tags=["webhooks"])
 
     @router.post(
@@ -216,6 +218,7 @@ def webhook_router(intake: Intake, metrics: Metrics | None = None) -> APIRouter:
             404: {"description": "not configured"},
             413: {"description": "too large"},
             422: {"description": "malformed body"},
+            429: {"description": "the brand and source's burst is spent (or this address's refusals): retry after"},
         },
     )
     async def receive_webhook(brand_id: int, source: str, request: Request) -> dict[str, Any]:
@@ -233,6 +236,16 @@ def webhook_router(intake: Intake, metrics: Metrics | None = None) -> APIRouter:
                 metrics.observe_webhook(source, outcome, status, time.perf_counter() - started)
 
     async def _receive(brand_id: int, source: str, request: Request) -> dict[str, Any]:
+        if limits is not None:
+            limits.check_address(request.scope)
+        try:
+            return await _authenticated(brand_id, source, request)
+        except Problem as exc:
+            if limits is not None and exc.status in (401, 404, 413):  # not known to come from the brand
+                limits.charge_address(request.scope)
+            raise
+
+    async def _authenticated(brand_id: int, source: str, request: Request) -> dict[str, Any]:
         if source not in SOURCES:
             raise Problem(404, f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
         credential = intake.credentials.get(brand_id, source)
@@ -242,7 +255,11 @@ def webhook_router(intake: Intake, metrics: Metrics | None = None) -> APIRouter:
         try:
             event = verify_and_parse(source, credential, request.headers, body, time.time(), brand_id=brand_id)
         except WebhookRejected as exc:
+            if exc.status != 401 and limits is not None:  # authentic, malformed: the brand's own count
+                limits.charge_source(brand_id, source)
             raise Problem(exc.status, exc.detail, errors=exc.errors or None) from None
+        if limits is not None:
+            limits.charge_source(brand_id, source)
         if event.kind == "ignored":
             return {"status": "ignored", "reason": event.reason}
         try:

@@ -28,7 +28,7 @@ from web3.contract import Contract
 from peercare.api.auth import AddressPath, AdvocateSelf, Context
 from peercare.api.context import ApiContext
 from peercare.api.problems import Problem
-from peercare.api.relay import PreparedTx, prepare
+from peercare.api.relay import API_ANSWER_PREFIX, PreparedTx, check_relay_quota, prepare
 from peercare.api.reputation_reads import EpochUnreadable, Reputation, ReputationCache, reputation_cache
 from peercare.api.schemas import DEFAULT_LIMIT, Address, Cursor, Hex32, Limit, Page, Strict, TokenAmount
 from peercare.content.cid import cid_from_digest, digest_from_cid
@@ -302,12 +302,18 @@ class SubmittedOut(BaseModel):
 @router.post(
     "/advocates/{address}/answers/draft",
     summary="Store an answer's text and get the EIP-712 typed data to sign for a gasless answer",
-    responses={404: {"description": "no such question"}, 409: {"description": "the question is not open"}},
+    responses={
+        404: {"description": "no such question"},
+        409: {"description": "the question is not open"},
+        429: {"description": "the wallet's or the brand's relayed-answer quota is spent (nothing is stored)"},
+    },
 )
 def draft_answer(body: DraftIn, advocate: AdvocateSelf, context: Context) -> DraftOut:
     question_id = body.question_id.lower()
     with context.database.read() as session:
         question = _open_question(session, question_id)
+        # Nothing is stored for an answer that could not be relayed now (submission checks again).
+        check_relay_quota(session, context.settings, advocate, question.brand_id, int(time.time() * 1000))
     conversation = answer_conversation(
         question.brand_id,
         question.source,
@@ -347,6 +353,7 @@ def draft_answer(body: DraftIn, advocate: AdvocateSelf, context: Context) -> Dra
         404: {"description": "no such question"},
         409: {"description": "the answer exists, the question is not open, or the nonce is used"},
         422: {"description": "the signature, deadline or content does not fit"},
+        429: {"description": "the wallet's or the brand's relayed-answer quota is spent (nothing is stored)"},
     },
 )
 def submit_answer(body: SubmitIn, advocate: AdvocateSelf, context: Context) -> SubmittedOut:
@@ -385,6 +392,7 @@ def submit_answer(body: SubmitIn, advocate: AdvocateSelf, context: Context) -> S
     try:
         with context.database.transaction() as session:
             _refuse_existing(session, aid)  # again, under the write lock: a concurrent twin may have won
+            check_relay_quota(session, context.settings, advocate, question.brand_id, now_ms, lock=True)
             expected = _next_nonce(context, session, advocate, chain_nonce)
             if body.nonce != expected:
                 raise Problem(
@@ -407,7 +415,7 @@ def submit_answer(body: SubmitIn, advocate: AdvocateSelf, context: Context) -> S
                     answer_id=aid,
                     question_id=question_id,
                     brand_id=question.brand_id,
-                    comment_id=f"api:{aid}",
+                    comment_id=f"{API_ANSWER_PREFIX}{aid}",
                     advocate=advocate,
                     author_kind="advocate",
                     content_cid=body.content_cid,
