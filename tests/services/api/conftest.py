@@ -2,8 +2,9 @@
 session. Port: `PEERCARE_TEST_API_CHAIN_PORT` (8740), apart from the other suites' chains.
 
 `database` runs a test twice, on an empty migrated database of its own on SQLite and on
-PostgreSQL (the oracle suite's throwaway server on `PEERCARE_TEST_PG_PORT`, 5871), for what the
-world's SQLite cannot show: races between concurrent transactions.
+PostgreSQL (a throwaway server, `pgserver.py`, on `PEERCARE_TEST_API_PG_PORT` (5940): distinct from
+the oracle and reputation suites' so that runs side by side do not collide), for what the world's
+SQLite cannot show: races between concurrent transactions.
 
 Tests that change state must not depend on totals other tests change: post a new ticket, use a
 fresh advocate, or compare before and after.
@@ -26,7 +27,7 @@ from world import World, running_world
 from peercare.oracle.db import Database, sqlite_url
 
 CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_API_CHAIN_PORT", "8740"))
-POSTGRES_PORT = int(os.environ.get("PEERCARE_TEST_PG_PORT", "5871"))
+POSTGRES_PORT = int(os.environ.get("PEERCARE_TEST_API_PG_PORT", "5940"))
 _database_numbers = itertools.count()
 
 
