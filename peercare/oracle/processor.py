@@ -12,6 +12,13 @@ with the advocate's EIP-712 signature when there is one, otherwise collected int
 anchored by size or age. Solved -> `acceptAnswer`; satisfaction -> `rateAnswer`. Outbox rows are
 written in the order the chain must see them (a question before its answers' batch, a batch before
 an acceptance that proves against it), and the signer keeps that order by nonce.
+
+A batch whose anchor failed for good (its outbox row FAILED in a block the indexer has passed, and
+the chain holds no batch of that brand and root) is recovered: its answers go back to the pending
+answers and into the next batch, and the acceptances and ratings that proved against the dead root
+are queued again, after the new anchor, with proofs against the new batch (each at most once: the
+outbox key "retry:<failed row id>"). Repeated failures of one brand's anchors back off (30 s,
+doubling, at most an hour), so an oracle that lost its role does not spend gas in a loop.
 """
 
 from __future__ import annotations
@@ -57,6 +64,7 @@ from peercare.oracle.models import (
     Rating,
     WebhookEvent,
 )
+from peercare.oracle.projections import BatchAnchored, Cursor, IndexedBlock
 from peercare.typed_data import answer_typed_data, recover_signer
 
 log = logging.getLogger("peercare.oracle.processor")
@@ -71,6 +79,10 @@ GAS_ACCEPT = 200_000
 GAS_RATE = 150_000
 CUSTOMER = 0  # IPeerCareLedger.RaterKind.Customer
 DEFER_LIMIT_MS = 3_600_000  # an event still waiting for its ticket after an hour fails
+#: Back-off before recovering a brand's n-th failed anchor in a row: none for the first, then 30 s,
+#: doubling, at most an hour (a revoked oracle signer would otherwise re-anchor in a loop).
+RECOVERY_BACKOFF_MS = 30_000
+RECOVERY_BACKOFF_MAX_MS = 3_600_000
 LANGUAGE_UNDETERMINED = "und"  # BCP 47: ticketing webhooks do not say which language
 
 
@@ -162,9 +174,10 @@ class Processor:
                 if len(waiting) < len(events):  # what arrived later in this step may be what they wait for
                     for row in waiting:
                         self._handle_row(session, row, now, retry=True)
+            recovered = self._recover_failed_batches(session, now)
             sealed = self._seal_due_batches(session, now)
         self._stored.clear()
-        return len(events) + sealed
+        return len(events) + recovered + sealed
 
     def _store_conversations(self, session: Session, rows: Sequence[WebhookEvent]) -> None:
         """Store, in one batch, the conversations the handlers are about to need (handlers store
@@ -463,15 +476,22 @@ class Processor:
             "anchorAnswerBatch", args=[brand_id, tree.root, len(answers), digest_from_cid(cid)]
         )
         outbox = self._queue(session, "anchor_batch", brand_id, data, GAS_ANCHOR_BATCH)
-        batch = AnswerBatch(
-            brand_id=brand_id,
-            root=_hex(tree.root),
-            size=len(answers),
-            manifest_cid=cid,
-            outbox_id=outbox.id,
-            created_at_ms=self._now_ms(),
-        )
-        session.add(batch)
+        root = _hex(tree.root)
+        # The same answers sealed again after their anchor failed make the same root: the dead
+        # batch's row (roots are unique here) becomes the new batch, with the new anchor.
+        batch = session.scalar(select(AnswerBatch).where(AnswerBatch.root == root))
+        if batch is not None:
+            batch.outbox_id, batch.created_at_ms = outbox.id, self._now_ms()
+        else:
+            batch = AnswerBatch(
+                brand_id=brand_id,
+                root=root,
+                size=len(answers),
+                manifest_cid=cid,
+                outbox_id=outbox.id,
+                created_at_ms=self._now_ms(),
+            )
+            session.add(batch)
         session.flush()
         session.execute(
             update(Answer)
@@ -481,6 +501,136 @@ class Processor:
         )
         self._trees[batch.root] = tree
         log.info("sealed batch %d of brand %d: %d answers, root %s", batch.id, brand_id, len(answers), batch.root)
+
+    # ------------------------------------------------------------------ failed anchors
+
+    def _recover_failed_batches(self, session: Session, now: int) -> int:
+        """Put the answers of every batch whose anchor failed for good back among the pending
+        answers, and queue again the writes that proved against it. Returns the batches recovered."""
+        still_tied = (
+            select(Answer.answer_id)
+            .where(Answer.brand_id == AnswerBatch.brand_id, Answer.batch_id == AnswerBatch.id)
+            .exists()
+        )
+        dead = session.execute(
+            select(AnswerBatch, OutboxTx)
+            .join(OutboxTx, OutboxTx.id == AnswerBatch.outbox_id)
+            .where(OutboxTx.status == OutboxStatus.FAILED, still_tied)
+            .order_by(AnswerBatch.id)
+        ).all()
+        recovered = 0
+        for batch, anchor in dead:
+            if not self._failed_for_good(session, anchor) or self._anchored_on_chain(session, batch):
+                continue
+            if now < self._recovery_due_ms(session, anchor):
+                continue
+            session.execute(
+                update(Answer)
+                .where(Answer.batch_id == batch.id)
+                .values(batch_id=None)
+                .execution_options(synchronize_session="fetch")
+            )
+            log.warning(
+                "batch %d of brand %d (root %s): its anchor (outbox %d) failed: %s; its %d answers go into a new batch",
+                batch.id,
+                batch.brand_id,
+                batch.root,
+                anchor.id,
+                anchor.error,
+                batch.size,
+            )
+            self._queue_dependents_again(session, batch, anchor)
+            recovered += 1
+        return recovered
+
+    def _failed_for_good(self, session: Session, row: OutboxTx) -> bool:
+        """Whether a FAILED row can no longer be mined: refused by the node (never mined), or
+        reverted in a block the indexer has passed and still holds (the signer re-checks a failure
+        until it is `confirmations` deep: a reorganisation may replay it elsewhere)."""
+        if row.block_number is None:
+            return True
+        cursor = session.get(Cursor, 1)
+        if cursor is None or cursor.block_number < row.block_number:
+            return False
+        indexed = session.get(IndexedBlock, row.block_number)
+        return indexed is None or indexed.hash == (row.block_hash or "").lower()
+
+    @staticmethod
+    def _anchored_on_chain(session: Session, batch: AnswerBatch) -> bool:
+        """Whether the chain holds this brand's batch with this root anyway (anchored by another
+        write of ours): its answers are fine where they are."""
+        found = session.scalar(
+            select(BatchAnchored.id).where(BatchAnchored.brand_id == batch.brand_id, BatchAnchored.root == batch.root)
+        )
+        return found is not None
+
+    @staticmethod
+    def _recovery_due_ms(session: Session, anchor: OutboxTx) -> int:
+        """When a failed anchor may be recovered: at once for a brand's first failure in a row, then
+        after a back-off doubling with each further failure since its last anchor that landed."""
+        landed = session.scalar(
+            select(func.max(OutboxTx.id)).where(
+                OutboxTx.kind == "anchor_batch",
+                OutboxTx.brand_id == anchor.brand_id,
+                OutboxTx.status.in_([OutboxStatus.MINED, OutboxStatus.CONFIRMED]),
+            )
+        )
+        failures: int = (
+            session.scalar(
+                select(func.count()).where(
+                    OutboxTx.kind == "anchor_batch",
+                    OutboxTx.brand_id == anchor.brand_id,
+                    OutboxTx.status == OutboxStatus.FAILED,
+                    OutboxTx.id > (landed or 0),
+                    OutboxTx.id <= anchor.id,
+                )
+            )
+            or 0
+        )
+        if failures <= 1:
+            return 0
+        delay = min(RECOVERY_BACKOFF_MAX_MS, RECOVERY_BACKOFF_MS << min(failures - 2, 20))
+        return int(anchor.sent_at_ms or anchor.created_at_ms) + delay
+
+    def _queue_dependents_again(self, session: Session, batch: AnswerBatch, anchor: OutboxTx) -> None:
+        """Queue again, with a proof against the answer's new batch, each acceptance and rating of
+        the brand queued after the failed anchor that proves against its root: none can succeed
+        (the chain has no such batch of the brand), whether it failed already or is on its way."""
+        dependents = session.scalars(
+            select(OutboxTx)
+            .where(
+                OutboxTx.brand_id == batch.brand_id,
+                OutboxTx.kind.in_(["accept", "rate"]),
+                OutboxTx.id > anchor.id,
+            )
+            .order_by(OutboxTx.id)
+        ).all()
+        for row in dependents:
+            function, args = self.ledger.decode_function_input(row.data)
+            ref = args["answer"]
+            if _hex(bytes(ref["batchRoot"])) != batch.root:
+                continue
+            aid = answer_id(bytes(ref["questionId"]), ref["advocate"], bytes(ref["contentDigest"]))
+            answer = session.get(Answer, _hex(aid))
+            if answer is None:
+                continue
+            new_ref = self._answer_ref(session, answer)  # seals the answer's new batch first
+            if function.fn_name == "rateAnswer":
+                data = self.ledger.encode_abi(
+                    "rateAnswer", args=[new_ref, args["rating"], args["raterKind"], args["raterId"]]
+                )
+                gas = GAS_RATE + self._proof_gas(answer)
+            else:
+                data = self.ledger.encode_abi("acceptAnswer", args=[new_ref])
+                gas = GAS_ACCEPT + self._proof_gas(answer)
+            again = self._queue_once(session, f"retry-of:{row.id}", row.kind, batch.brand_id, data, gas)
+            if again is None:
+                continue  # queued again before, by another processor
+            if row.kind == "rate":
+                session.execute(update(Rating).where(Rating.outbox_id == row.id).values(outbox_id=again))
+            log.info(
+                "outbox %d (%s) proved against the dead batch %d: queued again as %d", row.id, row.kind, batch.id, again
+            )
 
     def _tree(self, session: Session, batch: AnswerBatch) -> StandardMerkleTree:
         tree = self._trees.get(batch.root)  # by root, not id: a rolled-back step may reuse an id

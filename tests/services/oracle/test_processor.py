@@ -4,7 +4,7 @@ in the order the chain must see them."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,15 +14,30 @@ from devchain import DevLedger, dev_account
 from sqlalchemy import select
 from web3 import Web3
 
+from peercare.chain.devnet import transact
 from peercare.content.cid import digest_from_cid
 from peercare.content.vault import Vault
 from peercare.ledger_ids import ANSWER_LEAF_ENCODING, question_id, short_string
 from peercare.merkle import verify
 from peercare.oracle.db import Database
+from peercare.oracle.indexer import Indexer
 from peercare.oracle.intake import event_row
 from peercare.oracle.manifest import BatchManifest
-from peercare.oracle.models import Answer, AnswerBatch, Brand, EventStatus, OutboxTx, Question, WebhookEvent
+from peercare.oracle.models import (
+    Answer,
+    AnswerBatch,
+    Brand,
+    EventStatus,
+    OutboxStatus,
+    OutboxTx,
+    Question,
+    Rating,
+    WebhookEvent,
+)
 from peercare.oracle.processor import Processor, answer_conversation
+from peercare.oracle.revert_reasons import RevertReasons
+from peercare.oracle.rpc import Rpc
+from peercare.oracle.signer import Signer
 from peercare.typed_data import answer_typed_data, sign_answer
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -323,3 +338,127 @@ def test_every_outbox_row_calls_the_ledger(
     store(database, ticket(1), comment(1, 1, "adv", ADVOCATE.address), solved(1))
     processor.step()
     assert {Web3.to_checksum_address(r.to) for r in outbox(database)} == {dev_ledger_session.ledger.address}
+
+
+# ------------------------------------------------------------------ anchors that fail on chain
+
+
+@pytest.fixture
+def chain_loop(
+    processor: Processor, database: Database, dev_ledger: DevLedger
+) -> Iterator[Callable[[Callable[[list[OutboxTx]], bool]], list[OutboxTx]]]:
+    """`run_until(done)`: the signer and the indexer (no confirmations) step against the real chain
+    until `done(outbox rows)`; returns the rows."""
+    rpc = Rpc(dev_ledger.url, max_attempts=2)
+    signer = Signer(
+        database,
+        rpc,
+        dev_ledger.oracle,
+        dev_ledger.deployment.chain_id,
+        confirmations=0,
+        replace_after_blocks=1_000_000,
+        revert_reasons=RevertReasons.from_deployment(dev_ledger.deployment),
+    )
+    indexer = Indexer(
+        database, rpc, dev_ledger.deployment, processor.public_store, confirmations=0, manifest_retry_interval_s=0.0
+    )
+
+    def run_until(done: Callable[[list[OutboxTx]], bool], timeout_s: float = 30.0) -> list[OutboxTx]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            signer.step()
+            while indexer.step():
+                pass
+            rows = outbox(database)
+            if done(rows):
+                return rows
+            assert time.monotonic() < deadline, [(r.id, r.kind, r.status, r.error) for r in rows]
+            time.sleep(0.05)
+
+    yield run_until
+    rpc.close()
+
+
+def settled(rows: list[OutboxTx]) -> bool:
+    return all(r.status in (OutboxStatus.MINED, OutboxStatus.CONFIRMED, OutboxStatus.FAILED) for r in rows)
+
+
+def set_oracle(dev: DevLedger, enabled: bool) -> None:
+    transact(dev.w3, dev.brand_admin, dev.ledger.functions.setBrandOracle(dev.brand_id, dev.oracle.address, enabled))
+
+
+def test_answers_of_a_batch_whose_anchor_failed_on_chain_go_into_a_new_batch_and_are_paid(
+    processor: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any
+) -> None:
+    """Attack (and plain bad luck): a batch's anchor reverts on chain. The oracle marked it FAILED
+    and its answers stayed tied to it; the acceptance and rating proving against it failed too, and
+    the advocate was never paid. Now the answers go into a new batch, anchored again, and the
+    acceptance and rating are queued again after it with proofs against the new batch."""
+    store(database, ticket(1))
+    processor.step()
+    chain_loop(settled)
+    set_oracle(dev_ledger, False)  # the anchor will revert NotBrandOracle, on chain
+    store(database, comment(1, 1, "adv", ADVOCATE.address), comment(1, 2, "adv2", ADVOCATE_2.address))
+    store(database, solved(1, "c1"), rated(1, 4))
+    processor.step()
+    failed = chain_loop(settled)
+    assert [(r.kind, r.status) for r in failed[1:]] == [
+        ("anchor_batch", OutboxStatus.FAILED),
+        ("accept", OutboxStatus.FAILED),
+        ("rate", OutboxStatus.FAILED),
+    ]
+    assert (failed[1].error or "").startswith("NotBrandOracle")
+    set_oracle(dev_ledger, True)
+    store(database, comment(1, 3, "adv3", dev_account(8).address))  # a later answer joins the new batch
+
+    processor.step()
+
+    rows = chain_loop(lambda rows: settled(rows) and len(rows) == 7)
+    assert [(r.kind, r.status, r.dedupe_key) for r in rows[4:]] == [
+        ("anchor_batch", OutboxStatus.MINED, None),
+        ("accept", OutboxStatus.MINED, f"retry-of:{failed[2].id}"),
+        ("rate", OutboxStatus.MINED, f"retry-of:{failed[3].id}"),
+    ]
+    qid = question_id(1, short_string("generic"), "1")
+    assert dev_ledger.ledger.functions.question(qid).call()[2] == 2  # accepted
+    assert dev_ledger.ledger.functions.earnings(ADVOCATE.address, dev_ledger.token.address).call() == 5 * TOKEN
+    with database.transaction() as session:
+        answers = session.scalars(select(Answer)).all()
+        batches = {b.id: b for b in session.scalars(select(AnswerBatch))}
+        anchors = {r.id: r.status for r in session.scalars(select(OutboxTx))}
+        rating = session.scalars(select(Rating)).one()
+    assert len(answers) == 3
+    assert {anchors[batches[a.batch_id or 0].outbox_id] for a in answers} == {OutboxStatus.MINED}  # none left dead
+    assert {batches[a.batch_id or 0].size for a in answers} == {3}
+    assert rating.outbox_id == rows[6].id
+    _, accept = decode(dev_ledger, rows[5])
+    assert accept["answer"]["batchRoot"] == bytes.fromhex(batches[answers[0].batch_id or 0].root[2:])
+
+    assert processor.step() == 0  # recovered once: nothing more to queue
+    assert len(outbox(database)) == 7
+
+
+def test_an_anchor_that_failed_because_the_batch_is_on_chain_anyway_is_not_anchored_again(
+    processor: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any
+) -> None:
+    """The brand's other signer anchored the very batch first: ours reverts `BatchAlreadyAnchored`,
+    but the chain holds the brand's batch, so its answers stay and the acceptance goes through.
+    Recovering it would anchor the same root again and fail again, for ever."""
+    store(database, ticket(1), comment(1, 1, "adv", ADVOCATE.address), solved(1, "c1"))
+    processor.step()
+    rows = outbox(database)
+    assert [r.kind for r in rows] == ["post_question", "anchor_batch", "accept"]
+    other = dev_account(8)
+    transact(
+        dev_ledger.w3,
+        dev_ledger.brand_admin,
+        dev_ledger.ledger.functions.setBrandOracle(dev_ledger.brand_id, other.address, True),
+    )
+    _, anchor = decode(dev_ledger, rows[1])
+    transact(dev_ledger.w3, other, dev_ledger.ledger.functions.anchorAnswerBatch(*anchor.values()))
+
+    rows = chain_loop(settled)
+    assert [r.status for r in rows] == [OutboxStatus.MINED, OutboxStatus.FAILED, OutboxStatus.MINED]
+    assert (rows[1].error or "").startswith("BatchAlreadyAnchored")
+    assert processor.step() == 0
+    assert len(outbox(database)) == 3
