@@ -39,7 +39,7 @@ from peercare.merkle import MerkleError, StandardMerkleTree, verify
 from peercare.oracle import projections as ix
 from peercare.oracle.db import Database
 from peercare.oracle.indexer import ChainReader, ContentSource, Indexer
-from peercare.oracle.models import Brand, OutboxTx
+from peercare.oracle.models import Brand, OutboxStatus, OutboxTx
 from peercare.oracle.rpc import Rpc
 from peercare.reputation.epoch import EpochError, build_epoch, experts_from_json, params_from_json, verify_manifest
 from peercare.reputation.history import Acceptance, Expert, History, Payout, RaterKind, Rating, account_key
@@ -47,7 +47,7 @@ from peercare.reputation.models import ReputationEpoch
 from peercare.reputation.scores import ScoreParams
 
 PUBLISH_KIND = "publish_reputation"
-#: `publishRoot` writes two fresh slots and emits one event: 93,447 gas measured on anvil. Generous,
+#: `publishRoot` writes two fresh slots and emits one event: 93,652 gas measured on anvil. Generous,
 #: because the signer sends rows without estimating (a row's predecessor may still be pending).
 GAS_PUBLISH_ROOT = 150_000
 PUBLISHER_ROLE = keccak(b"REPUTATION_ORACLE_ROLE")  # ReputationRoots.REPUTATION_ORACLE_ROLE
@@ -180,7 +180,8 @@ def publish_epoch(
     """Build `epoch` from the projections up to `cut`, store its manifest in `content_store` and
     queue its `publishRoot` in the same transaction as its `ReputationEpoch` record. `experts`
     defaults to the brands' registered experts (`experts_of`); `rpc` reads the chain to check that
-    the index covers the cut and that the epoch is after the latest."""
+    the index covers the cut and that the epoch is the next one (ReputationRoots takes epochs
+    1, 2, 3, ... without a gap)."""
     if not 0 < epoch < 2**64:
         raise PublicationError(f"epoch {epoch} is not a positive uint64")
     if not 0 <= cut < 2**64:
@@ -203,6 +204,7 @@ def publish_epoch(
     with database.transaction() as session:
         _serialise_publications(session)
         _check_after_latest(session, epoch)  # again, under the lock: another publication may have won
+        _forget_failed_publication(session, epoch)
         row = OutboxTx(
             kind=PUBLISH_KIND,
             brand_id=None,
@@ -278,23 +280,45 @@ def _check_index_covers(session: Session, rpc: ChainReader, cut: int) -> None:
 
 
 def _check_after_latest(session: Session, epoch: int, *, chain_latest: int = 0) -> None:
-    """Refuse an epoch not after every one queued here, indexed from the chain, or (when given)
-    published on chain now: the contract would revert it, and two manifests for one epoch must not exist."""
+    """Refuse an epoch that is not the next one: not after every one queued here, indexed from the
+    chain, or (when given) published on chain now, or one that skips an epoch. The contract would
+    revert it (epochs go 1, 2, 3, ... without a gap), and two manifests for one epoch must not exist.
+    A queued epoch whose publication failed on chain does not count: its number is free again."""
     queued = session.execute(
-        select(ReputationEpoch.epoch, ReputationEpoch.outbox_id).order_by(ReputationEpoch.epoch.desc()).limit(1)
+        select(ReputationEpoch.epoch, ReputationEpoch.outbox_id)
+        .join(OutboxTx, OutboxTx.id == ReputationEpoch.outbox_id)
+        .where(OutboxTx.status != OutboxStatus.FAILED)
+        .order_by(ReputationEpoch.epoch.desc())
+        .limit(1)
     ).first()
     indexed = session.scalar(select(func.max(ix.ReputationRoot.epoch))) or 0
     if queued is not None and epoch <= queued.epoch:
         raise PublicationError(
             f"epoch {epoch} is not after epoch {queued.epoch}, already queued for publication "
-            f"(outbox row {queued.outbox_id}): publish epoch {queued.epoch + 1} or later"
+            f"(outbox row {queued.outbox_id}): publish epoch {queued.epoch + 1}"
         )
     latest = max(indexed, chain_latest)
     if epoch <= latest:
         raise PublicationError(
-            f"epoch {epoch} is not after epoch {latest}, already published on chain: "
-            f"publish epoch {latest + 1} or later"
+            f"epoch {epoch} is not after epoch {latest}, already published on chain: publish epoch {latest + 1}"
         )
+    expected = max(latest, 0 if queued is None else queued.epoch) + 1
+    if epoch != expected:
+        raise PublicationError(
+            f"epoch {epoch} would skip epochs: the ledger takes them in order, publish epoch {expected}"
+        )
+
+
+def _forget_failed_publication(session: Session, epoch: int) -> None:
+    """Drop the record of `epoch` if its publication failed on chain, so that it can be queued
+    again (the failed outbox row stays, with its error)."""
+    record = session.get(ReputationEpoch, epoch)
+    if record is None:
+        return
+    row = session.get(OutboxTx, record.outbox_id)
+    if row is not None and row.status == OutboxStatus.FAILED:
+        session.delete(record)
+        session.flush()
 
 
 def _serialise_publications(session: Session) -> None:

@@ -109,10 +109,10 @@ def test_the_epoch_is_the_pure_build_of_the_indexed_history(
     oracle_database: Database, rpc: Rpc, dev_ledger: DevLedger, store: EmbeddedStore, facts: HistoryFacts
 ) -> None:
     index_all(oracle_database, rpc, dev_ledger, store)
-    published = publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=3, cut=facts.cut)
+    published = publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=1, cut=facts.cut)
     with oracle_database.read() as session:
         history = history_from_projections(session, cut=facts.cut, experts=experts_of(session))
-    expected = build_epoch(history, 3)
+    expected = build_epoch(history, 1)
     assert published.root == expected.root
     assert store.get(published.manifest_cid) == expected.manifest_bytes()
     assert json.loads(expected.manifest_bytes())["experts"] == [
@@ -124,30 +124,59 @@ def test_publishing_an_epoch_again_is_refused_and_queues_nothing(
     oracle_database: Database, rpc: Rpc, dev_ledger: DevLedger, store: EmbeddedStore, facts: HistoryFacts
 ) -> None:
     index_all(oracle_database, rpc, dev_ledger, store)
-    first = publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=2, cut=facts.cut)
-    for epoch in (2, 1):
-        refused = (
-            rf"epoch {epoch} is not after epoch 2, already queued .*outbox row {first.outbox_id}.*epoch 3 or later"
-        )
-        with pytest.raises(PublicationError, match=refused):
-            publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=epoch, cut=facts.cut)
+    first = publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=1, cut=facts.cut)
+    refused = rf"epoch 1 is not after epoch 1, already queued .*outbox row {first.outbox_id}.*publish epoch 2$"
+    with pytest.raises(PublicationError, match=refused):
+        publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=1, cut=facts.cut)
     assert (_count(oracle_database, OutboxTx), _count(oracle_database, ReputationEpoch)) == (1, 1)
 
     # Once sent and indexed, the chain refuses it too, and so does publish_epoch.
     send_outbox(oracle_database, rpc, dev_ledger)
     index_all(oracle_database, rpc, dev_ledger, store)
-    with pytest.raises(PublicationError, match="not after epoch 2"):
-        publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=2, cut=facts.cut)
+    with pytest.raises(PublicationError, match="not after epoch 1"):
+        publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=1, cut=facts.cut)
     assert _count(oracle_database, OutboxTx) == 1
+
+
+def test_an_epoch_that_skips_ahead_is_refused_and_queues_nothing(
+    oracle_database: Database, rpc: Rpc, dev_ledger: DevLedger, store: EmbeddedStore, facts: HistoryFacts
+) -> None:
+    """ReputationRoots takes epochs in order (one of 2^64 - 1 would end all epochs): the oracle
+    does not queue a publication the chain would revert."""
+    index_all(oracle_database, rpc, dev_ledger, store)
+    for epoch in (2, 2**64 - 1):
+        with pytest.raises(PublicationError, match=f"epoch {epoch} would skip epochs: .* publish epoch 1$"):
+            publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=epoch, cut=facts.cut)
+    assert _count(oracle_database, OutboxTx) == 0
+
+
+def test_an_epoch_whose_publication_failed_on_chain_is_published_again(
+    oracle_database: Database, rpc: Rpc, dev_ledger: DevLedger, store: EmbeddedStore, facts: HistoryFacts
+) -> None:
+    """With epochs in order, a publication that reverted must not hold its number for ever."""
+    index_all(oracle_database, rpc, dev_ledger, store)
+    first = publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=1, cut=facts.cut)
+    with oracle_database.transaction() as session:
+        row = session.get(OutboxTx, first.outbox_id)
+        assert row is not None
+        row.status, row.error = OutboxStatus.FAILED, "reverted"  # as the signer records a revert
+
+    again = publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=1, cut=facts.cut)
+
+    assert again.outbox_id != first.outbox_id and again.root == first.root
+    with oracle_database.read() as session:
+        assert session.get(ReputationEpoch, 1).outbox_id == again.outbox_id  # type: ignore[union-attr]
+    send_outbox(oracle_database, rpc, dev_ledger)
+    assert dev_ledger.roots.functions.latestEpoch().call() == 1
 
 
 def test_an_epoch_published_on_chain_by_another_path_is_refused(
     oracle_database: Database, rpc: Rpc, dev_ledger: DevLedger, store: EmbeddedStore, facts: HistoryFacts
 ) -> None:
     index_all(oracle_database, rpc, dev_ledger, store)
-    publish_directly(dev_ledger, 5, b"\x01" * 32, b"\x02" * 32)  # this database never heard of it
-    with pytest.raises(PublicationError, match="epoch 5 is not after epoch 5, already published on chain"):
-        publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=5, cut=facts.cut)
+    publish_directly(dev_ledger, 1, b"\x01" * 32, b"\x02" * 32)  # this database never heard of it
+    with pytest.raises(PublicationError, match="epoch 1 is not after epoch 1, already published on chain"):
+        publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=1, cut=facts.cut)
     assert _count(oracle_database, OutboxTx) == 0
 
 

@@ -26,7 +26,7 @@ from peercare.reputation.chain import (
 from peercare.reputation.epoch import Epoch, build_epoch
 from peercare.reputation.history import Acceptance, Expert, History, account_key
 
-EPOCH = 4
+EPOCH = 1  # ReputationRoots takes epochs in order: the first published is 1
 
 
 def _recompute(dev: DevLedger, store: EmbeddedStore, scratch_url: str, epoch: int = EPOCH) -> RecomputeResult:
