@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parents[1] / "oracle"))
 
 import pytest
-from pgserver import PostgresServer
+from pgserver import PostgresServer, running_postgres
 from world import World, running_world
 
 from peercare.oracle.db import Database, sqlite_url
@@ -39,12 +39,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer(POSTGRES_PORT)
-    server.start()
-    try:
+    with running_postgres(POSTGRES_PORT) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from devchain import DevLedger, start_dev_ledger
 from oracle_process import configure_brand
-from pgserver import PostgresServer
+from pgserver import PostgresServer, running_postgres
 
 from peercare.oracle.db import Database, sqlite_url
 
@@ -28,12 +28,8 @@ _database_numbers = itertools.count()
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer(POSTGRES_PORT)
-    server.start()
-    try:
+    with running_postgres(POSTGRES_PORT) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -14,6 +14,8 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -96,3 +98,14 @@ class PostgresServer:
         else:
             os.kill(self.pid, signal.SIGKILL)
         self.pid = None
+
+
+@contextmanager
+def running_postgres(port: int) -> Iterator[PostgresServer]:
+    """A throwaway server for a test session, stopped by its process id at the end."""
+    server = PostgresServer(port)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "oracle"))
 import pytest
 from devchain import DevLedger, start_dev_ledger
 from epoch_support import HistoryFacts, make_history
-from pgserver import PostgresServer
+from pgserver import PostgresServer, running_postgres
 
 import peercare.reputation.models  # noqa: F401  (its table is created by the migration)
 from peercare.chain.devnet import DEPLOYER, dev_account, transact
@@ -38,12 +38,8 @@ _database_numbers = itertools.count()
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer(POSTGRES_PORT)
-    server.start()
-    try:
+    with running_postgres(POSTGRES_PORT) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
