@@ -75,6 +75,7 @@ from peercare.reputation.chain import (
     chain_latest_epoch,
     holds_publisher_role,
     latest_complete_cut,
+    next_epoch,
     publish_epoch,
     roots_contract,
 )
@@ -619,9 +620,7 @@ def publish_reputation(
             "indexing up to a cut   ", covered, bar_file=bar_file, timeout_s=timeout_s, stalled=watcher.mine_if_idle
         )
         with conn.database.read() as session:
-            queued = session.scalar(select(func.max(ReputationEpoch.epoch))) or 0
-            indexed = session.scalar(select(func.max(ix.ReputationRoot.epoch))) or 0
-        epoch = max(queued, indexed, chain_latest_epoch(conn.rpc, roots)) + 1
+            epoch = next_epoch(session, chain_latest=chain_latest_epoch(conn.rpc, roots))
         try:
             published = publish_epoch(
                 conn.database,

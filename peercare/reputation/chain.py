@@ -284,13 +284,7 @@ def _check_after_latest(session: Session, epoch: int, *, chain_latest: int = 0) 
     chain, or (when given) published on chain now, or one that skips an epoch. The contract would
     revert it (epochs go 1, 2, 3, ... without a gap), and two manifests for one epoch must not exist.
     A queued epoch whose publication failed on chain does not count: its number is free again."""
-    queued = session.execute(
-        select(ReputationEpoch.epoch, ReputationEpoch.outbox_id)
-        .join(OutboxTx, OutboxTx.id == ReputationEpoch.outbox_id)
-        .where(OutboxTx.status != OutboxStatus.FAILED)
-        .order_by(ReputationEpoch.epoch.desc())
-        .limit(1)
-    ).first()
+    queued = _latest_queued(session)
     indexed = session.scalar(select(func.max(ix.ReputationRoot.epoch))) or 0
     if queued is not None and epoch <= queued.epoch:
         raise PublicationError(
@@ -307,6 +301,25 @@ def _check_after_latest(session: Session, epoch: int, *, chain_latest: int = 0) 
         raise PublicationError(
             f"epoch {epoch} would skip epochs: the ledger takes them in order, publish epoch {expected}"
         )
+
+
+def next_epoch(session: Session, *, chain_latest: int = 0) -> int:
+    """The epoch to publish next: after every one queued here (a failed publication's number is
+    free again), indexed from the chain, or published on chain now (`chain_latest`)."""
+    queued = _latest_queued(session)
+    indexed = session.scalar(select(func.max(ix.ReputationRoot.epoch))) or 0
+    return max(indexed, chain_latest, 0 if queued is None else queued.epoch) + 1
+
+
+def _latest_queued(session: Session) -> Any:
+    """The highest epoch queued for publication whose outbox row has not failed, or None."""
+    return session.execute(
+        select(ReputationEpoch.epoch, ReputationEpoch.outbox_id)
+        .join(OutboxTx, OutboxTx.id == ReputationEpoch.outbox_id)
+        .where(OutboxTx.status != OutboxStatus.FAILED)
+        .order_by(ReputationEpoch.epoch.desc())
+        .limit(1)
+    ).first()
 
 
 def _forget_failed_publication(session: Session, epoch: int) -> None:

@@ -113,7 +113,9 @@ def prove_command(manifest: BinaryIO, advocate: str, topic: bytes) -> None:
 
 
 @reputation.command("publish")
-@click.option("--epoch", required=True, type=click.IntRange(1, 2**64 - 1), help="After every published epoch.")
+@click.option(
+    "--epoch", required=True, type=click.IntRange(1, 2**64 - 1), help="The next epoch: the latest published plus 1."
+)
 @click.option(
     "--cut",
     type=click.IntRange(min=0),
