@@ -165,6 +165,10 @@ class Driver:
 # -------------------------------------------------------------------- fixtures
 
 
+# These tests count blocks (the cursor is exactly `confirmations` behind the head, reorgs of an exact
+# depth): they run on the chain that mines only when sent a transaction, not every second.
+pytestmark = pytest.mark.usefixtures("automine_only")
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[EmbeddedStore]:
     content = EmbeddedStore(tmp_path / "content", fsync=False)
