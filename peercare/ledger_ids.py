@@ -34,3 +34,13 @@ def answer_id(question: bytes, advocate: str, content_digest: bytes) -> bytes:
     if len(question) != 32 or len(content_digest) != 32 or len(account) != 20:
         raise ValueError("an answer id takes a 32-byte question id, a 20-byte address and a 32-byte digest")
     return keccak(question + bytes(12) + account + content_digest)
+
+
+def reputation_topic(brand_id: int, topic: bytes) -> bytes:
+    """The topic a reputation leaf names for brand `brand_id`'s question topic `topic` (a bytes32
+    label): keccak256(abi.encode(uint64 brandId, bytes32 topic)). Reputation is namespaced by brand,
+    so two brands that both call a topic "general" or "billing" never pool their reputation, nor
+    seed each other's trust, by accident."""
+    if len(topic) != 32:
+        raise ValueError("a topic is a bytes32 label")
+    return keccak(encode(["uint64", "bytes32"], [brand_id, topic]))

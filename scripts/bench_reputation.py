@@ -35,10 +35,12 @@ import sys
 import time
 from datetime import datetime, timedelta
 
+from peercare.ledger_ids import reputation_topic
 from peercare.reputation import fast
 from peercare.reputation.history import Acceptance, Expert, History, RaterKind, Rating, rater_id_of
-from peercare.reputation.scores import ScoreParams, compute_scores
-from peercare.reputation.synthetic import TOPIC, sybil_scenario, sybil_share_ppb
+from peercare.reputation.scope import BrandScope, Scope, trusted
+from peercare.reputation.scores import ScoreParams, compute_scores, ranked, scores_of
+from peercare.reputation.synthetic import TOPIC, forged_brand_scenario, sybil_scenario, sybil_share_ppb
 from peercare.reputation.trust import TrustParams, topic_trust
 from peercare.routing.offers import CandidateIndex, LiveState, OfferRequest, exposure, route, route_question
 from peercare.routing.ranker import Answered, PoolMember, Question
@@ -157,6 +159,35 @@ def bench_sybil() -> dict[str, float]:
         f"{', '.join(f'{s:.2f}%' for s in shares)} of the topic's trust (3 seeds)"
     )
     return {"share_percent_max": round(max(shares), 3), "share_percent": [round(s, 3) for s in shares]}
+
+
+def bench_forged_brand() -> dict[str, object]:
+    """The forged-reputation attack (a stranger's brand: 10 unfunded acceptances of its Sybil in the
+    victim's topic label, rated 5 stars by its "customers" and as the victim's expert): the victim's
+    topic ranked counting every event of the ledger, as before, and counting the epoch's scope."""
+    runs = []
+    for seed in (1, 2, 3):
+        scenario = forged_brand_scenario(seed=seed)
+        honest = [a for a, _ in ranked(scores_of(scenario.honest), TOPIC)]
+        everything = [a for a, _ in ranked(scores_of(scenario.everything()), TOPIC)]
+        key = reputation_topic(scenario.victim, TOPIC)
+        victim = BrandScope.of(scenario.victim, [TOPIC.rstrip(b"\0").decode()], scenario.experts)
+        scoped = scores_of(trusted(scenario.ledger_history(), Scope.of([victim])))
+        runs.append(
+            {
+                "best_rank_counting_everything": everything.index(honest[0]) + 1,
+                "sybil_rank_counting_everything": everything.index(scenario.sybil) + 1,
+                "ranking_unchanged_with_scope": [a for a, _ in ranked(scoped, key)] == honest,
+                "sybil_scores_with_scope": sum(s for (a, _), s in scoped.items() if a == scenario.sybil),
+            }
+        )
+    print(
+        "forged brand: honest best advocate's rank counting everything "
+        f"{[r['best_rank_counting_everything'] for r in runs]}, the Sybil's "
+        f"{[r['sybil_rank_counting_everything'] for r in runs]}; with the scope the ranking is unchanged: "
+        f"{all(r['ranking_unchanged_with_scope'] for r in runs)}"
+    )
+    return {"runs": runs}
 
 
 def bench_routing(n_advocates: int, n_questions: int) -> dict[str, float]:
@@ -285,6 +316,7 @@ def main() -> None:
         "routing": bench_routing(args.advocates, args.questions),
         "route_question": bench_route_question(),
         "sybil": bench_sybil(),
+        "forged_brand": bench_forged_brand(),
     }
     print(json.dumps(result))
 

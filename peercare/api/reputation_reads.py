@@ -38,6 +38,7 @@ from peercare.ledger_ids import short_string
 from peercare.merkle import MerkleError, StandardMerkleTree
 from peercare.oracle import projections as ix
 from peercare.reputation.epoch import verify_manifest
+from peercare.reputation.scope import topic_names_in
 
 log = logging.getLogger("peercare.api.reputation_reads")
 
@@ -51,7 +52,8 @@ Score = Annotated[str, Field(pattern=r"^[0-9]{1,78}$", description="A uint256, a
 
 class TopicScore(BaseModel):
     topic: Hex32 = Field(description="The topic as the bytes32 the tree holds")
-    topic_label: str | None = Field(description="The topic's short string (null if it is not one)")
+    topic_label: str | None = Field(description="The topic's label in its brand (null: the manifest names none)")
+    brand_id: int | None = Field(description="The brand whose topic it is (reputation is per brand and topic)")
     score: Score
     proof: list[Hex32] = Field(description="Sibling hashes from the leaf to the root")
 
@@ -126,11 +128,14 @@ class EpochView:
                 f"not epoch {epoch} with the root {root} published on chain"
             )
         scores: dict[str, list[dict[str, Any]]] = {}
+        names = topic_names_in(data)
         for index, (account, topic, score) in enumerate(tree.values):
+            brand, label = names.get(topic, (None, topic_label(topic)))
             scores.setdefault(account, []).append(
                 {
                     "topic": "0x" + topic.hex(),
-                    "topic_label": topic_label(topic),
+                    "topic_label": label,
+                    "brand_id": brand,
                     "score": str(score),
                     "proof": ["0x" + node.hex() for node in tree.proof(index)],
                 }

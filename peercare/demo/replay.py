@@ -54,7 +54,7 @@ from peercare.demo.plan import (
     topic_of,
 )
 from peercare.deployment import Deployment, DeploymentError
-from peercare.ledger_ids import question_id, short_string
+from peercare.ledger_ids import question_id, reputation_topic, short_string
 from peercare.oracle import projections as ix
 from peercare.oracle.db import Database
 from peercare.oracle.generic_client import generic_headers
@@ -635,7 +635,7 @@ def publish_reputation(
         epoch, cut, cid, published_now = published.epoch, published.cut, published.manifest_cid, True
     _wait_for_epoch(conn, epoch, bar_file=bar_file, timeout_s=timeout_s)
     manifest = json.loads(conn.vault.stores[0].get(cid))
-    return EpochInfo(epoch, cut, published_now, cid, top=top_advocates(manifest, plan))
+    return EpochInfo(epoch, cut, published_now, cid, top=top_advocates(manifest, plan, brand_id))
 
 
 def _wait_for_epoch(conn: Connection, epoch: int, *, bar_file: TextIO | None, timeout_s: float) -> None:
@@ -660,9 +660,12 @@ def _wait_for_epoch(conn: Connection, epoch: int, *, bar_file: TextIO | None, ti
     )
 
 
-def top_advocates(manifest: dict[str, Any], plan: Plan, count: int = 3) -> dict[str, list[dict[str, Any]]]:
-    """The `count` best scores in each of the brand's topics, from an epoch manifest."""
-    topics = {"0x" + short_string(t).hex(): t for t in (*plan.topics, DEFAULT_TOPIC)}
+def top_advocates(
+    manifest: dict[str, Any], plan: Plan, brand_id: int, count: int = 3
+) -> dict[str, list[dict[str, Any]]]:
+    """The `count` best scores in each of the brand's topics (namespaced by the brand: reputation
+    is per brand and topic), from an epoch manifest."""
+    topics = {"0x" + reputation_topic(brand_id, short_string(t)).hex(): t for t in (*plan.topics, DEFAULT_TOPIC)}
     by_topic: dict[str, list[tuple[int, str]]] = {t: [] for t in topics.values()}
     for entry in manifest["tree"]["values"]:
         advocate, topic_hex, score = entry["value"]

@@ -5,13 +5,15 @@ Publishing (the oracle). `publish_epoch` reads the history up to a cut from the 
 projections, builds the epoch (`epoch.build_epoch`), stores its manifest in the content store and
 queues one `publishRoot(epoch, root, manifestDigest)` outbox row, which the oracle's signer sends
 like any other write. The manifest lists everything recomputation needs that the chain does not
-hold: the cut, the parameters and the brand experts seeding trust.
+hold: the cut, the parameters and the brands counted, with their topics and the experts seeding
+trust.
 
 Recomputing (anyone). `recompute_epoch` trusts nothing the oracle keeps: it indexes the chain from
 its deployment block into an empty scratch database, takes the epoch's root and manifest digest
 from the `ReputationRootPublished` event, fetches the manifest by that digest (the store checks the
-bytes against it), rebuilds the history with the manifest's cut and experts, and recomputes every
-score with the manifest's parameters. The epoch checks out when the root on chain, the manifest's
+bytes against it), rebuilds the history with the manifest's cut and brands (`scope.Scope`: whose
+events count, and the experts seeding trust), and recomputes every score with the manifest's
+parameters. The epoch checks out when the root on chain, the manifest's
 root and the recomputed root are one and the same.
 """
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,16 +36,24 @@ from web3.contract import Contract
 from peercare.content.cid import cid_from_digest, digest_from_cid
 from peercare.content.errors import ContentError
 from peercare.deployment import Deployment
-from peercare.ledger_ids import REPUTATION_LEAF_ENCODING, short_string
+from peercare.ledger_ids import REPUTATION_LEAF_ENCODING, reputation_topic
 from peercare.merkle import MerkleError, StandardMerkleTree, verify
 from peercare.oracle import projections as ix
 from peercare.oracle.db import Database
 from peercare.oracle.indexer import ChainReader, ContentSource, Indexer
 from peercare.oracle.models import Brand, OutboxStatus, OutboxTx
 from peercare.oracle.rpc import Rpc
-from peercare.reputation.epoch import EpochError, build_epoch, experts_from_json, params_from_json, verify_manifest
-from peercare.reputation.history import Acceptance, Expert, History, Payout, RaterKind, Rating, account_key
+from peercare.reputation.epoch import (
+    EpochError,
+    build_epoch,
+    experts_from_json,
+    experts_json,
+    params_from_json,
+    verify_manifest,
+)
+from peercare.reputation.history import Acceptance, History, Payout, RaterKind, Rating, account_key
 from peercare.reputation.models import ReputationEpoch
+from peercare.reputation.scope import BrandScope, Scope, trusted
 from peercare.reputation.scores import ScoreParams
 
 PUBLISH_KIND = "publish_reputation"
@@ -73,35 +83,43 @@ class PublicationError(RuntimeError):
 # ---------------------------------------------------------------- history and seeds
 
 
-def history_from_projections(session: Session, *, cut: int, experts: Iterable[Expert]) -> History:
-    """Acceptances, ratings and payouts in blocks up to `cut` (block time, inclusive), from the
-    projection tables only, each with its question's topic (from `QuestionPosted`)."""
+def history_from_projections(session: Session, *, cut: int, scope: Scope) -> History:
+    """What `scope`'s brands vouch for (`scope.trusted`) in the ledger's history up to `cut`."""
+    return trusted(ledger_history(session, cut=cut), scope)
+
+
+def ledger_history(session: Session, *, cut: int) -> History:
+    """Every acceptance, rating and payout in blocks up to `cut` (block time, inclusive), of every
+    brand, from the projection tables only: each with its question's brand and its topic namespaced
+    by that brand (`ledger_ids.reputation_topic`), both from `QuestionPosted`. No experts: the seeds
+    come with a scope."""
     return History.of(
-        cut,
-        acceptances=_acceptances(session, cut),
-        ratings=_ratings(session, cut),
-        payouts=_payouts(session, cut),
-        experts=experts,
+        cut, acceptances=_acceptances(session, cut), ratings=_ratings(session, cut), payouts=_payouts(session, cut)
     )
 
 
 def _acceptances(session: Session, cut: int) -> list[Acceptance]:
     query = (
-        select(ix.Acceptance, ix.QuestionPosted.topic)
+        select(ix.Acceptance, ix.QuestionPosted.brand_id, ix.QuestionPosted.topic)
         .outerjoin(ix.QuestionPosted, ix.QuestionPosted.question_id == ix.Acceptance.question_id)
         .where(ix.Acceptance.block_time <= cut)
     )
     return [
         Acceptance(
-            _b(row.question_id), _topic(row.question_id, topic), account_key(row.advocate), row.block_time, row.bounty
+            _b(row.question_id),
+            _topic(row.question_id, brand, topic),
+            account_key(row.advocate),
+            row.block_time,
+            row.bounty,
+            brand,
         )
-        for row, topic in session.execute(query)
+        for row, brand, topic in session.execute(query)
     ]
 
 
 def _ratings(session: Session, cut: int) -> list[Rating]:
     query = (
-        select(ix.Rating, ix.QuestionPosted.topic)
+        select(ix.Rating, ix.QuestionPosted.brand_id, ix.QuestionPosted.topic)
         .outerjoin(ix.QuestionPosted, ix.QuestionPosted.question_id == ix.Rating.question_id)
         .where(ix.Rating.block_time <= cut)
     )
@@ -109,45 +127,56 @@ def _ratings(session: Session, cut: int) -> list[Rating]:
         Rating(
             _b(row.answer_id),
             _b(row.question_id),
-            _topic(row.question_id, topic),
+            _topic(row.question_id, brand, topic),
             account_key(row.advocate),
             row.rating,
             _RATER_KINDS[row.rater_kind],
             _b(row.rater_id),
             row.block_time,
+            brand,
         )
-        for row, topic in session.execute(query)
+        for row, brand, topic in session.execute(query)
     ]
 
 
 def _payouts(session: Session, cut: int) -> list[Payout]:
-    rows = session.scalars(select(ix.RewardCredit).where(ix.RewardCredit.block_time <= cut))
+    query = (
+        select(ix.RewardCredit, ix.QuestionPosted.brand_id)
+        .outerjoin(ix.QuestionPosted, ix.QuestionPosted.question_id == ix.RewardCredit.question_id)
+        .where(ix.RewardCredit.block_time <= cut)
+    )
     return [
-        Payout(_b(row.question_id), account_key(row.account), account_key(row.token), row.amount, row.block_time)
-        for row in rows
+        Payout(
+            _b(row.question_id),
+            account_key(row.account),
+            account_key(row.token),
+            row.amount,
+            row.block_time,
+            brand or 0,
+        )
+        for row, brand in session.execute(query)
     ]
 
 
-def _topic(question_id: str, topic: str | None) -> bytes:
+def _topic(question_id: str, brand: int | None, topic: str | None) -> bytes:
     # The ledger refuses an answer to a question it never posted, so a missing posting means an
     # index that started after it: better no epoch than one silently missing events.
-    if topic is None:
+    if topic is None or brand is None:
         raise PublicationError(f"question {question_id} has events but its QuestionPosted is not indexed")
-    return _b(topic)
+    return reputation_topic(brand, _b(topic))
 
 
-def brand_experts(brand: Brand) -> set[Expert]:
-    """A brand's registered experts as seeds in each of its topics and its default topic."""
-    topics = {short_string(topic) for topic in (brand.default_topic, *brand.topics)}
-    return {Expert(account_key(wallet), topic) for wallet in brand.experts.values() for topic in topics}
+def brand_scope(brand: Brand) -> BrandScope:
+    """A brand as the oracle serves it: its default topic and topics, and its experts' wallets."""
+    return BrandScope.of(brand.id, (brand.default_topic, *brand.topics), brand.experts.values())
 
 
-def experts_of(session: Session) -> tuple[Expert, ...]:
-    """The seeds of every brand the oracle serves, without duplicates, in canonical order."""
-    found: set[Expert] = set()
-    for brand in session.scalars(select(Brand)):
-        found |= brand_experts(brand)
-    return tuple(sorted(found, key=lambda expert: (expert.account, expert.topic)))
+def scope_of(session: Session) -> Scope:
+    """The brands an epoch published here counts: every brand this oracle serves (configured with
+    `peercare oracle brand`) that the ledger admitted (its `BrandRegistered` is indexed). The oracle
+    relays these brands' tickets, so it vouches for their events and knows their experts."""
+    registered = set(session.scalars(select(ix.BrandRegistration.brand_id)))
+    return Scope.of(brand_scope(brand) for brand in session.scalars(select(Brand)) if brand.id in registered)
 
 
 # ---------------------------------------------------------------- publishing
@@ -174,12 +203,13 @@ def publish_epoch(
     epoch: int,
     cut: int,
     params: ScoreParams | None = None,
-    experts: Iterable[Expert] | None = None,
+    scope: Scope | None = None,
     clock: Callable[[], float] = time.time,
 ) -> PublishedEpoch:
     """Build `epoch` from the projections up to `cut`, store its manifest in `content_store` and
-    queue its `publishRoot` in the same transaction as its `ReputationEpoch` record. `experts`
-    defaults to the brands' registered experts (`experts_of`); `rpc` reads the chain to check that
+    queue its `publishRoot` in the same transaction as its `ReputationEpoch` record. `scope` (the
+    brands counted, with their topics and experts) defaults to the brands this oracle serves
+    (`scope_of`); `rpc` reads the chain to check that
     the index covers the cut and that the epoch is the next one (ReputationRoots takes epochs
     1, 2, 3, ... without a gap)."""
     if not 0 < epoch < 2**64:
@@ -190,10 +220,12 @@ def publish_epoch(
     with database.read() as session:
         _check_index_covers(session, rpc, cut)
         _check_after_latest(session, epoch, chain_latest=chain_latest_epoch(rpc, roots))
-        seeds = experts_of(session) if experts is None else tuple(experts)
-        history = history_from_projections(session, cut=cut, experts=seeds)
+        counted = scope_of(session) if scope is None else scope
+        history = history_from_projections(session, cut=cut, scope=counted)
+    if not counted.brands:
+        raise PublicationError("no brand to count: configure the brands this oracle serves (peercare oracle brand)")
     try:
-        built = build_epoch(history, epoch, params)
+        built = build_epoch(history, epoch, params, counted)
     except EpochError as err:
         raise PublicationError(f"epoch {epoch} (cut {cut}): {err}") from err
     # Stored before the transaction, like the processor's batch manifests: content is immutable and
@@ -515,6 +547,7 @@ def _manifest(store: ContentSource, published: ix.ReputationRoot, found: _Findin
 def _recompute(session: Session, manifest: dict[str, Any], published: ix.ReputationRoot, found: _Findings) -> None:
     try:
         cut = manifest["cut"]
+        scope = Scope.from_json(manifest.get("brands"))
         experts = experts_from_json(manifest.get("experts"))
         params = params_from_json(manifest["params"])
     except (EpochError, KeyError, TypeError, ValueError) as err:
@@ -527,9 +560,11 @@ def _recompute(session: Session, manifest: dict[str, Any], published: ix.Reputat
             f"the manifest's cut {cut} is not before the block that published it (time {published.block_time})"
         )
         raise _Stop
-    history = history_from_projections(session, cut=cut, experts=experts)
+    history = history_from_projections(session, cut=cut, scope=scope)
+    if experts_json(history.experts) != experts_json(experts):
+        found.mismatches.append("the manifest's experts are not the seeds its brands name")
     try:
-        rebuilt = build_epoch(history, published.epoch, params)
+        rebuilt = build_epoch(history, published.epoch, params, scope)
     except EpochError as err:
         found.mismatches.append(f"recomputing from the chain up to cut {cut}: {err}")
         raise _Stop from err

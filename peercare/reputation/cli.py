@@ -24,7 +24,7 @@ from peercare.config import Settings
 from peercare.content.embedded import EmbeddedStore
 from peercare.content.errors import ContentError
 from peercare.deployment import Deployment, DeploymentError
-from peercare.ledger_ids import short_string
+from peercare.ledger_ids import reputation_topic, short_string
 from peercare.oracle.db import Database, sqlite_url
 from peercare.oracle.rpc import Rpc, RpcError, RpcUnavailable
 from peercare.reputation.chain import (
@@ -37,6 +37,7 @@ from peercare.reputation.chain import (
     score_proof,
 )
 from peercare.reputation.epoch import EpochError, verify_manifest
+from peercare.reputation.scope import topic_names_in
 
 #: What can go wrong talking to the database, chain or store, shown as a one-line error.
 _FAILURES = (PublicationError, EpochError, DeploymentError, ContentError, RpcError, RpcUnavailable)
@@ -87,15 +88,42 @@ def verify_command(manifest: BinaryIO, expected: str | None) -> None:
     )
 
 
+def _leaf_topic(manifest: dict[str, Any], topic: str, brand: int | None) -> bytes:
+    """The topic a leaf names: 0x-hex as it is; a label, namespaced by `brand`, or by the one brand
+    of the manifest that names it, or (no brand names it: a manifest of labels, format v1) as it is."""
+    if topic.startswith("0x") and len(topic) == 66 and brand is None:
+        return bytes.fromhex(topic[2:])
+    label = parse_topic(topic)
+    if brand is not None:
+        return reputation_topic(brand, label)
+    named = sorted(
+        (owner, key) for key, (owner, name) in topic_names_in(manifest).items() if short_string(name) == label
+    )
+    if not named:
+        return label
+    if len(named) > 1:
+        brands = ", ".join(str(owner) for owner, _ in named)
+        raise click.BadParameter(
+            f"reputation is per brand and topic: give --brand (brands of the manifest naming {topic!r}: {brands})",
+            param_hint="TOPIC",
+        )
+    return named[0][1]
+
+
 @reputation.command("prove")
 @click.argument("manifest", type=click.File("rb"))
 @click.argument("advocate")
-@click.argument("topic", type=parse_topic)
-def prove_command(manifest: BinaryIO, advocate: str, topic: bytes) -> None:
-    """Print ADVOCATE's score in TOPIC and its proof, as arguments of `verifyScore`."""
+@click.argument("topic")
+@click.option("--brand", type=click.IntRange(1, 2**64 - 1), help="The brand whose topic TOPIC is (a label).")
+def prove_command(manifest: BinaryIO, advocate: str, topic: str, brand: int | None) -> None:
+    """Print ADVOCATE's score in TOPIC and its proof, as arguments of `verifyScore`.
+
+    TOPIC is a brand's topic label (with --brand, or the one brand of the manifest that names it)
+    or the leaf's topic as 0x-hex."""
     data, root = _load(manifest)
+    leaf_topic = _leaf_topic(data, topic, brand)
     try:
-        score, proof = score_proof(data, advocate, topic)
+        score, proof = score_proof(data, advocate, leaf_topic)
     except EpochError as err:
         raise click.ClickException(str(err)) from err
     click.echo(
@@ -103,7 +131,7 @@ def prove_command(manifest: BinaryIO, advocate: str, topic: bytes) -> None:
             {
                 "epoch": data["epoch"],
                 "advocate": to_checksum_address(advocate),
-                "topic": "0x" + topic.hex(),
+                "topic": "0x" + leaf_topic.hex(),
                 "score": str(score),
                 "proof": ["0x" + node.hex() for node in proof],
                 "root": "0x" + root.hex(),

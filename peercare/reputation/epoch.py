@@ -3,8 +3,9 @@
 The tree is OpenZeppelin's StandardMerkleTree with `REPUTATION_LEAF_ENCODING`, so
 `IReputationRoots.verifyScore` and any standard library check its proofs. The manifest is the
 tree's `standard-v1` dump plus what is needed to recompute it: the epoch number, the history cut,
-the parameters, the brand experts seeding trust (nothing on chain says who they are), and a digest
-of the history used. `verify_manifest` rebuilds the tree from the dump (every node checked) and,
+the parameters, the brands whose history it counts with their topics and experts (`scope.Scope`:
+nothing on chain says who a brand's experts are), the seeds of trust, and a digest of the history
+used. `verify_manifest` rebuilds the tree from the dump (every node checked) and,
 given the history, recomputes every score.
 """
 
@@ -20,10 +21,13 @@ from peercare.content.document import canonical_json
 from peercare.ledger_ids import REPUTATION_LEAF_ENCODING
 from peercare.merkle import MerkleError, StandardMerkleTree
 from peercare.reputation.history import Expert, History, account_key
+from peercare.reputation.scope import Scope
 from peercare.reputation.scores import ScoreParams, Scores, scores_of
 from peercare.reputation.trust import TrustParams
 
-MANIFEST_FORMAT = "peercare-reputation-v1"
+MANIFEST_FORMAT = "peercare-reputation-v2"
+#: Formats whose tree `verify_manifest` checks; v1 manifests (before `brands`) cannot be recomputed.
+READABLE_FORMATS = ("peercare-reputation-v1", MANIFEST_FORMAT)
 
 
 class EpochError(ValueError):
@@ -41,6 +45,7 @@ class Epoch:
     tree: StandardMerkleTree
     history_digest: bytes
     experts: tuple[Expert, ...] = ()  # the seeds of trust: the history's experts
+    scope: Scope | None = None  # the brands counted (the history given is already `trusted` to it)
 
     @property
     def root(self) -> bytes:
@@ -59,7 +64,8 @@ class Epoch:
         return score, self.tree.proof(index)
 
     def manifest(self) -> dict[str, Any]:
-        return {
+        named = {} if self.scope is None else {"brands": self.scope.as_json()}
+        return named | {
             "format": MANIFEST_FORMAT,
             "epoch": self.epoch,
             "cut": self.cut,
@@ -116,10 +122,13 @@ def tree_of(scores: Scores) -> StandardMerkleTree:
     return StandardMerkleTree.of(values, REPUTATION_LEAF_ENCODING)
 
 
-def build_epoch(history: History, epoch: int, params: ScoreParams | None = None) -> Epoch:
+def build_epoch(history: History, epoch: int, params: ScoreParams | None = None, scope: Scope | None = None) -> Epoch:
+    """The epoch of `history` (already `scope.trusted` to `scope` when one is given: the scope is
+    only recorded, in the manifest's `brands`)."""
     params = params or ScoreParams()
     scores = scores_of(history, params)
-    return Epoch(epoch, history.cut, params, scores, tree_of(scores), history_digest(history), history.experts)
+    digest = history_digest(history)
+    return Epoch(epoch, history.cut, params, scores, tree_of(scores), digest, history.experts, scope)
 
 
 def params_from_json(data: dict[str, Any]) -> ScoreParams:
@@ -158,7 +167,7 @@ def verify_manifest(manifest: dict[str, Any], history: History | None = None) ->
     """The manifest's root after checking it: the dump's nodes match its values, the declared root
     is the tree's, and (given the history) the history digest and every score recompute. Raises
     EpochError otherwise."""
-    if manifest.get("format") != MANIFEST_FORMAT:
+    if manifest.get("format") not in READABLE_FORMATS:
         raise EpochError(f"unknown manifest format {manifest.get('format')!r}")
     try:
         tree = StandardMerkleTree.load(manifest["tree"])

@@ -55,6 +55,7 @@ class Acceptance:
     advocate: str  # the accepted answer's advocate
     time: int  # unix seconds (block timestamp)
     bounty: int  # token units credited (not used for reputation: bounties are the brand's to set)
+    brand: int = 0  # the question's brand on the ledger (0: not known, counted by no scope)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,7 @@ class Rating:
     rater_kind: RaterKind
     rater_id: bytes  # bytes32: a customer's opaque id, or a padded address for peers and experts
     time: int  # unix seconds
+    brand: int = 0  # the question's brand on the ledger, which relayed the rating
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,7 @@ class Payout:
     token: str
     amount: int
     time: int
+    brand: int = 0  # the question's brand on the ledger
 
 
 @dataclass(frozen=True, slots=True)

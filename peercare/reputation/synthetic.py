@@ -10,8 +10,9 @@ raters who rated a Sybil's answer well (the direction that can carry trust in).
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from peercare.ledger_ids import reputation_topic
 from peercare.reputation.history import Acceptance, Expert, History, RaterKind, Rating, rater_id_of
 
 DAY = 86_400
@@ -126,3 +127,75 @@ def sybil_scenario(
 def sybil_share_ppb(scenario: SybilScenario, trust: dict[str, int]) -> int:
     """The cluster's share of the topic's total trust, in parts per billion."""
     return sum(trust.get(s, 0) for s in scenario.sybils)
+
+
+@dataclass(frozen=True)
+class ForgedBrandScenario:
+    """A victim brand's honest community in one topic, and a stranger's brand forging reputation
+    there (the attack of the "trust boundaries between brands" issue). Events carry their brand and
+    the topic label as the ledger's `QuestionPosted` holds it; `scope.trusted` or a plain
+    `History` of them decides what counts."""
+
+    honest: History  # the victim brand's events alone (its experts as seeds, topic = label)
+    forged: tuple[Acceptance | Rating, ...]  # the stranger's events, same label
+    victim: int  # brand ids
+    stranger: int
+    experts: tuple[str, ...]  # the victim's experts
+    sybil: str
+
+    def everything(self) -> History:
+        """Every event of both brands, topics as bare labels, the victim's experts as seeds: what
+        an epoch counted before it named the brands it trusts."""
+        acceptances = [e for e in self.forged if isinstance(e, Acceptance)]
+        ratings = [e for e in self.forged if isinstance(e, Rating)]
+        h = self.honest
+        return History.of(h.cut, (*h.acceptances, *acceptances), (*h.ratings, *ratings), (), h.experts)
+
+    def ledger_history(self, *, forged: bool = True) -> History:
+        """The events as `chain.ledger_history` reads them from the ledger: each topic namespaced
+        by its event's brand (`ledger_ids.reputation_topic`), no seeds (a scope brings them)."""
+        h = self.everything() if forged else self.honest
+        return History.of(
+            h.cut,
+            (replace(a, topic=reputation_topic(a.brand, a.topic)) for a in h.acceptances),
+            (replace(r, topic=reputation_topic(r.brand, r.topic)) for r in h.ratings),
+        )
+
+
+def forged_brand_scenario(
+    n_honest: int = 30, fake_acceptances: int = 10, seed: int = 1, victim: int = 1, stranger: int = 2
+) -> ForgedBrandScenario:
+    """The victim's community: `n_honest` advocates over a year, two experts rating, customers
+    rating, accepted answers with bounties; popularity heavy-tailed. The stranger's brand, in the
+    same topic label: `fake_acceptances` zero-bounty questions its Sybil answers, each accepted,
+    rated 5 stars by a "customer" and by the victim's first expert's rater id as `BrandExpert`."""
+    rng = random.Random(seed)
+    cut = 365 * DAY
+    honest = tuple(address(i) for i in range(n_honest))
+    experts = honest[-2:]  # experts rate; they are not the most popular answerers
+    sybil = address(10_000)
+    popularity = [1.0 / (rank + 1) ** 0.8 for rank in range(n_honest)]
+    acceptances: list[Acceptance] = []
+    ratings: list[Rating] = []
+    for k in range(4 * n_honest):
+        question = (1 << 128 | k).to_bytes(32, "big")
+        advocate = rng.choices(honest, weights=popularity)[0]
+        time = rng.randrange(cut)
+        acceptances.append(Acceptance(question, TOPIC, advocate, time, 10**18, victim))
+        kind, rater = (
+            (RaterKind.BRAND_EXPERT, rater_id_of(rng.choice(experts)))
+            if k % 3 == 0
+            else (RaterKind.CUSTOMER, (1 << 200 | k).to_bytes(32, "big"))
+        )
+        ratings.append(Rating(question, question, TOPIC, advocate, _stars(rng), kind, rater, time + 60, victim))
+    forged: list[Acceptance | Rating] = []
+    for k in range(fake_acceptances):
+        question = (2 << 128 | k).to_bytes(32, "big")
+        time = cut - k * DAY
+        forged.append(Acceptance(question, TOPIC, sybil, time, 0, stranger))
+        customer = (3 << 200 | k).to_bytes(32, "big")
+        forged.append(Rating(question, question, TOPIC, sybil, 5, RaterKind.CUSTOMER, customer, time, stranger))
+        expert_id = rater_id_of(experts[0])
+        forged.append(Rating(question, question, TOPIC, sybil, 5, RaterKind.BRAND_EXPERT, expert_id, time, stranger))
+    history = History.of(cut, acceptances, ratings, (), (Expert(e, TOPIC) for e in experts))
+    return ForgedBrandScenario(history, tuple(forged), victim, stranger, experts, sybil)

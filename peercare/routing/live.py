@@ -48,7 +48,7 @@ from peercare.api.models import QuestionRoute
 from peercare.content.cid import cid_from_digest
 from peercare.content.errors import ContentError
 from peercare.content.store import Store
-from peercare.ledger_ids import short_string
+from peercare.ledger_ids import reputation_topic, short_string
 from peercare.oracle import projections as ix
 from peercare.oracle.db import Database
 from peercare.oracle.models import Brand, Question
@@ -258,7 +258,8 @@ class Router:
         return routed
 
     def _decide(self, question: _Pending, scores: EpochScores, load: Mapping[str, int]) -> RoutingDecision:
-        topic = short_string(question.topic)
+        # Reputation is namespaced by brand: the question's topic as its brand's (`scope.py`).
+        topic = reputation_topic(question.brand_id, short_string(question.topic))
         return route(
             OfferRequest(
                 question_id=bytes.fromhex(question.question_id[2:]),
@@ -316,12 +317,13 @@ def topic_label(topic: bytes) -> str:
     return topic.rstrip(b"\0").decode("utf-8", errors="replace")
 
 
-def explain(decision: RoutingDecision, epoch: int | None) -> str:
-    """Why the decision is what it is, in words: mode and its reason, then each offer."""
+def explain(decision: RoutingDecision, epoch: int | None, topic: str | None = None) -> str:
+    """Why the decision is what it is, in words: mode and its reason, then each offer. `topic`: the
+    question's topic label (the decision holds the brand-namespaced reputation topic, a hash)."""
     params = decision.params
     by_account = {e.account: e for e in decision.evaluated}
     ranked = sorted((e for e in decision.evaluated if e.eligible), key=lambda e: (-e.adjusted, e.account))
-    where = f"topic '{topic_label(decision.request.topic)}' of reputation epoch {epoch}"
+    where = f"topic '{topic or '0x' + decision.request.topic.hex()}' of reputation epoch {epoch}"
     read = f"{len(decision.evaluated)} candidate(s) read, {len(ranked)} eligible"
     if decision.mode == "direct":
         top, runner = ranked[0].adjusted, (ranked[1].adjusted if len(ranked) > 1 else 0)

@@ -583,7 +583,7 @@ class QuestionDetail(QuestionOut):
     routing: RoutingOut | None = Field(description="The full routing decision (null: not routed yet)")
 
 
-def _routing(session: Session, epochs: Epochs, route: QuestionRoute) -> RoutingOut:
+def _routing(session: Session, epochs: Epochs, route: QuestionRoute, topic: str) -> RoutingOut:
     record = route.decision
     check = check_route(session, epochs, route.epoch, record)
     decision = decision_from_record(record)
@@ -615,7 +615,7 @@ def _routing(session: Session, epochs: Epochs, route: QuestionRoute) -> RoutingO
         commitment_matches=check.commitment_matches,
         replays=check.replays,
         replay_detail=check.detail,
-        why=explain(decision, route.epoch),
+        why=explain(decision, route.epoch, topic),
         record=record,
     )
 
@@ -643,7 +643,7 @@ def get_question(brand_id: BrandReader, question_id: QuestionIdPath, context: Co
             raise Problem(404, f"brand {brand_id} has no question {question_id} on chain")
         (summary,) = _questions(session, [posted])
         route = session.get(QuestionRoute, question_id)
-        routing = None if route is None else _routing(session, _epochs(context), route)
+        routing = None if route is None else _routing(session, _epochs(context), route, summary.topic)
     return QuestionDetail(**summary.model_dump(), routing=routing)
 
 

@@ -18,7 +18,7 @@ from peercare.api import reputation_reads
 from peercare.api.app import create_app
 from peercare.api.reputation_reads import EpochUnreadable, EpochView, Reputation, topic_label
 from peercare.content.cid import cid_from_digest
-from peercare.ledger_ids import short_string
+from peercare.ledger_ids import reputation_topic, short_string
 from peercare.oracle.db import Database, sqlite_url
 
 STRANGER = "0x" + "ab" * 20  # never answered anything
@@ -59,7 +59,9 @@ def test_every_published_score_verifies_on_chain_and_a_tampered_one_does_not(wor
             proof = [bytes.fromhex(node[2:]) for node in entry.proof]
             assert roots.verifyScore(1, account.address, topic, score, proof).call()
             assert not roots.verifyScore(1, account.address, topic, score + 1, proof).call()
-            assert entry.topic_label is None or short_string(entry.topic_label) == topic
+            # Reputation is per brand and topic: the leaf names the label namespaced by its brand.
+            assert entry.brand_id is not None and entry.topic_label is not None
+            assert reputation_topic(entry.brand_id, short_string(entry.topic_label)) == topic
             scored += 1
     assert scored > 0, "the world's epoch 1 should hold scores"
 

@@ -16,7 +16,7 @@ from world import World
 from peercare.api.models import QuestionRoute
 from peercare.chain.devnet import dev_account
 from peercare.content.embedded import EmbeddedStore
-from peercare.ledger_ids import question_id, short_string
+from peercare.ledger_ids import question_id, reputation_topic, short_string
 from peercare.oracle import projections as ix
 from peercare.oracle.db import Database, sqlite_url
 from peercare.oracle.models import Brand, OutboxTx, Question
@@ -51,11 +51,17 @@ def route_of(world: World, qid: str) -> QuestionRoute:
 
 
 def top_candidates(world: World, topic: str) -> list[str]:
-    """The advocates with a reputation in `topic` at the latest epoch, best first."""
+    """The advocates with a reputation in the brand's `topic` at the latest epoch, best first."""
     with world.oracle.database.read() as session:
         scores = Epochs(world.oracle.context.public_store).latest(session)
     assert scores is not None
-    return [a for a, _ in sorted(scores.by_topic[short_string(topic)].items(), key=lambda item: -item[1])]
+    return [
+        a
+        for a, _ in sorted(
+            scores.by_topic[reputation_topic(world.dev.brand_id, short_string(topic))].items(),
+            key=lambda item: -item[1],
+        )
+    ]
 
 
 def top_of(world: World, topic: str) -> str:

@@ -105,8 +105,8 @@ def make_history(dev: DevLedger) -> HistoryFacts:
     a1, b1 = chain.answer(alice, q1, "reset the wallet"), chain.answer(bob, q1, "reinstall")
     chain.rate(a1, 5, RaterKind.CUSTOMER, customer)
     chain.rate(a1, 5, RaterKind.BRAND_EXPERT, rater_id_of(expert.address))
-    chain.rate(b1, 4, RaterKind.PEER_ADVOCATE, rater_id_of(alice.address))
     chain.accept(a1)
+    chain.rate(b1, 4, RaterKind.PEER_ADVOCATE, rater_id_of(alice.address))  # a peer once the brand paid her
     q2 = chain.post(GENERAL)
     c2 = chain.answer(carol, q2, "see the docs")
     chain.rate(c2, 4, RaterKind.CUSTOMER, customer)

@@ -12,21 +12,23 @@ from epoch_support import GENERAL, WALLETS, HistoryFacts, index_all, publish_dir
 from sqlalchemy import func, select
 
 from peercare.content.embedded import EmbeddedStore
+from peercare.ledger_ids import reputation_topic
 from peercare.oracle.db import Database
-from peercare.oracle.models import OutboxStatus, OutboxTx
+from peercare.oracle.models import Brand, OutboxStatus, OutboxTx
 from peercare.oracle.rpc import Rpc
 from peercare.reputation.chain import (
     GAS_PUBLISH_ROOT,
     PUBLISH_KIND,
     PublicationError,
-    experts_of,
     history_from_projections,
     publish_epoch,
+    scope_of,
     score_proof,
 )
 from peercare.reputation.epoch import build_epoch, verify_manifest
 from peercare.reputation.history import Expert, RaterKind, account_key
 from peercare.reputation.models import ReputationEpoch
+from peercare.reputation.scope import BrandScope, Scope
 
 
 def leaves_of(manifest: dict[str, Any]) -> list[tuple[str, bytes, int]]:
@@ -40,28 +42,47 @@ def _count(database: Database, model: type) -> int:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-def test_history_comes_from_the_projections_up_to_the_cut_with_the_brands_experts(
+def test_history_comes_from_the_projections_up_to_the_cut_namespaced_by_the_counted_brand(
     oracle_database: Database, rpc: Rpc, dev_ledger: DevLedger, store: EmbeddedStore, facts: HistoryFacts
 ) -> None:
     index_all(oracle_database, rpc, dev_ledger, store)
     with oracle_database.read() as session:
-        experts = experts_of(session)
-        history = history_from_projections(session, cut=facts.cut, experts=experts)
-        later = history_from_projections(session, cut=facts.cut + 10**6, experts=experts)
+        scope = scope_of(session)
+        history = history_from_projections(session, cut=facts.cut, scope=scope)
+        later = history_from_projections(session, cut=facts.cut + 10**6, scope=scope)
+    brand = dev_ledger.brand_id
+    wallets, general = reputation_topic(brand, WALLETS), reputation_topic(brand, GENERAL)
     expert = account_key(facts.expert.address)
-    assert experts == tuple(sorted([Expert(expert, GENERAL), Expert(expert, WALLETS)], key=lambda e: e.topic))
+    assert scope == Scope.of([BrandScope.of(brand, ["general", "wallets"], [expert])])
+    assert history.experts == tuple(sorted([Expert(expert, general), Expert(expert, wallets)], key=lambda e: e.topic))
     assert len(history.acceptances) == facts.accepted_before_cut
     assert len(later.acceptances) == facts.accepted_before_cut + 1  # the question accepted after the cut
     assert len(history.ratings) == facts.ratings_before_cut
     assert {r.rater_kind for r in history.ratings} == set(RaterKind)
-    assert {(a.advocate, a.topic) for a in history.acceptances} == {
-        (account_key(facts.alice.address), WALLETS),
-        (account_key(facts.carol.address), GENERAL),
-        (account_key(facts.bob.address), WALLETS),
+    assert {(a.advocate, a.topic, a.brand) for a in history.acceptances} == {
+        (account_key(facts.alice.address), wallets, brand),
+        (account_key(facts.carol.address), general, brand),
+        (account_key(facts.bob.address), wallets, brand),
     }
     # The swarm's acceptance paid two accounts; the others one each.
     assert len(history.payouts) == 4
     assert all(event.time <= facts.cut for event in (*history.acceptances, *history.ratings, *history.payouts))
+
+
+def test_an_epoch_counts_only_the_brands_this_oracle_serves_and_the_ledger_admitted(
+    oracle_database: Database, rpc: Rpc, dev_ledger: DevLedger, store: EmbeddedStore, facts: HistoryFacts
+) -> None:
+    index_all(oracle_database, rpc, dev_ledger, store)
+    with oracle_database.transaction() as session:
+        # Configured here but never registered on the ledger: nothing of it can be vouched for.
+        session.add(
+            Brand(
+                id=99, name="Unadmitted", default_topic="general", default_bounty=0, answer_window_s=60, created_at_ms=0
+            )
+        )
+    with oracle_database.read() as session:
+        assert [b.brand for b in scope_of(session).brands] == [dev_ledger.brand_id]
+        assert history_from_projections(session, cut=facts.cut, scope=Scope.of([])).acceptances == ()
 
 
 def test_published_root_is_on_chain_and_proves_every_real_score(
@@ -111,8 +132,9 @@ def test_the_epoch_is_the_pure_build_of_the_indexed_history(
     index_all(oracle_database, rpc, dev_ledger, store)
     published = publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=1, cut=facts.cut)
     with oracle_database.read() as session:
-        history = history_from_projections(session, cut=facts.cut, experts=experts_of(session))
-    expected = build_epoch(history, 1)
+        history = history_from_projections(session, cut=facts.cut, scope=scope_of(session))
+    with oracle_database.read() as session:
+        expected = build_epoch(history, 1, scope=scope_of(session))
     assert published.root == expected.root
     assert store.get(published.manifest_cid) == expected.manifest_bytes()
     assert json.loads(expected.manifest_bytes())["experts"] == [

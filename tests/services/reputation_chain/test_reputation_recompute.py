@@ -14,17 +14,19 @@ from epoch_support import WALLETS, HistoryFacts, index_all, publish_directly, se
 
 from peercare.content.cid import cid_from_digest
 from peercare.content.embedded import EmbeddedStore
+from peercare.ledger_ids import reputation_topic
 from peercare.oracle.db import Database
 from peercare.oracle.rpc import Rpc
 from peercare.reputation.chain import (
     RecomputeResult,
-    experts_of,
     history_from_projections,
     publish_epoch,
     recompute_epoch,
+    scope_of,
 )
 from peercare.reputation.epoch import Epoch, build_epoch
-from peercare.reputation.history import Acceptance, Expert, History, account_key
+from peercare.reputation.history import Acceptance, History, account_key
+from peercare.reputation.scope import BrandScope, Scope
 
 EPOCH = 1  # ReputationRoots takes epochs in order: the first published is 1
 
@@ -39,8 +41,9 @@ def _honest_epoch(
     """The epoch an honest oracle would publish, built from its index (nothing published yet)."""
     index_all(database, rpc, dev, store)
     with database.read() as session:
-        history = history_from_projections(session, cut=cut, experts=experts_of(session))
-    return history, build_epoch(history, EPOCH)
+        scope = scope_of(session)
+        history = history_from_projections(session, cut=cut, scope=scope)
+    return history, build_epoch(history, EPOCH, scope=scope)
 
 
 def test_an_honest_epoch_recomputes_from_the_chain_and_content_alone(
@@ -120,25 +123,24 @@ def test_a_manifest_listing_other_experts_is_reported_with_the_first_differing_s
     facts: HistoryFacts,
     scratch_url: str,
 ) -> None:
-    history, epoch = _honest_epoch(oracle_database, rpc, dev_ledger, store, facts.cut)
+    _, epoch = _honest_epoch(oracle_database, rpc, dev_ledger, store, facts.cut)
     # The root was computed with the brand's real expert; the manifest names Bob instead, with a
     # history digest made consistent with that claim: only recomputing the scores catches it.
-    claimed = History.of(
-        history.cut,
-        history.acceptances,
-        history.ratings,
-        history.payouts,
-        [Expert(account_key(facts.bob.address), WALLETS)],
-    )
+    bob = account_key(facts.bob.address)
+    claimed_scope = Scope.of([BrandScope.of(dev_ledger.brand_id, ["general", "wallets"], [bob])])
+    with oracle_database.read() as session:
+        claimed = build_epoch(
+            history_from_projections(session, cut=facts.cut, scope=claimed_scope), EPOCH, scope=claimed_scope
+        )
     manifest = epoch.manifest()
-    manifest["experts"] = build_epoch(claimed, EPOCH).manifest()["experts"]
-    manifest["historyDigest"] = "0x" + build_epoch(claimed, EPOCH).history_digest.hex()
+    for field in ("brands", "experts", "historyDigest"):
+        manifest[field] = claimed.manifest()[field]
     publish_directly(dev_ledger, EPOCH, epoch.root, store_manifest(store, manifest))
 
     result = _recompute(dev_ledger, store, scratch_url)
     assert not result.ok
     assert result.root_on_chain == result.manifest_root == epoch.root
-    assert result.root_recomputed == build_epoch(claimed, EPOCH).root
+    assert result.root_recomputed == claimed.root
     assert len(result.mismatches) == 1
     assert re.match(
         r"the recomputed root 0x[0-9a-f]{64} is not the manifest's 0x[0-9a-f]{64}: \d+ of \d+ scores", result.message
@@ -177,10 +179,12 @@ def test_an_inflated_score_published_with_a_consistent_manifest_is_reported(
     history, honest = _honest_epoch(oracle_database, rpc, dev_ledger, store, facts.cut)
     # The oracle credits Carol with an acceptance that never happened, and publishes a sound tree
     # of those scores under the real history's digest.
-    invented = Acceptance(b"\x09" * 32, WALLETS, account_key(facts.carol.address), facts.cut, 1)
+    wallets = reputation_topic(dev_ledger.brand_id, WALLETS)
+    invented = Acceptance(b"\x09" * 32, wallets, account_key(facts.carol.address), facts.cut, 1, dev_ledger.brand_id)
     forged = build_epoch(
         History.of(history.cut, (*history.acceptances, invented), history.ratings, history.payouts, history.experts),
         EPOCH,
+        scope=honest.scope,
     )
     manifest: dict[str, Any] = forged.manifest()
     manifest["historyDigest"] = "0x" + honest.history_digest.hex()
@@ -191,10 +195,10 @@ def test_an_inflated_score_published_with_a_consistent_manifest_is_reported(
     assert result.root_on_chain == result.manifest_root == forged.root
     assert result.root_recomputed == honest.root
     carol = facts.carol.address
-    published, recomputed = forged.score(carol, WALLETS), honest.score(carol, WALLETS)
+    published, recomputed = forged.score(carol, wallets), honest.score(carol, wallets)
     assert published > recomputed
     assert result.message.endswith(
-        f"first {carol} in topic 0x{WALLETS.hex()}: {published} published, {recomputed} recomputed"
+        f"first {carol} in topic 0x{wallets.hex()}: {published} published, {recomputed} recomputed"
     )
 
 
