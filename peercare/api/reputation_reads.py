@@ -156,6 +156,7 @@ class ReputationCache:
         self._latest_at = float("-inf")  # time.monotonic() of the last lookup
         self._latest_lock = threading.Lock()  # one lookup at a time
         self._epochs: OrderedDict[int, EpochView] = OrderedDict()
+        self._checked: dict[int, float] = {}  # epoch -> time.monotonic() its root was last read
         self._loading = threading.Lock()  # one epoch load at a time
 
     async def latest(self) -> int | None:
@@ -178,10 +179,15 @@ class ReputationCache:
     async def view(self, epoch: int) -> EpochView | None:
         """Epoch `epoch` ready to serve; None if it was never published. Raises `EpochUnreadable`."""
         found = self._epochs.get(epoch)
-        if found is not None:
+        if found is not None and self._fresh(epoch):
             self._epochs.move_to_end(epoch)
             return found
         return await anyio.to_thread.run_sync(self._load_view, epoch)
+
+    def _fresh(self, epoch: int) -> bool:
+        """Whether epoch `epoch`'s root was read from the index at most `LATEST_TTL_S` ago: the
+        admin may correct a root (`RootCorrected`), and the served proofs must follow it."""
+        return time.monotonic() - self._checked.get(epoch, float("-inf")) < LATEST_TTL_S
 
     def _first_latest(self) -> int | None:
         with self._latest_lock:
@@ -196,12 +202,21 @@ class ReputationCache:
     def _load_view(self, epoch: int) -> EpochView | None:
         with self._loading:
             found = self._epochs.get(epoch)
-            if found is not None:
+            if found is not None and self._fresh(epoch):
                 return found
-            with self.context.database.read() as session:
-                row = session.scalars(select(ix.ReputationRoot).where(ix.ReputationRoot.epoch == epoch)).first()
+            try:
+                with self.context.database.read() as session:
+                    row = ix.current_root(session, epoch)  # as corrected, if the admin corrected it
+            except SQLAlchemyError:
+                if found is None:
+                    raise
+                log.exception("reading epoch %d's root failed; serving the root read before", epoch)
+                return found
             if row is None:
                 return None
+            self._checked[epoch] = time.monotonic()
+            if found is not None and found.root == row.root:
+                return found
             cid = cid_from_digest(bytes.fromhex(row.manifest_digest.removeprefix("0x")))
             try:
                 manifest = self.context.public_store.get(cid)
@@ -210,7 +225,8 @@ class ReputationCache:
             view = EpochView.of(epoch, row.root, cid, self.context.roots.address, manifest)
             self._epochs[epoch] = view
             while len(self._epochs) > KEPT_EPOCHS:
-                self._epochs.popitem(last=False)
+                dropped, _ = self._epochs.popitem(last=False)
+                self._checked.pop(dropped, None)
             return view
 
 

@@ -97,7 +97,7 @@ _PROJECTED_EVENTS = {
         "RewardCredited",
         "EarningsWithdrawn",
     ),
-    "ReputationRoots": ("ReputationRootPublished",),
+    "ReputationRoots": ("ReputationRootPublished", "RootCorrected"),
 }
 
 
@@ -588,7 +588,7 @@ class Indexer:
                 rows[EarningsWithdrawal].append(
                     at | {"account": v["account"], "token": v["token"], "to": v["to"], "amount": v["amount"]}
                 )
-            elif name == "ReputationRootPublished":
+            elif name in ("ReputationRootPublished", "RootCorrected"):
                 rows[ReputationRoot].append(
                     at | {"epoch": v["epoch"], "root": v["root"], "manifest_digest": v["manifestDigest"]}
                 )

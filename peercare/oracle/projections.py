@@ -209,7 +209,9 @@ class QuestionExpiry(_EventRow, Base):
 
 
 class ReputationRoot(_EventRow, Base):
-    """`ReputationRootPublished` (ReputationRoots contract)."""
+    """`ReputationRootPublished` or `RootCorrected` (ReputationRoots contract): an epoch's root and
+    manifest as of this event. The admin's correction supersedes the publication (`verifyScore`
+    reads the corrected root), so readers take an epoch's latest row: `current_root`."""
 
     __tablename__ = "ix_reputation_roots"
     __table_args__ = (UniqueConstraint("tx_hash", "log_index"),)
@@ -235,6 +237,29 @@ PROJECTIONS: tuple[type[_EventRow], ...] = (
 
 
 # ---------------------------------------------------------------- reads
+
+
+def current_root(session: Session, epoch: int | None = None) -> ReputationRoot | None:
+    """Epoch `epoch`'s root as ReputationRoots holds it now (the latest epoch's when None): its
+    latest `ReputationRootPublished` or `RootCorrected` row, in chain order."""
+    rows = select(ReputationRoot)
+    query = rows.order_by(ReputationRoot.epoch.desc()) if epoch is None else rows.where(ReputationRoot.epoch == epoch)
+    newest = query.order_by(ReputationRoot.block_number.desc(), ReputationRoot.log_index.desc()).limit(1)
+    return session.scalars(newest).first()
+
+
+def current_roots(session: Session, *, after: int = 0, limit: int | None = None) -> list[ReputationRoot]:
+    """The current root (`current_root`) of each epoch after `after`, by epoch, at most `limit`."""
+    rows = session.scalars(
+        select(ReputationRoot)
+        .where(ReputationRoot.epoch > after)
+        .order_by(ReputationRoot.epoch, ReputationRoot.block_number, ReputationRoot.log_index)
+    )
+    latest: dict[int, ReputationRoot] = {}
+    for row in rows:  # a correction comes after what it corrects: the last row of an epoch wins
+        latest[row.epoch] = row
+    found = list(latest.values())
+    return found if limit is None else found[:limit]
 
 
 @dataclass(frozen=True)

@@ -510,7 +510,7 @@ def recompute_from_index(session: Session, store: ContentSource, epoch: int) -> 
 
 
 def _publication(session: Session, epoch: int, found: _Findings) -> ix.ReputationRoot:
-    published = session.scalars(select(ix.ReputationRoot).where(ix.ReputationRoot.epoch == epoch)).first()
+    published = ix.current_root(session, epoch)  # as corrected, if the admin corrected it
     if published is None:
         found.mismatches.append(f"epoch {epoch} was never published on chain (no ReputationRootPublished)")
         raise _Stop

@@ -110,15 +110,15 @@ class Epochs:
         self._lock = threading.Lock()
 
     def latest(self, session: Session) -> EpochScores | None:
-        row = session.scalars(select(ix.ReputationRoot).order_by(ix.ReputationRoot.epoch.desc()).limit(1)).first()
+        row = ix.current_root(session)
         return None if row is None else self._scores(row)
 
     def at(self, session: Session, epoch: int) -> EpochScores | None:
-        row = session.scalars(select(ix.ReputationRoot).where(ix.ReputationRoot.epoch == epoch).limit(1)).first()
+        row = ix.current_root(session, epoch)
         return None if row is None else self._scores(row)
 
     def _scores(self, row: ix.ReputationRoot) -> EpochScores:
-        key = (row.epoch, row.root)  # by root too: a reorganisation may republish an epoch differently
+        key = (row.epoch, row.root)  # by root too: a correction or a reorganisation changes an epoch's root
         with self._lock:
             if key in self._kept:
                 self._kept.move_to_end(key)

@@ -304,12 +304,7 @@ def list_epochs(
 ) -> Page[PublishedEpoch]:
     after = int(cursor) if cursor is not None else 0
     with context.database.read() as session:
-        rows = session.scalars(
-            select(ix.ReputationRoot)
-            .where(ix.ReputationRoot.epoch > after)
-            .order_by(ix.ReputationRoot.epoch)
-            .limit(limit + 1)
-        ).all()
+        rows = ix.current_roots(session, after=after, limit=limit + 1)
     items = [_published(row) for row in rows[:limit]]
     return Page(items=items, next_cursor=str(items[-1].epoch) if len(rows) > limit else None)
 
@@ -323,7 +318,7 @@ def audit_epoch(epoch: EpochPath, caller: Auditor, context: Context) -> EpochAud
     with context.database.read() as session:
         row = None
         if epoch <= DB_INT_MAX:
-            row = session.scalars(select(ix.ReputationRoot).where(ix.ReputationRoot.epoch == epoch)).first()
+            row = ix.current_root(session, epoch)
         if row is None:
             raise Problem(404, f"epoch {epoch} has not been published on chain (or not indexed yet)")
         result = recompute_from_index(session, context.public_store, epoch).as_json()

@@ -17,6 +17,7 @@ from world import World
 from peercare.api import reputation_reads
 from peercare.api.app import create_app
 from peercare.api.reputation_reads import EpochUnreadable, EpochView, Reputation, topic_label
+from peercare.chain.devnet import DEPLOYER, dev_account, transact
 from peercare.content.cid import cid_from_digest
 from peercare.ledger_ids import reputation_topic, short_string
 from peercare.oracle.db import Database, sqlite_url
@@ -163,6 +164,31 @@ def test_a_manifest_that_is_not_the_published_root_is_not_served(world: World) -
     tampered["tree"]["values"][0]["value"][2] = str(int(tampered["tree"]["values"][0]["value"][2]) + 1)
     with pytest.raises(EpochUnreadable, match="is not sound"):
         EpochView.of(1, "0x" + root.hex(), cid, contract, json.dumps(tampered).encode())
+
+
+def test_reputation_reads_follow_the_admins_root_correction(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reputation_reads, "LATEST_TTL_S", 0.0)  # every read checks the epoch's root
+    path = f"/api/v1/advocates/{ADVOCATES[0].address}/reputation"
+    before = world.client.get(path)
+    assert before.status_code == 200
+    roots = world.dev.roots.functions
+    original = bytes(roots.rootOf(1).call()[0])
+    [published] = world.dev.roots.events.ReputationRootPublished.get_logs(
+        from_block=world.dev.deployment.deployed_at_block
+    )
+    digest = published["args"]["manifestDigest"]
+    admin = dev_account(DEPLOYER)
+    transact(world.dev.w3, admin, roots.correctRoot(1, bytes(31) + b"\x07", digest))
+    try:
+        world.drain()
+        # The chain now proves against another root: the old proofs are no longer served as valid.
+        corrected = world.client.get(path)
+        assert corrected.status_code == 503, corrected.text
+        assert "not epoch 1 with the root 0x" + "00" * 31 + "07" in corrected.json()["detail"]
+    finally:
+        transact(world.dev.w3, admin, roots.correctRoot(1, original, digest))
+        world.drain()
+    assert world.client.get(path).json() == before.json()
 
 
 def test_topic_labels_are_the_short_strings_they_encode() -> None:

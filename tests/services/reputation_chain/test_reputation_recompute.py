@@ -12,16 +12,19 @@ from typing import Any
 from devchain import DevLedger
 from epoch_support import WALLETS, HistoryFacts, index_all, publish_directly, send_outbox, store_manifest
 
+from peercare.chain.devnet import DEPLOYER, dev_account, transact
 from peercare.content.cid import cid_from_digest
 from peercare.content.embedded import EmbeddedStore
 from peercare.ledger_ids import reputation_topic
 from peercare.oracle.db import Database
+from peercare.oracle.projections import current_root, current_roots
 from peercare.oracle.rpc import Rpc
 from peercare.reputation.chain import (
     RecomputeResult,
     history_from_projections,
     publish_epoch,
     recompute_epoch,
+    recompute_from_index,
     scope_of,
 )
 from peercare.reputation.epoch import Epoch, build_epoch
@@ -221,3 +224,31 @@ def test_recomputation_reports_a_cut_not_before_its_publication(
         rf"the manifest's cut {facts.cut + 10**6} is not before the block that published it \(time \d+\)",
         result.message,
     )
+
+
+def test_a_wrong_root_superseded_by_the_admins_correction_recomputes(
+    oracle_database: Database,
+    rpc: Rpc,
+    dev_ledger: DevLedger,
+    store: EmbeddedStore,
+    facts: HistoryFacts,
+    scratch_url: str,
+) -> None:
+    # The oracle published a wrong root; the admin (a key the reputation oracle does not hold)
+    # corrects it with the honest root and manifest. Readers follow the correction: the indexer
+    # projects RootCorrected, and recomputation checks the corrected root as the epoch's.
+    _, epoch = _honest_epoch(oracle_database, rpc, dev_ledger, store, facts.cut)
+    digest = store_manifest(store, epoch.manifest())
+    publish_directly(dev_ledger, EPOCH, bytes(31) + b"\x01", digest)
+    assert not _recompute(dev_ledger, store, scratch_url).ok
+
+    admin = dev_account(DEPLOYER)
+    transact(dev_ledger.w3, admin, dev_ledger.roots.functions.correctRoot(EPOCH, epoch.root, digest))
+    assert bytes(dev_ledger.roots.functions.rootOf(EPOCH).call()[0]) == epoch.root
+
+    index_all(oracle_database, rpc, dev_ledger, store)
+    with oracle_database.read() as session:
+        current = current_root(session, EPOCH)
+        assert current is not None and current.root == "0x" + epoch.root.hex()
+        assert [row.root for row in current_roots(session)] == [current.root]
+        assert recompute_from_index(session, store, EPOCH).ok
