@@ -192,6 +192,7 @@ class PublishedEpoch:
     manifest_cid: str
     outbox_id: int
     leaves: int
+    brands: tuple[int, ...] = ()  # the brands the epoch counts (its manifest's `brands`)
 
 
 def publish_epoch(
@@ -254,7 +255,8 @@ def publish_epoch(
             )
         )
         outbox_id = row.id
-    return PublishedEpoch(epoch, cut, built.root, cid, outbox_id, len(built.tree.values))
+    brands = tuple(b.brand for b in counted.brands)
+    return PublishedEpoch(epoch, cut, built.root, cid, outbox_id, len(built.tree.values), brands)
 
 
 def roots_contract(deployment: Deployment) -> Contract:

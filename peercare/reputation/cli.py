@@ -174,6 +174,7 @@ def publish_command(epoch: int, cut: int | None) -> None:
                 "root": "0x" + published.root.hex(),
                 "manifest_cid": published.manifest_cid,
                 "leaves": published.leaves,
+                "brands": list(published.brands),
                 "outbox_id": published.outbox_id,
             }
         )

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from reputation_helpers import CUT, TOPIC, accepted, addr, peer
 
-from peercare.ledger_ids import REPUTATION_LEAF_ENCODING
+from peercare.ledger_ids import REPUTATION_LEAF_ENCODING, reputation_topic
 from peercare.merkle import verify
 from peercare.reputation.cli import reputation
 from peercare.reputation.epoch import build_epoch
 from peercare.reputation.history import Expert, History
+from peercare.reputation.scope import BrandScope, Scope, trusted
 
 E, A = addr(0), addr(1)
 EPOCH = build_epoch(History.of(CUT, [accepted(A, 1)], [peer(E, A)], experts=[Expert(E, TOPIC)]), 3)
@@ -64,3 +66,31 @@ def test_prove_prints_a_proof_that_verifies(manifest: Path, topic: str) -> None:
 def test_prove_refuses_an_unknown_advocate(manifest: Path) -> None:
     result = CliRunner().invoke(reputation, ["prove", str(manifest), addr(42), "billing"])
     assert result.exit_code != 0 and "no score" in result.output
+
+
+def _two_brands_epoch(tmp_path: Path) -> tuple[Path, bytes, bytes]:
+    """An epoch counting brands 1 and 2, both with a topic labelled "billing" (two reputation topics)."""
+    one, two = reputation_topic(1, TOPIC), reputation_topic(2, TOPIC)
+    scope = Scope.of([BrandScope.of(1, ["billing"], [E]), BrandScope.of(2, ["billing"], [])])
+    history = History.of(
+        CUT, [replace(accepted(A, 1, topic=one), brand=1), replace(accepted(A, 2, topic=two), brand=2)]
+    )
+    epoch = build_epoch(trusted(history, scope), 4, scope=scope)
+    path = tmp_path / "two.json"
+    path.write_bytes(epoch.manifest_bytes())
+    return path, one, two
+
+
+def test_prove_names_a_label_by_its_brand(tmp_path: Path) -> None:
+    path, one, two = _two_brands_epoch(tmp_path)
+    for brand, topic in (("1", one), ("2", two)):
+        result = CliRunner().invoke(reputation, ["prove", str(path), A, "billing", "--brand", brand])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["topic"] == "0x" + topic.hex()
+
+
+def test_prove_asks_for_the_brand_when_several_name_the_label(tmp_path: Path) -> None:
+    path, _, _ = _two_brands_epoch(tmp_path)
+    result = CliRunner().invoke(reputation, ["prove", str(path), A, "billing"])
+    assert result.exit_code == 2
+    assert "give --brand (brands of the manifest naming 'billing': 1, 2)" in result.output

@@ -54,6 +54,7 @@ def test_publish_then_recompute_checks_out_and_a_wrong_root_exits_non_zero(
     assert "warning" not in published.stderr
     out = json.loads(published.stdout)
     assert out["epoch"] == 1 and out["outbox_id"] == 1 and out["leaves"] >= 4
+    assert out["brands"] == [dev_ledger.brand_id]
     with oracle_database.read() as session:  # the index's latest complete cut (the chain mines on meanwhile)
         cursor = session.get(Cursor, 1)
     assert cursor is not None
