@@ -40,7 +40,7 @@ from bench_oracle import exchange, send_open_loop, start_chain, start_oracle  # 
 from peercare.chain.devnet import DEPLOYER, ORACLE, dev_account, transact  # noqa: E402
 from peercare.content.cid import digest_from_cid  # noqa: E402
 from peercare.content.vault import Vault  # noqa: E402
-from peercare.oracle.db import Database, sqlite_url  # noqa: E402
+from peercare.db.database import Database, sqlite_url  # noqa: E402
 from peercare.reputation.epoch import build_epoch  # noqa: E402
 from peercare.reputation.synthetic import sybil_scenario  # noqa: E402
 

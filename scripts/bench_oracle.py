@@ -39,10 +39,10 @@ from peercare.chain.deploy import ensure_deployed, register_brownie_network  # n
 from peercare.chain.devnet import BRAND_ADMIN, DEPLOYER, ORACLE, dev_account, register_funded_brand  # noqa: E402
 from peercare.chain.local import LocalChain  # noqa: E402
 from peercare.config import Settings  # noqa: E402
-from peercare.oracle.db import Database, sqlite_url  # noqa: E402
+from peercare.db.database import Database, sqlite_url  # noqa: E402
+from peercare.db.tables.oracle import Brand, OutboxStatus, OutboxTx, Question, WebhookCredential  # noqa: E402
+from peercare.db.tables.projections import AnswerRow  # noqa: E402
 from peercare.oracle.generic_client import generic_body, generic_headers  # noqa: E402
-from peercare.oracle.models import Brand, OutboxStatus, OutboxTx, Question, WebhookCredential  # noqa: E402
-from peercare.oracle.projections import AnswerRow  # noqa: E402
 
 CHAIN_PORT, API_PORT = 8720, 8721
 SECRET = "bench-secret"

@@ -8,7 +8,7 @@ customer ratings (from 200,000 customers), 100,000 acceptances, over two years; 
 heavy-tailed. Timed: `compute_scores` (decay, edge aggregation, 24 propagation rounds, acceptance
 credit) with the pure-Python engine once and the numpy engine `--rounds` times (same integers,
 checked equal). Each run gets a fresh `History` of `Rating` objects, as the indexer hands it over
-(`chain.history_from_projections`): the numpy engine's columns (`History.rating_columns`) are built
+(`chain.history_from_projections`): the numpy engine's columns (`columns.rating_columns`) are built
 inside the timed section. The split is reported too: building the columns alone, and recomputing
 from a history whose columns are already built. The history itself is built first and not timed.
 
@@ -35,13 +35,15 @@ import sys
 import time
 from datetime import datetime, timedelta
 
-from peercare.ledger_ids import reputation_topic
+from peercare.core.ledger_ids import reputation_topic
 from peercare.reputation import fast
+from peercare.reputation.columns import rating_columns
 from peercare.reputation.history import Acceptance, Expert, History, RaterKind, Rating, rater_id_of
 from peercare.reputation.scope import BrandScope, Scope, trusted
 from peercare.reputation.scores import ScoreParams, compute_scores, ranked, scores_of
 from peercare.reputation.synthetic import TOPIC, forged_brand_scenario, sybil_scenario, sybil_share_ppb
-from peercare.reputation.trust import TrustParams, topic_trust
+from peercare.reputation.trust import topic_trust
+from peercare.reputation.trust_model import TrustParams
 from peercare.routing.offers import CandidateIndex, LiveState, OfferRequest, exposure, route, route_question
 from peercare.routing.ranker import Answered, PoolMember, Question
 
@@ -128,7 +130,7 @@ def bench_reputation(n_ratings: int, rounds: int) -> dict[str, object]:
             fresh = dataclasses.replace(history)
             gc.collect()
             t0 = time.perf_counter()
-            fresh.rating_columns()
+            rating_columns(fresh)
             columns.append(time.perf_counter() - t0)
             gc.collect()
             t0 = time.perf_counter()

@@ -25,7 +25,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MANIFEST_FORMAT = "peercare-deployment-v1"
 # anvil's first default account: public knowledge, only ever used on the local chain 31337.
 ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-# anvil's second default account: the oracle's signer on the local chain (peercare.oracle.service).
+# anvil's second default account: the oracle's signer on the local chain (peercare.runtime).
 ANVIL_ORACLE_ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 
 

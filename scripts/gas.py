@@ -15,9 +15,9 @@ from brownie import accounts, chain, network
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from peercare.ledger_ids import ANSWER_LEAF_ENCODING, REPUTATION_LEAF_ENCODING, short_string
-from peercare.merkle import StandardMerkleTree
-from peercare.typed_data import answer_typed_data, sign_answer
+from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING, REPUTATION_LEAF_ENCODING, short_string
+from peercare.core.merkle import StandardMerkleTree
+from peercare.core.typed_data import answer_typed_data, sign_answer
 from scripts.deploy import deploy_all
 
 ZERO = b"\0" * 32

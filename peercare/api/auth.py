@@ -27,9 +27,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from peercare.api.context import ApiContext
-from peercare.api.models import AdvocateSession, ApiKey, KeyRole
 from peercare.api.problems import Problem
-from peercare.oracle.db import Database
+from peercare.db.database import Database
+from peercare.db.tables.api import AdvocateSession, ApiKey, KeyRole
 
 KEY_PREFIX = "pc_"
 SESSION_PREFIX = "pcs_"

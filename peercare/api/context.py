@@ -10,12 +10,12 @@ from web3 import Web3
 from web3.contract import Contract
 
 from peercare.api.limits import RateLimiter
+from peercare.chain.deployment import Deployment
+from peercare.chain.rpc import Rpc
 from peercare.config import Settings
 from peercare.content.store import Store
 from peercare.content.vault import Vault
-from peercare.deployment import Deployment
-from peercare.oracle.db import Database
-from peercare.oracle.rpc import Rpc
+from peercare.db.database import Database
 
 
 @dataclass

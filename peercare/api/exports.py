@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from peercare.api.schemas import Address, Hex32, TokenAmount
 from peercare.content.cid import cid_from_digest
-from peercare.oracle import projections as ix
-from peercare.oracle.db import Database
+from peercare.db.database import Database
+from peercare.db.tables import projections as ix
 
 #: Rows read per query while streaming the CSV.
 CSV_PAGE = 500

@@ -7,7 +7,7 @@ Two kinds of metrics:
   chain's nonce lag, the indexer's lag. Every process serving the API reports the same values,
   whichever of them runs the signer, and a restart loses nothing.
 - Observed in this process: webhook deliveries (count and latency, by source and outcome) and the
-  workers' step durations (`Worker(..., observe_step=metrics.observe_step)`, peercare/oracle/service.py).
+  workers' step durations (`Worker(..., observe_step=metrics.observe_step)`, peercare/runtime.py).
 
 A registry per application, not prometheus_client's global one: a process (a test run) may build
 several applications, and each must report only its own requests.
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, aliased
 
 from peercare.api.context import ApiContext
 from peercare.api.routes.health import read_chain, read_writes
-from peercare.oracle.models import OutboxStatus, OutboxTx, TxAttempt
+from peercare.db.tables.oracle import OutboxStatus, OutboxTx, TxAttempt
 from peercare.oracle.webhooks import SOURCES
 
 log = logging.getLogger("peercare.api.metrics")

@@ -32,10 +32,10 @@ from peercare.api.context import ApiContext
 from peercare.api.limits import TooManyRequests
 from peercare.api.problems import Problem
 from peercare.api.schemas import Strict
+from peercare.chain.revert_reasons import RevertReasons, revert_data
+from peercare.chain.rpc import RpcError
 from peercare.config import Settings
-from peercare.oracle.models import Answer
-from peercare.oracle.revert_reasons import RevertReasons, revert_data
-from peercare.oracle.rpc import RpcError
+from peercare.db.tables.oracle import Answer
 
 #: Headroom over the estimate: state can change between preparing and mining.
 GAS_MARGIN = 1.25

@@ -34,9 +34,9 @@ from peercare.api.context import ApiContext
 from peercare.api.schemas import Address, Hex32
 from peercare.content.cid import cid_from_digest
 from peercare.content.errors import ContentError
-from peercare.ledger_ids import short_string
-from peercare.merkle import MerkleError, StandardMerkleTree
-from peercare.oracle import projections as ix
+from peercare.core.ledger_ids import short_string
+from peercare.core.merkle import MerkleError, StandardMerkleTree
+from peercare.db.tables import projections as ix
 from peercare.reputation.epoch import verify_manifest
 from peercare.reputation.scope import topic_names_in
 

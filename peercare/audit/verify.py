@@ -16,7 +16,7 @@ oracle stored), then checks, for every brand or one:
    reached; a row that differs is named (table, row id, columns). The oracle's database is read for
    this comparison only, never as a source for the other checks.
 
-Pure orchestration over `peercare.oracle.indexer`, `peercare.merkle` and `peercare.reputation.chain`;
+Pure orchestration over `peercare.oracle.indexer`, `peercare.core.merkle` and `peercare.reputation.chain`;
 the report (`AuditReport`) renders as text or JSON.
 """
 
@@ -36,15 +36,15 @@ from sqlalchemy.orm import Session
 from web3 import Web3
 from web3.contract import Contract
 
+from peercare.chain.deployment import Deployment
 from peercare.content.cid import cid_from_digest
 from peercare.content.errors import ContentCorrupted, ContentMissing, StoreUnavailable
 from peercare.content.store import Store
 from peercare.content.vault import Status, Vault
-from peercare.deployment import Deployment
-from peercare.ledger_ids import ANSWER_LEAF_ENCODING
-from peercare.merkle import verify
-from peercare.oracle import projections as ix
-from peercare.oracle.db import Database
+from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING
+from peercare.core.merkle import verify
+from peercare.db.database import Database
+from peercare.db.tables import projections as ix
 from peercare.oracle.indexer import ChainReader, Indexer
 from peercare.oracle.manifest import BatchManifest, ManifestError
 from peercare.reputation.chain import recompute_from_index

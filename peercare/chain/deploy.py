@@ -14,8 +14,8 @@ from pathlib import Path
 
 from web3 import Web3
 
+from peercare.chain.deployment import Deployment, DeploymentError
 from peercare.config import LOCAL_CHAIN_ID, Settings
-from peercare.deployment import Deployment, DeploymentError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

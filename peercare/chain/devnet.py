@@ -12,7 +12,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from peercare.deployment import Deployment
+from peercare.chain.deployment import Deployment
 
 MNEMONIC = "test test test test test test test test test test test junk"  # anvil's public dev mnemonic
 DEPLOYER, ORACLE, BRAND_ADMIN = 0, 1, 2  # account indexes by role

@@ -37,11 +37,28 @@ from eth_utils.address import to_checksum_address
 from sqlalchemy import distinct, func, select
 from web3 import Web3
 
+from peercare.chain.deployment import Deployment, DeploymentError
 from peercare.chain.devnet import BRAND_ADMIN, DEPLOYER, dev_account, register_funded_brand, transact
+from peercare.chain.rpc import Rpc
 from peercare.config import LOCAL_CHAIN_ID, Settings
 from peercare.content.cid import digest_from_cid
 from peercare.content.document import Conversation
 from peercare.content.vault import Vault
+from peercare.core.ledger_ids import question_id, reputation_topic, short_string
+from peercare.core.typed_data import answer_typed_data, sign_answer
+from peercare.db.database import Database
+from peercare.db.tables import projections as ix
+from peercare.db.tables.oracle import (
+    Answer,
+    Brand,
+    EventStatus,
+    OutboxStatus,
+    OutboxTx,
+    Question,
+    WebhookCredential,
+    WebhookEvent,
+)
+from peercare.db.tables.reputation import ReputationEpoch
 from peercare.demo.plan import (
     DEFAULT_BOUNTY,
     DEFAULT_TOPIC,
@@ -53,23 +70,9 @@ from peercare.demo.plan import (
     advocate_account,
     topic_of,
 )
-from peercare.deployment import Deployment, DeploymentError
-from peercare.ledger_ids import question_id, reputation_topic, short_string
-from peercare.oracle import projections as ix
-from peercare.oracle.db import Database
+from peercare.oracle.account import OracleConfigError, oracle_account
 from peercare.oracle.generic_client import generic_headers
-from peercare.oracle.models import (
-    Answer,
-    Brand,
-    EventStatus,
-    OutboxStatus,
-    OutboxTx,
-    Question,
-    WebhookCredential,
-    WebhookEvent,
-)
 from peercare.oracle.processor import answer_conversation
-from peercare.oracle.rpc import Rpc
 from peercare.reputation.chain import (
     PublicationError,
     chain_latest_epoch,
@@ -79,8 +82,6 @@ from peercare.reputation.chain import (
     publish_epoch,
     roots_contract,
 )
-from peercare.reputation.models import ReputationEpoch
-from peercare.typed_data import answer_typed_data, sign_answer
 
 ANSWER_WINDOW_S = 30 * 86_400  # long enough for any replay: acceptances must come before it ends
 SIGNATURE_VALIDITY_S = 86_400
@@ -129,7 +130,6 @@ class Connection:
 @contextmanager
 def connect(settings: Settings) -> Iterator[Connection]:
     """Reach the running PeerCare, or say what is missing."""
-    from peercare.oracle.service import OracleConfigError, oracle_account  # uvicorn & co: only here
 
     base = f"http://{settings.api_host}:{settings.api_port}"
     http = httpx.Client(base_url=base, timeout=30.0)

@@ -79,7 +79,7 @@ class _Event(BaseModel):
 
 
 class AnswerSignature(_Event):
-    """An advocate's EIP-712 `Answer` signature (peercare.typed_data), relayed gasless by the oracle."""
+    """An advocate's EIP-712 `Answer` signature (peercare.core.typed_data), relayed gasless by the oracle."""
 
     nonce: int = Field(ge=0, le=UINT256_MAX)
     deadline: int = Field(gt=0, le=UINT256_MAX)  # unix seconds

@@ -1,4 +1,4 @@
-"""The indexer: follows the ledger's events into the projections (`peercare.oracle.projections`).
+"""The indexer: follows the ledger's events into the projections (`peercare.db.tables.projections`).
 
 Each `step` indexes the blocks after its cursor up to `head - confirmations` (at most
 `max_blocks_per_step` of them) in one database transaction: the event rows, the block hashes and
@@ -44,13 +44,13 @@ from eth_utils.crypto import keccak
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from peercare.chain.deployment import Deployment
+from peercare.chain.rpc import RpcError
 from peercare.content.cid import cid_from_digest
-from peercare.deployment import Deployment
-from peercare.ledger_ids import answer_id
-from peercare.merkle import hash_pair
-from peercare.oracle.db import Database
-from peercare.oracle.manifest import BatchManifest, ManifestError
-from peercare.oracle.projections import (
+from peercare.core.ledger_ids import answer_id
+from peercare.core.merkle import hash_pair
+from peercare.db.database import Database
+from peercare.db.tables.projections import (
     PROJECTIONS,
     Acceptance,
     AnswerRow,
@@ -70,7 +70,7 @@ from peercare.oracle.projections import (
     projection_snapshot,
     snapshot_differences,
 )
-from peercare.oracle.rpc import RpcError
+from peercare.oracle.manifest import BatchManifest, ManifestError
 
 log = logging.getLogger("peercare.oracle.indexer")
 
@@ -102,7 +102,7 @@ _PROJECTED_EVENTS = {
 
 
 class ChainReader(Protocol):
-    """What the indexer needs of `peercare.oracle.rpc.Rpc`."""
+    """What the indexer needs of `peercare.chain.rpc.Rpc`."""
 
     def call(self, method: str, params: list[Any] | None = None) -> Any: ...
 
@@ -771,7 +771,7 @@ def _checksum(address: str) -> str:
 
 
 def _standard_root(leaves: list[bytes]) -> bytes:
-    """The root `peercare.merkle.StandardMerkleTree.of` builds over these leaf hashes (the leaf of an
+    """The root `peercare.core.merkle.StandardMerkleTree.of` builds over these leaf hashes (the leaf of an
     answer is keccak256 of its id): leaves sorted into the end of a flat array, pairs hashed sorted."""
     ordered = sorted(leaves)
     size = 2 * len(ordered) - 1

@@ -14,8 +14,8 @@ from typing import Any
 from eth_utils.address import to_checksum_address
 
 from peercare.content.document import canonical_json
-from peercare.ledger_ids import ANSWER_LEAF_ENCODING
-from peercare.merkle import StandardMerkleTree
+from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING
+from peercare.core.merkle import StandardMerkleTree
 
 SCHEMA = "peercare.answer-batch/1"
 

@@ -36,24 +36,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from web3 import Web3
 
+from peercare.chain.deployment import Deployment
 from peercare.content.cid import digest_from_cid
 from peercare.content.document import Conversation, Message
 from peercare.content.store import Store
 from peercare.content.vault import Vault
-from peercare.deployment import Deployment
-from peercare.ledger_ids import answer_id, question_id, short_string
-from peercare.merkle import StandardMerkleTree
-from peercare.oracle.db import Database
-from peercare.oracle.events import (
-    CommentAdded,
-    SatisfactionRated,
-    TicketCreated,
-    TicketEvent,
-    TicketSolved,
-    event_from_json,
-)
-from peercare.oracle.manifest import BatchManifest, Leaf
-from peercare.oracle.models import (
+from peercare.core.ledger_ids import answer_id, question_id, short_string
+from peercare.core.merkle import StandardMerkleTree
+from peercare.core.typed_data import answer_typed_data, recover_signer
+from peercare.db.database import Database
+from peercare.db.tables.oracle import (
     Answer,
     AnswerBatch,
     Brand,
@@ -64,8 +56,16 @@ from peercare.oracle.models import (
     Rating,
     WebhookEvent,
 )
-from peercare.oracle.projections import BatchAnchored, Cursor, IndexedBlock
-from peercare.typed_data import answer_typed_data, recover_signer
+from peercare.db.tables.projections import BatchAnchored, Cursor, IndexedBlock
+from peercare.oracle.events import (
+    CommentAdded,
+    SatisfactionRated,
+    TicketCreated,
+    TicketEvent,
+    TicketSolved,
+    event_from_json,
+)
+from peercare.oracle.manifest import BatchManifest, Leaf
 
 log = logging.getLogger("peercare.oracle.processor")
 

@@ -31,10 +31,10 @@ from eth_utils.crypto import keccak
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from peercare.oracle.db import Database
-from peercare.oracle.models import OutboxStatus, OutboxTx, SignerState, TxAttempt
-from peercare.oracle.revert_reasons import RevertReasons, revert_data
-from peercare.oracle.rpc import Rpc, RpcError, RpcUnavailable
+from peercare.chain.revert_reasons import RevertReasons, revert_data
+from peercare.chain.rpc import Rpc, RpcError, RpcUnavailable
+from peercare.db.database import Database
+from peercare.db.tables.oracle import OutboxStatus, OutboxTx, SignerState, TxAttempt
 
 log = logging.getLogger("peercare.oracle.signer")
 

@@ -33,16 +33,17 @@ from sqlalchemy.orm import Session
 from web3 import Web3
 from web3.contract import Contract
 
+from peercare.chain.deployment import Deployment
+from peercare.chain.rpc import Rpc
 from peercare.content.cid import cid_from_digest, digest_from_cid
 from peercare.content.errors import ContentError
-from peercare.deployment import Deployment
-from peercare.ledger_ids import REPUTATION_LEAF_ENCODING, reputation_topic
-from peercare.merkle import MerkleError, StandardMerkleTree, verify
-from peercare.oracle import projections as ix
-from peercare.oracle.db import Database
+from peercare.core.ledger_ids import REPUTATION_LEAF_ENCODING, reputation_topic
+from peercare.core.merkle import MerkleError, StandardMerkleTree, verify
+from peercare.db.database import Database
+from peercare.db.tables import projections as ix
+from peercare.db.tables.oracle import Brand, OutboxStatus, OutboxTx
+from peercare.db.tables.reputation import ReputationEpoch
 from peercare.oracle.indexer import ChainReader, ContentSource, Indexer
-from peercare.oracle.models import Brand, OutboxStatus, OutboxTx
-from peercare.oracle.rpc import Rpc
 from peercare.reputation.epoch import (
     EpochError,
     build_epoch,
@@ -52,7 +53,6 @@ from peercare.reputation.epoch import (
     verify_manifest,
 )
 from peercare.reputation.history import Acceptance, History, Payout, RaterKind, Rating, account_key
-from peercare.reputation.models import ReputationEpoch
 from peercare.reputation.scope import BrandScope, Scope, trusted
 from peercare.reputation.scores import ScoreParams
 

@@ -2,7 +2,7 @@
 
 `RatingColumns.of(ratings)` reads each attribute of the `Rating` records once, in C-level passes,
 and codes the three identifiers (topic, rater id, advocate) as int64 positions in their distinct
-values. `History.rating_columns()` builds it once per history and keeps it.
+values. `rating_columns(history)` builds it once per history and keeps it on the history.
 
 Coding is over fixed-width bytes, not Python dicts: each value is one row of bytes (a 32-byte id
 as it is; an address as its 42 ASCII characters, padded with NULs to 48), read as 64-bit words,
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
-from peercare.reputation.history import Rating
+from peercare.reputation.history import History, Rating
 
 try:  # imported by name so that type checking is the same with and without numpy
     np: Any = importlib.import_module("numpy")
@@ -252,3 +252,13 @@ class RatingColumns:
             self.raters,
             self.advocates,
         )
+
+
+def rating_columns(history: History) -> RatingColumns:
+    """`history`'s ratings as integer columns for the numpy engine (needs numpy). Built on first
+    use and kept on the history (immutable, so the columns never go stale)."""
+    columns: RatingColumns | None = history._columns
+    if columns is None:
+        columns = RatingColumns.of(history.ratings)
+        object.__setattr__(history, "_columns", columns)
+    return columns

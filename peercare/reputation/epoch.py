@@ -18,12 +18,12 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from peercare.content.document import canonical_json
-from peercare.ledger_ids import REPUTATION_LEAF_ENCODING
-from peercare.merkle import MerkleError, StandardMerkleTree
+from peercare.core.ledger_ids import REPUTATION_LEAF_ENCODING
+from peercare.core.merkle import MerkleError, StandardMerkleTree
 from peercare.reputation.history import Expert, History, account_key
 from peercare.reputation.scope import Scope
 from peercare.reputation.scores import ScoreParams, Scores, scores_of
-from peercare.reputation.trust import TrustParams
+from peercare.reputation.trust_model import TrustParams
 
 MANIFEST_FORMAT = "peercare-reputation-v2"
 #: Formats whose tree `verify_manifest` checks; v1 manifests (before `brands`) cannot be recomputed.

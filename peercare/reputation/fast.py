@@ -13,7 +13,7 @@ int64 where values provably fit and on Python ints (object arrays) where a produ
   partial sum is an integer float64 holds exactly: a round's contributions (total at most ONE =
   10^9), and BRAND's capped shares per advocate (checked; a sort-based exact sum otherwise).
 
-The input is `columns.RatingColumns` (`History.rating_columns()` builds it once per history):
+The input is `columns.RatingColumns` (`columns.rating_columns(history)` builds it once per history):
 integer columns, so nothing here touches a Python object per rating. tests/services/reputation
 checks both engines give the same trust and scores on random histories.
 """
@@ -25,7 +25,7 @@ from typing import Any
 
 from peercare.reputation.columns import RatingColumns, np
 from peercare.reputation.history import RaterKind, Rating
-from peercare.reputation.trust import BPS, BRAND, DECAY_BY_STEP, DECAY_STEPS, ONE, TrustParams, teleport_leftover
+from peercare.reputation.trust_model import BPS, BRAND, DECAY_BY_STEP, DECAY_STEPS, ONE, TrustParams, teleport_leftover
 
 _INT64 = 2**63
 _PADDING = bytes(12)

@@ -10,10 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from peercare.reputation.columns import RatingColumns
+from typing import Any
 
 
 class RaterKind(IntEnum):
@@ -103,8 +100,9 @@ class History:
     ratings: tuple[Rating, ...] = ()
     payouts: tuple[Payout, ...] = ()
     experts: tuple[Expert, ...] = ()
-    # `rating_columns()`, built on first use; a cache, not part of the value (nor of equality).
-    _columns: RatingColumns | None = field(default=None, init=False, repr=False, compare=False)
+    # `columns.rating_columns(history)`, built on first use; a cache, not part of the value (nor of
+    # equality). Typed loosely: the columns need numpy, which a history does not.
+    _columns: Any = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def of(
@@ -116,17 +114,6 @@ class History:
         experts: Iterable[Expert] = (),
     ) -> History:
         return cls(cut, tuple(acceptances), tuple(ratings), tuple(payouts), tuple(experts))
-
-    def rating_columns(self) -> RatingColumns:
-        """The ratings as integer columns for the numpy engine (`columns.RatingColumns`; needs
-        numpy). Built on first use and kept: the history is immutable."""
-        columns = self._columns
-        if columns is None:
-            from peercare.reputation.columns import RatingColumns
-
-            columns = RatingColumns.of(self.ratings)
-            object.__setattr__(self, "_columns", columns)
-        return columns
 
     def topics(self) -> list[bytes]:
         """Every topic with an acceptance, a rating or an expert, in byte order."""

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from peercare.ledger_ids import reputation_topic, short_string
+from peercare.core.ledger_ids import reputation_topic, short_string
 from peercare.reputation.history import Expert, History, RaterKind, account_key, rater_account
 
 

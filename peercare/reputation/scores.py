@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
 from peercare.reputation.history import Acceptance, History, Payout, account_key
-from peercare.reputation.trust import BRAND, DECAY_STEPS, ONE, TopicTrust, TrustParams, decay, trust_by_topic
+from peercare.reputation.trust import TopicTrust, trust_by_topic
+from peercare.reputation.trust_model import BRAND, DECAY_STEPS, ONE, TrustParams, decay
 
 
 @dataclass(frozen=True, slots=True)

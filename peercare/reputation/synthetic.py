@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 
-from peercare.ledger_ids import reputation_topic
+from peercare.core.ledger_ids import reputation_topic
 from peercare.reputation.history import Acceptance, Expert, History, RaterKind, Rating, rater_id_of
 
 DAY = 86_400

@@ -44,14 +44,14 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from peercare.api.models import QuestionRoute
 from peercare.content.cid import cid_from_digest
 from peercare.content.errors import ContentError
 from peercare.content.store import Store
-from peercare.ledger_ids import reputation_topic, short_string
-from peercare.oracle import projections as ix
-from peercare.oracle.db import Database
-from peercare.oracle.models import Brand, Question
+from peercare.core.ledger_ids import reputation_topic, short_string
+from peercare.db.database import Database
+from peercare.db.tables import projections as ix
+from peercare.db.tables.api import QuestionRoute
+from peercare.db.tables.oracle import Brand, Question
 from peercare.reputation.epoch import verify_manifest
 from peercare.routing.offers import (
     BPS,

@@ -9,10 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib.resources import files
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
-
-from peercare.api.problems import Problem
 
 #: Assets by the name the pages use, with their media types.
 _MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8", ".js": "text/javascript"}
@@ -67,5 +65,5 @@ def auditor_page() -> Response:
 @router.get("/web/{name}")
 def asset(name: str) -> Response:
     if name not in ASSETS:
-        raise Problem(404, f"no web asset {name!r}")
+        raise HTTPException(404, f"no web asset {name!r}")  # the app answers it as a problem document
     return _FILES[name].response()

@@ -15,7 +15,7 @@ from brownie import chain
 # Brownie and only need eth-abi/eth-utils/eth-account, which Brownie's environment has too.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from peercare.ledger_ids import answer_id, question_id, short_string
+from peercare.core.ledger_ids import answer_id, question_id, short_string
 
 INITIAL_POOL = 1_000_000 * 10**18
 ZENDESK = short_string("zendesk")

@@ -94,7 +94,7 @@ def permit_signature(token: Any, owner: Any, spender: Any, value: int, deadline:
     (from `accounts.add()`) whose private key is known."""
     from brownie import chain
 
-    from peercare.typed_data import sign_typed_data
+    from peercare.core.typed_data import sign_typed_data
 
     signature = sign_typed_data(
         owner.private_key, permit_typed_data(token, owner, spender, value, deadline, nonce, chain.id)
@@ -106,7 +106,7 @@ def permit_typed_data(
     token: Any, owner: Any, spender: Any, value: int, deadline: int, nonce: int | None, chain_id: int
 ) -> dict[str, Any]:
     """The EIP-712 message of an EIP-2612 permit for the Brownie `token` contract."""
-    from peercare import typed_data
+    from peercare.core import typed_data
 
     return typed_data.permit_typed_data(
         chain_id=chain_id,

@@ -6,8 +6,8 @@ import pytest
 from conftest import DAY, INITIAL_POOL, ZENDESK, answer_id, deadline_in, digest, question_id
 from errors import ZERO_ADDRESS, custom_error, direct_answer, hexstr, mine_at
 
-from peercare.ledger_ids import ANSWER_LEAF_ENCODING
-from peercare.merkle import StandardMerkleTree
+from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING
+from peercare.core.merkle import StandardMerkleTree
 
 ACCEPTED, EXPIRED = 2, 3
 BOUNTY = 100

@@ -1,4 +1,4 @@
-"""Answer batches: the ledger verifies Merkle proofs built by the services (peercare/merkle.py, the
+"""Answer batches: the ledger verifies Merkle proofs built by the services (peercare/core/merkle.py, the
 StandardMerkleTree format) for batches of 1 to 1,000 answers, counts a proven answer like a direct
 one for rating and acceptance, and refuses forged proofs and batches of another brand; a brand's
 batches are its own (keyed by brand and root), so no other brand can occupy its root.
@@ -13,8 +13,8 @@ from conftest import DAY, TOPIC, ZENDESK, answer_id, digest, question_id
 from errors import custom_error, hexstr
 from eth_utils import keccak, to_checksum_address
 
-from peercare.ledger_ids import ANSWER_LEAF_ENCODING
-from peercare.merkle import StandardMerkleTree
+from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING
+from peercare.core.merkle import StandardMerkleTree
 
 SIZES = [1, 10, 100, 1000]
 QUESTIONS = 7

@@ -6,7 +6,7 @@ from brownie import chain
 from conftest import DAY, INITIAL_POOL, TOPIC, ZENDESK, deadline_in, digest, question_id
 from errors import custom_error, direct_answer, hexstr, mine_at, next_block_at
 
-from peercare.ledger_ids import short_string
+from peercare.core.ledger_ids import short_string
 
 OPEN, ACCEPTED, EXPIRED = 1, 2, 3
 

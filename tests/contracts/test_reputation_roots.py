@@ -9,8 +9,8 @@ from conftest import TOPIC, digest
 from errors import ZERO_ADDRESS, ZERO_BYTES32, custom_error, hexstr
 from eth_utils import keccak
 
-from peercare.ledger_ids import REPUTATION_LEAF_ENCODING, short_string
-from peercare.merkle import StandardMerkleTree
+from peercare.core.ledger_ids import REPUTATION_LEAF_ENCODING, short_string
+from peercare.core.merkle import StandardMerkleTree
 
 DEFAULT_ADMIN_ROLE = b"\0" * 32
 SHIPPING = short_string("shipping")

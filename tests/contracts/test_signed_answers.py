@@ -1,5 +1,5 @@
 """Signed answers: an advocate signs the ledger's EIP-712 typed data with eth-account (the services'
-peercare.typed_data), anyone relays it, and the contract recovers the advocate. A signature is
+peercare.core.typed_data), anyone relays it, and the contract recovers the advocate. A signature is
 bound to its chain, its contract, its nonce and its deadline, and only its low-s form counts.
 """
 
@@ -11,7 +11,7 @@ from errors import custom_error, direct_answer, hexstr, mine_at, next_block_at
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
-from peercare.typed_data import answer_typed_data, recover_signer, sign_answer
+from peercare.core.typed_data import answer_typed_data, recover_signer, sign_answer
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 

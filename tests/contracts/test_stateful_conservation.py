@@ -29,8 +29,8 @@ from hypothesis import Phase
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
-from peercare.ledger_ids import ANSWER_LEAF_ENCODING, answer_id, question_id
-from peercare.merkle import StandardMerkleTree, verify
+from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING, answer_id, question_id
+from peercare.core.merkle import StandardMerkleTree, verify
 
 # About 2,000 steps and 1,950 transactions: 90 to 110 seconds on two cores, other tests running.
 # Hypothesis spends its first ten examples on deliberately short runs, so fewer examples cover

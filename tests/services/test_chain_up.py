@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from peercare.deployment import Deployment
+from peercare.chain.deployment import Deployment
 
 ROOT = Path(__file__).resolve().parents[2]
 PORT = 8661

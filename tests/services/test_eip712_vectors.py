@@ -20,7 +20,7 @@ from eth_account.messages import SignableMessage, encode_typed_data
 from eth_utils import keccak
 from eth_utils.exceptions import ValidationError
 
-from peercare.typed_data import (
+from peercare.core.typed_data import (
     DOMAIN_NAME,
     DOMAIN_VERSION,
     answer_typed_data,

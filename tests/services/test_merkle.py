@@ -1,4 +1,4 @@
-"""Edge cases of the StandardMerkleTree port (peercare/merkle.py), table-driven.
+"""Edge cases of the StandardMerkleTree port (peercare/core/merkle.py), table-driven.
 
 Interoperability with the JavaScript reference library itself is in test_merkle_interop.py.
 """
@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from eth_utils import keccak
 
-from peercare.ledger_ids import ANSWER_LEAF_ENCODING, REPUTATION_LEAF_ENCODING, answer_id, short_string
-from peercare.merkle import MerkleError, StandardMerkleTree, hash_pair, leaf_hash, process_proof, verify
+from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING, REPUTATION_LEAF_ENCODING, answer_id, short_string
+from peercare.core.merkle import MerkleError, StandardMerkleTree, hash_pair, leaf_hash, process_proof, verify
 
 ALICE = "0x1111111111111111111111111111111111111111"
 BOB = "0x2222222222222222222222222222222222222222"

@@ -1,4 +1,4 @@
-"""The Python StandardMerkleTree (peercare/merkle.py) against the JavaScript reference library.
+"""The Python StandardMerkleTree (peercare/core/merkle.py) against the JavaScript reference library.
 
 Trees of answer batches (1 to 1,000 leaves) and of reputation scores are built on both sides by
 toolchain/merkle-oz.mjs (npm @openzeppelin/merkle-tree, the version pinned in package.json): roots,
@@ -22,13 +22,13 @@ from typing import Any
 import pytest
 from eth_utils import keccak, to_checksum_address
 
-from peercare.ledger_ids import (
+from peercare.core.ledger_ids import (
     ANSWER_LEAF_ENCODING,
     REPUTATION_LEAF_ENCODING,
     question_id,
     short_string,
 )
-from peercare.merkle import MerkleError, StandardMerkleTree, verify
+from peercare.core.merkle import MerkleError, StandardMerkleTree, verify
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "toolchain" / "merkle-oz.mjs"

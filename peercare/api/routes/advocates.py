@@ -31,15 +31,15 @@ from peercare.api.problems import Problem
 from peercare.api.relay import API_ANSWER_PREFIX, PreparedTx, check_relay_quota, prepare
 from peercare.api.reputation_reads import EpochUnreadable, Reputation, ReputationCache, reputation_cache
 from peercare.api.schemas import DEFAULT_LIMIT, Address, Cursor, Hex32, Limit, Page, Strict, TokenAmount
+from peercare.chain.rpc import RpcError, RpcUnavailable
 from peercare.content.cid import cid_from_digest, digest_from_cid
 from peercare.content.document import Conversation
 from peercare.content.errors import ContentErased, ContentError, InvalidCid
-from peercare.ledger_ids import answer_id
-from peercare.oracle import projections as ix
-from peercare.oracle.models import Answer, OutboxStatus, OutboxTx, Question
+from peercare.core.ledger_ids import answer_id
+from peercare.core.typed_data import answer_typed_data, recover_signer
+from peercare.db.tables import projections as ix
+from peercare.db.tables.oracle import Answer, OutboxStatus, OutboxTx, Question
 from peercare.oracle.processor import GAS_RELAY_ANSWER, answer_conversation
-from peercare.oracle.rpc import RpcError, RpcUnavailable
-from peercare.typed_data import answer_typed_data, recover_signer
 
 router = APIRouter(prefix="/api/v1", tags=["advocates"])
 

@@ -25,14 +25,14 @@ from peercare.api.auth import Auditor, BrandReader, Context
 from peercare.api.context import ApiContext
 from peercare.api.problems import Problem
 from peercare.api.schemas import DEFAULT_LIMIT, Address, Cursor, Hex32, Limit, Page
+from peercare.chain.rpc import RpcError, RpcUnavailable
 from peercare.content.cid import cid_from_digest
 from peercare.content.errors import ContentError, StoreUnavailable
 from peercare.content.vault import Status
-from peercare.ledger_ids import ANSWER_LEAF_ENCODING
-from peercare.merkle import MerkleError, leaf_hash, verify
-from peercare.oracle import projections as ix
+from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING
+from peercare.core.merkle import MerkleError, leaf_hash, verify
+from peercare.db.tables import projections as ix
 from peercare.oracle.manifest import BatchManifest, ManifestError
-from peercare.oracle.rpc import RpcError, RpcUnavailable
 from peercare.reputation.chain import recompute_from_index
 
 router = APIRouter(prefix="/api/v1", tags=["auditors"])

@@ -11,10 +11,10 @@ from sqlalchemy import CursorResult, delete
 from sqlalchemy.orm import Session
 
 from peercare.api.auth import Bearer, Caller, Context, create_session_token, now_ms, revoke_session_token
-from peercare.api.models import SiweNonce
 from peercare.api.problems import Problem
 from peercare.api.schemas import Strict
 from peercare.api.siwe import SiweError, verify
+from peercare.db.tables.api import SiweNonce
 
 NONCE_TTL_S = 600
 router = APIRouter(prefix="/api/v1/auth", tags=["sign-in"])

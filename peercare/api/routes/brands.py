@@ -24,14 +24,14 @@ from sqlalchemy.orm import Session
 
 from peercare.api.auth import BrandAdmin, BrandReader, Context, create_api_key, now_ms
 from peercare.api.context import ApiContext
-from peercare.api.models import ApiKey, KeyRole, QuestionRoute
+from peercare.api.intake import CREDENTIALS_TTL_S
 from peercare.api.problems import Problem
 from peercare.api.relay import PreparedTx, prepare
 from peercare.api.schemas import DEFAULT_LIMIT, Address, Cursor, Hex32, Limit, Page, Strict, TokenAmount
-from peercare.oracle import projections as ix
-from peercare.oracle.intake import CREDENTIALS_TTL_S
-from peercare.oracle.models import Brand, WebhookCredential
-from peercare.oracle.rpc import RpcUnavailable
+from peercare.chain.rpc import RpcUnavailable
+from peercare.db.tables import projections as ix
+from peercare.db.tables.api import ApiKey, KeyRole, QuestionRoute
+from peercare.db.tables.oracle import Brand, WebhookCredential
 from peercare.oracle.webhooks import FRESHDESK_TOKEN, GENERIC_SIGNATURE, SOURCES
 from peercare.routing.live import Epochs, check_route, explain, topic_label
 from peercare.routing.offers import decision_from_record

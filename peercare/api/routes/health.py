@@ -22,12 +22,12 @@ from sqlalchemy.orm import Session
 
 from peercare.api.auth import Context
 from peercare.api.context import ApiContext
+from peercare.chain.rpc import Rpc, RpcError
 from peercare.config import Settings
 from peercare.content.embedded import EmbeddedStore
 from peercare.content.ipfs import IpfsStore
-from peercare.oracle import projections as ix
-from peercare.oracle.models import OutboxStatus, OutboxTx, SignerState, TxAttempt
-from peercare.oracle.rpc import Rpc, RpcError
+from peercare.db.tables import projections as ix
+from peercare.db.tables.oracle import OutboxStatus, OutboxTx, SignerState, TxAttempt
 from peercare.oracle.signer import bumped
 
 #: More blocks behind the head than this (beyond the confirmations it waits for) is "degraded".

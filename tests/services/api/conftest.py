@@ -24,7 +24,7 @@ import pytest
 from pgserver import PostgresServer, running_postgres
 from world import World, running_world
 
-from peercare.oracle.db import Database, sqlite_url
+from peercare.db.database import Database, sqlite_url
 
 CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_API_CHAIN_PORT", "8740"))
 POSTGRES_PORT = int(os.environ.get("PEERCARE_TEST_API_PG_PORT", "5940"))

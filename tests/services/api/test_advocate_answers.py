@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from world import World
 
 from peercare.content.cid import cid_from_digest, digest_from_cid
-from peercare.ledger_ids import question_id, short_string
-from peercare.oracle.models import Answer, OutboxTx
-from peercare.typed_data import answer_typed_data, sign_answer
+from peercare.core.ledger_ids import question_id, short_string
+from peercare.core.typed_data import answer_typed_data, sign_answer
+from peercare.db.tables.oracle import Answer, OutboxTx
 
 ZERO = bytes(32)
 

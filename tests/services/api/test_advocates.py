@@ -19,8 +19,8 @@ from peercare.api.app import create_app
 from peercare.api.reputation_reads import EpochUnreadable, EpochView, Reputation, topic_label
 from peercare.chain.devnet import DEPLOYER, dev_account, transact
 from peercare.content.cid import cid_from_digest
-from peercare.ledger_ids import reputation_topic, short_string
-from peercare.oracle.db import Database, sqlite_url
+from peercare.core.ledger_ids import reputation_topic, short_string
+from peercare.db.database import Database, sqlite_url
 
 STRANGER = "0x" + "ab" * 20  # never answered anything
 

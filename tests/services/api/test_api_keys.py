@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from world import World
 
-from peercare.api.models import ApiKey
 from peercare.cli import main
+from peercare.db.tables.api import ApiKey
 
 
 def _brand_pool(world: World, key: str, brand_id: int = 1) -> int:

@@ -14,10 +14,10 @@ from world import World
 
 from peercare.chain.devnet import transact
 from peercare.content.cid import cid_from_digest
-from peercare.ledger_ids import ANSWER_LEAF_ENCODING
-from peercare.merkle import verify
-from peercare.oracle import projections as ix
-from peercare.reputation.models import ReputationEpoch
+from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING
+from peercare.core.merkle import verify
+from peercare.db.tables import projections as ix
+from peercare.db.tables.reputation import ReputationEpoch
 
 ANSWERS = "/api/v1/audit/answers"
 EPOCHS = "/api/v1/audit/epochs"

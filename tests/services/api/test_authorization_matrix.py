@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 from world import World
 
-from peercare.oracle import projections as ix
+from peercare.db.tables import projections as ix
 
 ROLES = ("nobody", "owner", "other_advocate", "brand_1", "brand_2", "auditor", "auditor_brand_2")
 EVERYONE = frozenset(ROLES)

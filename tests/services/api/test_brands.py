@@ -18,12 +18,12 @@ from sqlalchemy import select
 from world import World
 
 from peercare.api.auth import create_api_key
-from peercare.api.models import KeyRole
 from peercare.chain.devnet import BRAND_ADMIN, DEPLOYER, dev_account, register_funded_brand, transact
-from peercare.ledger_ids import question_id, short_string
-from peercare.oracle import projections as ix
+from peercare.core.ledger_ids import question_id, short_string
+from peercare.db.tables import projections as ix
+from peercare.db.tables.api import KeyRole
+from peercare.db.tables.oracle import Brand
 from peercare.oracle.generic_client import generic_body, generic_headers
-from peercare.oracle.models import Brand
 
 UNKNOWN_BRAND = 987_654
 SCHEMA_SCRATCH_BRAND = 3  # test_schema.SCRATCH_BRAND

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from world import World
 
 from peercare.api.exports import CSV_COLUMNS, KINDS, history_csv
-from peercare.oracle import projections as ix
+from peercare.db.tables import projections as ix
 
 
 def export(world: World, brand_id: int, fmt: str = "json", token: str | None = None) -> Any:

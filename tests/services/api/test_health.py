@@ -21,7 +21,7 @@ from sqlalchemy import select
 from world import World
 
 from peercare.api.app import create_app
-from peercare.oracle.models import OutboxStatus, OutboxTx, TxAttempt
+from peercare.db.tables.oracle import OutboxStatus, OutboxTx, TxAttempt
 
 T = TypeVar("T")
 HIGH_BASE_FEE = 10**15  # wei: 2,000 times the default fee ceiling; blocks take about a minute to decay under it

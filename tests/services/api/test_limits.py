@@ -15,7 +15,7 @@ from world import World
 
 from peercare.api.app import create_app
 from peercare.api.limits import MAX_BODY_BYTES, Principals, RateLimit, RateLimiter
-from peercare.api.models import SiweNonce
+from peercare.db.tables.api import SiweNonce
 
 
 @pytest.fixture

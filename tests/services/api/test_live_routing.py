@@ -13,13 +13,13 @@ from eth_account import Account
 from sqlalchemy import func, select
 from world import World
 
-from peercare.api.models import QuestionRoute
 from peercare.chain.devnet import dev_account
 from peercare.content.embedded import EmbeddedStore
-from peercare.ledger_ids import question_id, reputation_topic, short_string
-from peercare.oracle import projections as ix
-from peercare.oracle.db import Database, sqlite_url
-from peercare.oracle.models import Brand, OutboxTx, Question
+from peercare.core.ledger_ids import question_id, reputation_topic, short_string
+from peercare.db.database import Database, sqlite_url
+from peercare.db.tables import projections as ix
+from peercare.db.tables.api import QuestionRoute
+from peercare.db.tables.oracle import Brand, OutboxTx, Question
 from peercare.routing.live import Epochs, Router, check_route, open_assignments
 from peercare.routing.offers import OfferParams, commitment_of, decision_from_record
 

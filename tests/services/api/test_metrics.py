@@ -18,9 +18,9 @@ from world import World
 
 from peercare.api.app import create_app
 from peercare.api.metrics import Metrics
+from peercare.db.tables.oracle import TxAttempt
 from peercare.oracle.generic_client import generic_body, generic_headers
-from peercare.oracle.models import TxAttempt
-from peercare.oracle.service import Worker
+from peercare.runtime import Worker
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

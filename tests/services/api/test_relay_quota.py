@@ -18,9 +18,9 @@ from world import World
 
 from peercare.api.app import create_app
 from peercare.chain.devnet import dev_account
-from peercare.ledger_ids import question_id, short_string
-from peercare.oracle.models import Answer, OutboxTx
-from peercare.typed_data import sign_answer
+from peercare.core.ledger_ids import question_id, short_string
+from peercare.core.typed_data import sign_answer
+from peercare.db.tables.oracle import Answer, OutboxTx
 
 HOUR_S, DAY_S = 3600, 86_400
 

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from peercare.api.limits import TooManyRequests
 from peercare.api.relay import API_ANSWER_PREFIX, check_relay_quota
 from peercare.config import Settings
-from peercare.oracle.db import Database
-from peercare.oracle.models import Answer, Brand, OutboxTx, Question
+from peercare.db.database import Database
+from peercare.db.tables.oracle import Answer, Brand, OutboxTx, Question
 
 WALLET = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
 QUESTION = "0x" + "ab" * 32

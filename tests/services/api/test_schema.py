@@ -41,8 +41,8 @@ from peercare.api.app import create_app
 from peercare.api.auth import create_api_key
 from peercare.api.context import ApiContext
 from peercare.api.limits import RateLimiter
-from peercare.api.models import KeyRole
-from peercare.oracle import projections as ix
+from peercare.db.tables import projections as ix
+from peercare.db.tables.api import KeyRole
 
 PORT = int(os.environ.get("PEERCARE_TEST_API_PORT", "8745"))
 SCRATCH_BRAND = 900  # configured in the oracle only: never a brand id the chain hands out in these tests

@@ -14,9 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from peercare.api.models import SiweNonce
 from peercare.api.routes.auth import consume_nonce
-from peercare.oracle.db import Database
+from peercare.db.database import Database
+from peercare.db.tables.api import SiweNonce
 
 CONTENDERS = 8
 

@@ -11,8 +11,8 @@ from oracle_process import SECRET
 from sqlalchemy import func, select
 from world import World
 
+from peercare.db.tables.oracle import WebhookEvent
 from peercare.oracle.generic_client import generic_body, generic_headers
-from peercare.oracle.models import WebhookEvent
 
 
 def _recorded(world: World, brand_id: int, event: str) -> int:

@@ -27,15 +27,15 @@ from oracle_process import ADVOCATES, SECRET, configure_brand, ticket_history, w
 from sqlalchemy import func, select
 
 from peercare.api.auth import create_api_key
-from peercare.api.models import KeyRole
 from peercare.api.siwe import SiweMessage
 from peercare.chain.devnet import BRAND_ADMIN, DEPLOYER, dev_account, register_funded_brand, transact
+from peercare.chain.rpc import Rpc
 from peercare.config import Settings
-from peercare.oracle import projections as ix
+from peercare.db.tables import projections as ix
+from peercare.db.tables.api import KeyRole
 from peercare.oracle.generic_client import generic_body, generic_headers
-from peercare.oracle.rpc import Rpc
-from peercare.oracle.service import Oracle
 from peercare.reputation.chain import latest_complete_cut, publish_epoch
+from peercare.runtime import Oracle
 
 TICKETS = 6
 DOMAIN = "testserver"  # what TestClient sends as Host; the sign-in domain of these tests

@@ -27,7 +27,7 @@ from audit_support import AuditRun, audit_environment
 from click.testing import CliRunner
 from world import World, running_world
 
-from peercare.audit.cli import audit
+from peercare.cli.audit import audit
 
 CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_AUDIT_CHAIN_PORT", "8781"))
 

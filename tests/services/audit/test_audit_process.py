@@ -21,7 +21,7 @@ def test_audit_process_reports_a_clean_history_and_exits_0(world: World) -> None
 
     started = time.monotonic()
     process = subprocess.run(
-        [sys.executable, "-m", "peercare.audit.cli", "verify"],
+        [sys.executable, "-m", "peercare.cli.audit", "verify"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -23,7 +23,7 @@ from peercare.chain.devnet import dev_account, register_funded_brand, transact
 from peercare.content.cid import cid_from_digest
 from peercare.content.embedded import EmbeddedStore
 from peercare.content.vault import Vault
-from peercare.oracle import projections as ix
+from peercare.db.tables import projections as ix
 from peercare.oracle.manifest import BatchManifest, Leaf
 
 RunAudit = Callable[..., AuditRun]

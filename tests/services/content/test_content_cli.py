@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from peercare.content.cli import cid
+from peercare.cli.content import cid
 
 
 def test_prints_the_identifier_of_a_files_bytes(tmp_path: Path) -> None:

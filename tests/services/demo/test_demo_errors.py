@@ -7,7 +7,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from demo_peercare import CHAIN_PORT, peercare_env
 
-from peercare.demo.cli import demo
+from peercare.cli.demo import demo
 
 NOTHING_LISTENS = CHAIN_PORT + 2  # one of this suite's ports that nothing uses
 

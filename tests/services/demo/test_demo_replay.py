@@ -19,10 +19,10 @@ from eth_typing import HexStr
 from web3 import Web3
 from web3.contract import Contract
 
-from peercare.demo.cli import demo
+from peercare.chain.deployment import Deployment
+from peercare.cli.demo import demo
+from peercare.core.ledger_ids import question_id, short_string
 from peercare.demo.plan import UPVOTE_RATING, Plan, advocate_account, build_plan
-from peercare.deployment import Deployment
-from peercare.ledger_ids import question_id, short_string
 from peercare.routing.dump import load_dump
 
 DUMP = ROOT / "tests" / "data" / "stackexchange" / "cardano-se"

@@ -20,12 +20,12 @@ from sqlalchemy import select
 
 from peercare.chain.deploy import register_brownie_network
 from peercare.chain.local import LocalChain
+from peercare.cli.demo import demo
 from peercare.config import Settings
 from peercare.content.devnode import JsIpfsNode
 from peercare.content.ipfs import IpfsStore
-from peercare.demo.cli import demo
-from peercare.oracle.db import Database
-from peercare.oracle.models import Question
+from peercare.db.database import Database
+from peercare.db.tables.oracle import Question
 
 ANVIL = ROOT / ".toolchain" / "bin" / "anvil"
 CHAIN, API, IPFS_API, IPFS_GATEWAY, POSTGRES = (CHAIN_PORT + n for n in (4, 5, 6, 7, 8))

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from demo_peercare import CHAIN_PORT, peercare_env, start_up, stop_up
 
 from peercare.cli import main
-from peercare.demo.cli import demo
+from peercare.cli.demo import demo
 
 PORT = CHAIN_PORT + 2
 

@@ -18,7 +18,7 @@ from devchain import DevLedger, start_dev_ledger
 from oracle_process import configure_brand
 from pgserver import PostgresServer, running_postgres
 
-from peercare.oracle.db import Database, sqlite_url
+from peercare.db.database import Database, sqlite_url
 
 # Overridable so that several test runs can share the machine (each its own chain and server).
 CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_CHAIN_PORT", "8671"))

@@ -18,10 +18,10 @@ from web3 import Web3
 from web3.contract import Contract
 
 from peercare.chain.deploy import ensure_deployed, register_brownie_network
+from peercare.chain.deployment import Deployment
 from peercare.chain.devnet import BRAND_ADMIN, DEPLOYER, ORACLE, dev_account, register_funded_brand
 from peercare.chain.local import LocalChain
 from peercare.config import Settings
-from peercare.deployment import Deployment
 
 ROOT = Path(__file__).resolve().parents[3]
 POOL_FUNDS = 10**30

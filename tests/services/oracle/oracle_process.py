@@ -19,15 +19,12 @@ import httpx
 from devchain import DevLedger, dev_account
 from sqlalchemy import func, select, text
 
+from peercare.chain.rpc import Rpc
 from peercare.content.cid import cid_from_digest
 from peercare.content.embedded import EmbeddedStore
-from peercare.ledger_ids import answer_id, question_id, short_string
-from peercare.oracle.db import Database, sqlite_url
-from peercare.oracle.generic_client import generic_body, generic_headers
-from peercare.oracle.indexer import Indexer
-from peercare.oracle.leadership import LEASE_KEY
-from peercare.oracle.manifest import BatchManifest
-from peercare.oracle.models import (
+from peercare.core.ledger_ids import answer_id, question_id, short_string
+from peercare.db.database import Database, sqlite_url
+from peercare.db.tables.oracle import (
     Answer,
     Brand,
     EventStatus,
@@ -36,9 +33,12 @@ from peercare.oracle.models import (
     WebhookCredential,
     WebhookEvent,
 )
+from peercare.db.tables.projections import Cursor, projection_snapshot
+from peercare.oracle.generic_client import generic_body, generic_headers
+from peercare.oracle.indexer import Indexer
+from peercare.oracle.leadership import LEASE_KEY
+from peercare.oracle.manifest import BatchManifest
 from peercare.oracle.processor import rater_id
-from peercare.oracle.projections import Cursor, projection_snapshot
-from peercare.oracle.rpc import Rpc
 
 ROOT = Path(__file__).resolve().parents[3]
 SECRET = "end-to-end-secret"

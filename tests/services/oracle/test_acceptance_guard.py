@@ -15,13 +15,13 @@ from devchain import DevLedger
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from peercare.api.intake import event_row
 from peercare.chain.devnet import dev_account
 from peercare.content.vault import Vault
-from peercare.ledger_ids import question_id, short_string
-from peercare.oracle.db import Database, alembic_config
+from peercare.core.ledger_ids import question_id, short_string
+from peercare.db.database import Database, alembic_config
+from peercare.db.tables.oracle import Brand, OutboxTx, Question, WebhookEvent
 from peercare.oracle.events import event_from_json
-from peercare.oracle.intake import event_row
-from peercare.oracle.models import Brand, OutboxTx, Question, WebhookEvent
 from peercare.oracle.processor import Processor
 
 ADVOCATE = dev_account(5)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import peercare.api.models
-import peercare.oracle.models
-import peercare.oracle.projections  # noqa: F401
-from peercare.oracle.db import Base, Database
-from peercare.oracle.models import Brand
+import peercare.db.tables.api
+import peercare.db.tables.oracle
+import peercare.db.tables.projections  # noqa: F401
+from peercare.db.database import Base, Database
+from peercare.db.tables.oracle import Brand
 
 
 def test_migrated_schema_matches_the_models(database: Database) -> None:

@@ -26,13 +26,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from peercare.chain.devnet import DEPLOYER, register_funded_brand
+from peercare.chain.rpc import Rpc, RpcError
 from peercare.content.embedded import EmbeddedStore
-from peercare.ledger_ids import answer_id, short_string
-from peercare.merkle import StandardMerkleTree
-from peercare.oracle.db import Database, sqlite_url
-from peercare.oracle.indexer import Indexer, _standard_root, rescan_differences
-from peercare.oracle.manifest import BatchManifest, Leaf
-from peercare.oracle.projections import (
+from peercare.core.ledger_ids import answer_id, short_string
+from peercare.core.merkle import StandardMerkleTree
+from peercare.db.database import Database, sqlite_url
+from peercare.db.tables.projections import (
     Acceptance,
     AnswerRow,
     BatchAnchored,
@@ -48,7 +47,8 @@ from peercare.oracle.projections import (
     projection_snapshot,
     question_status,
 )
-from peercare.oracle.rpc import Rpc, RpcError
+from peercare.oracle.indexer import Indexer, _standard_root, rescan_differences
+from peercare.oracle.manifest import BatchManifest, Leaf
 
 ZERO = b"\0" * 32
 DAY = 86_400
@@ -168,6 +168,7 @@ class Driver:
 # These tests count blocks (the cursor is exactly `confirmations` behind the head, reorgs of an exact
 # depth): they run on the chain that mines only when sent a transaction, not every second.
 pytestmark = pytest.mark.usefixtures("automine_only")
+
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[EmbeddedStore]:

@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from peercare.api import problems
-from peercare.oracle.db import Database
+from peercare.api.intake import MAX_BODY_BYTES, Intake, webhook_router
+from peercare.db.database import Database
+from peercare.db.tables.oracle import Brand, WebhookCredential, WebhookEvent
 from peercare.oracle.generic_client import generic_body, generic_headers
-from peercare.oracle.intake import MAX_BODY_BYTES, Intake, webhook_router
-from peercare.oracle.models import Brand, WebhookCredential, WebhookEvent
 
 SECRET = "brand-one-secret"
 URL = "/api/v1/webhooks/1/generic"

@@ -20,7 +20,7 @@ from oracle_process import (
     wait_until_drained,
 )
 
-from peercare.oracle.db import Database
+from peercare.db.database import Database
 
 KILLS = 50
 PORT = 8711

@@ -26,8 +26,8 @@ from oracle_process import (
 from pgserver import PostgresServer
 from sqlalchemy import func, select
 
-from peercare.oracle.db import Database
-from peercare.oracle.models import OutboxTx
+from peercare.db.database import Database
+from peercare.db.tables.oracle import OutboxTx
 
 KILLS = 10
 PORTS = (8915, 8916)

@@ -19,7 +19,7 @@ from oracle_process import (
     wait_until_drained,
 )
 
-from peercare.oracle.db import Database
+from peercare.db.database import Database
 
 ORACLE_PORT, PROXY_PORT = 8713, 8714
 FAULTS = ("timeout", "http429", "http503", "drop", "drop_after_forward")

@@ -14,16 +14,17 @@ from devchain import DevLedger, dev_account
 from sqlalchemy import select
 from web3 import Web3
 
+from peercare.api.intake import event_row
 from peercare.chain.devnet import transact
+from peercare.chain.revert_reasons import RevertReasons
+from peercare.chain.rpc import Rpc
 from peercare.content.cid import digest_from_cid
 from peercare.content.vault import Vault
-from peercare.ledger_ids import ANSWER_LEAF_ENCODING, question_id, short_string
-from peercare.merkle import verify
-from peercare.oracle.db import Database
-from peercare.oracle.indexer import Indexer
-from peercare.oracle.intake import event_row
-from peercare.oracle.manifest import BatchManifest
-from peercare.oracle.models import (
+from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING, question_id, short_string
+from peercare.core.merkle import verify
+from peercare.core.typed_data import answer_typed_data, sign_answer
+from peercare.db.database import Database
+from peercare.db.tables.oracle import (
     Answer,
     AnswerBatch,
     Brand,
@@ -34,11 +35,10 @@ from peercare.oracle.models import (
     Rating,
     WebhookEvent,
 )
+from peercare.oracle.indexer import Indexer
+from peercare.oracle.manifest import BatchManifest
 from peercare.oracle.processor import Processor, answer_conversation
-from peercare.oracle.revert_reasons import RevertReasons
-from peercare.oracle.rpc import Rpc
 from peercare.oracle.signer import Signer
-from peercare.typed_data import answer_typed_data, sign_answer
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 ADVOCATE = dev_account(5)

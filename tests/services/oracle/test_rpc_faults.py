@@ -25,7 +25,7 @@ from eth_account import Account
 from eth_utils.address import to_checksum_address
 from faultproxy import FAULTS, FaultProxy
 
-from peercare.oracle.rpc import Rpc, RpcError, RpcUnavailable
+from peercare.chain.rpc import Rpc, RpcError, RpcUnavailable
 
 ROOT = Path(__file__).resolve().parents[3]
 ANVIL = ROOT / ".toolchain" / "bin" / "anvil"
@@ -276,7 +276,7 @@ def test_url_credentials_never_appear_in_errors_or_logs(
     key = "0123456789abcdef0123456789abcdef"
     rpc, _ = make_rpc(url=f"http://alice:hunter2@127.0.0.1:{PROXY_PORT}/v3/{key}?apikey=s3cret", max_attempts=2)
     proxy.inject("http503", "drop")
-    with caplog.at_level(logging.DEBUG, logger="peercare.oracle.rpc"), pytest.raises(RpcUnavailable) as raised:
+    with caplog.at_level(logging.DEBUG, logger="peercare.chain.rpc"), pytest.raises(RpcUnavailable) as raised:
         rpc.call("eth_blockNumber")
     warnings = [record for record in caplog.records if record.levelno == logging.WARNING]
     assert len(warnings) == 1
@@ -293,7 +293,7 @@ def test_raw_transactions_are_not_logged_above_debug(
     rpc, _ = make_rpc()
     raw = "0x02f8" + "ab" * 60  # not a valid transaction: the node refuses it, after a retry
     proxy.inject("http503")
-    with caplog.at_level(logging.INFO, logger="peercare.oracle.rpc"), pytest.raises(RpcError):
+    with caplog.at_level(logging.INFO, logger="peercare.chain.rpc"), pytest.raises(RpcError):
         rpc.call("eth_sendRawTransaction", [raw])
     assert caplog.records  # the retry was logged...
     assert "abab" not in caplog.text  # ...without the transaction

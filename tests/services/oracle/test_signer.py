@@ -15,11 +15,11 @@ from devchain import DevLedger
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
 
-from peercare.ledger_ids import question_id, short_string
-from peercare.oracle.db import Database
-from peercare.oracle.models import OutboxStatus, OutboxTx, SignerState, TxAttempt
-from peercare.oracle.revert_reasons import RevertReasons
-from peercare.oracle.rpc import Rpc, RpcError, RpcUnavailable
+from peercare.chain.revert_reasons import RevertReasons
+from peercare.chain.rpc import Rpc, RpcError, RpcUnavailable
+from peercare.core.ledger_ids import question_id, short_string
+from peercare.db.database import Database
+from peercare.db.tables.oracle import OutboxStatus, OutboxTx, SignerState, TxAttempt
 from peercare.oracle.signer import FILLER_KIND, Signer, SignerError
 
 CHAIN_ID = 31337

@@ -26,10 +26,10 @@ from test_signer import (
     sent_count,
 )
 
-from peercare.oracle.db import Database
-from peercare.oracle.models import OutboxStatus, OutboxTx, SignerState, TxAttempt
-from peercare.oracle.revert_reasons import RevertReasons
-from peercare.oracle.rpc import RpcUnavailable
+from peercare.chain.revert_reasons import RevertReasons
+from peercare.chain.rpc import RpcUnavailable
+from peercare.db.database import Database
+from peercare.db.tables.oracle import OutboxStatus, OutboxTx, SignerState, TxAttempt
 from peercare.oracle.signer import FILLER_KIND, Signer
 
 CONFIRMATIONS = 2  # reorgs below are 2 deep: never deeper than what the signer waits for

@@ -19,10 +19,10 @@ from devchain import DevLedger
 from faultproxy import FaultProxy
 from test_signer import CHAIN_ID, attempts, outbox, question_posted, queue_question, receipt_of, sent_count
 
-from peercare.oracle.db import Database
-from peercare.oracle.models import OutboxStatus
-from peercare.oracle.revert_reasons import RevertReasons
-from peercare.oracle.rpc import Rpc
+from peercare.chain.revert_reasons import RevertReasons
+from peercare.chain.rpc import Rpc
+from peercare.db.database import Database
+from peercare.db.tables.oracle import OutboxStatus
 from peercare.oracle.signer import GWEI, Signer
 
 PROXY_PORT = 8716

@@ -10,7 +10,7 @@ from devchain import ROOT, DevLedger
 from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
-from peercare.oracle.revert_reasons import RevertReasons, revert_data
+from peercare.chain.revert_reasons import RevertReasons, revert_data
 
 ORACLE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 QID = bytes.fromhex("ab" * 32)

@@ -14,9 +14,9 @@ from devchain import DevLedger
 from oracle_process import SECRET, OracleProcess, configure_brand
 from sqlalchemy import select
 
-from peercare.oracle.db import Database, sqlite_url
+from peercare.db.database import Database, sqlite_url
+from peercare.db.tables.oracle import Brand, EventStatus, OutboxStatus, OutboxTx, Question, WebhookEvent
 from peercare.oracle.generic_client import generic_body, generic_headers
-from peercare.oracle.models import Brand, EventStatus, OutboxStatus, OutboxTx, Question, WebhookEvent
 
 PORT = 8913
 SECOND_PORT = 8914

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 
+from peercare.core.typed_data import answer_typed_data, recover_signer, sign_answer
 from peercare.oracle.events import (
     AnswerSignature,
     CommentAdded,
@@ -28,7 +29,6 @@ from peercare.oracle.events import (
     event_from_json,
 )
 from peercare.oracle.webhooks import Credential, verify_and_parse
-from peercare.typed_data import answer_typed_data, recover_signer, sign_answer
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC).timestamp()
 STAMP = "2026-11-22T09:00:00Z"  # == NOW

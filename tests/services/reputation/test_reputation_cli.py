@@ -1,4 +1,4 @@
-"""`peercare reputation verify|prove` (peercare/reputation/cli.py), through click's runner."""
+"""`peercare reputation verify|prove` (peercare/cli/reputation.py), through click's runner."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from reputation_helpers import CUT, TOPIC, accepted, addr, peer
 
-from peercare.ledger_ids import REPUTATION_LEAF_ENCODING, reputation_topic
-from peercare.merkle import verify
-from peercare.reputation.cli import reputation
+from peercare.cli.reputation import reputation
+from peercare.core.ledger_ids import REPUTATION_LEAF_ENCODING, reputation_topic
+from peercare.core.merkle import verify
 from peercare.reputation.epoch import build_epoch
 from peercare.reputation.history import Expert, History
 from peercare.reputation.scope import BrandScope, Scope, trusted

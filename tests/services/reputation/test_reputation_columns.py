@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 from reputation_helpers import CUT, DAY, OTHER, TOPIC, accepted, addr, customer, peer
 
 from peercare.reputation import columns, fast
+from peercare.reputation.columns import rating_columns
 from peercare.reputation.history import Expert, History, RaterKind, Rating
 from peercare.reputation.scores import ScoreParams, compute_scores
-from peercare.reputation.trust import ONE, TrustParams, topic_trust, trust_by_topic
+from peercare.reputation.trust import topic_trust, trust_by_topic
+from peercare.reputation.trust_model import ONE, TrustParams
 
 HL = TrustParams().half_life
 
@@ -97,9 +99,9 @@ def test_a_hash_collision_falls_back_to_exact_coding(monkeypatch: pytest.MonkeyP
 
 def test_columns_are_built_once_per_history() -> None:
     history = History.of(CUT, ratings=[peer(addr(0), addr(1)), customer(1, addr(2), n=1)])
-    first = history.rating_columns()
-    assert history.rating_columns() is first
-    assert dataclasses.replace(history).rating_columns() is not first  # a new history, new columns
+    first = rating_columns(history)
+    assert rating_columns(history) is first
+    assert rating_columns(dataclasses.replace(history)) is not first  # a new history, new columns
     assert history == dataclasses.replace(history)  # the cache is not part of the value
     assert len(first) == 2 and first.kind.tolist() == [int(RaterKind.PEER_ADVOCATE), int(RaterKind.CUSTOMER)]
 
@@ -108,7 +110,7 @@ def test_topics_are_the_same_with_columns() -> None:
     ratings = [peer(addr(0), addr(1)), peer(addr(0), addr(2), topic=OTHER, n=1)]
     history = History.of(CUT, [accepted(addr(3), 1)], ratings, experts=[Expert(addr(4), b"\7" * 32)])
     before = history.topics()
-    history.rating_columns()
+    rating_columns(history)
     assert history.topics() == before == sorted({TOPIC, OTHER, b"\7" * 32})
 
 

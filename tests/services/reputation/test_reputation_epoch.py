@@ -9,8 +9,8 @@ import random
 import pytest
 from reputation_helpers import CUT, OTHER, TOPIC, accepted, addr, customer, peer
 
-from peercare.ledger_ids import REPUTATION_LEAF_ENCODING
-from peercare.merkle import StandardMerkleTree, verify
+from peercare.core.ledger_ids import REPUTATION_LEAF_ENCODING
+from peercare.core.merkle import StandardMerkleTree, verify
 from peercare.reputation.epoch import EpochError, build_epoch, history_digest, verify_manifest
 from peercare.reputation.history import Expert, History
 

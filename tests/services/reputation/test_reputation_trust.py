@@ -14,17 +14,8 @@ from peercare.reputation import fast
 from peercare.reputation.history import Expert, History, RaterKind, Rating, rater_account, rater_id_of
 from peercare.reputation.synthetic import TOPIC as SYNTHETIC_TOPIC
 from peercare.reputation.synthetic import sybil_scenario, sybil_share_ppb
-from peercare.reputation.trust import (
-    BRAND,
-    DECAY_TABLE,
-    ONE,
-    TrustParams,
-    decay,
-    propagate,
-    rating_edges,
-    seed_distribution,
-    topic_trust,
-)
+from peercare.reputation.trust import propagate, rating_edges, seed_distribution, topic_trust
+from peercare.reputation.trust_model import BRAND, DECAY_TABLE, ONE, TrustParams, decay
 
 E, A, B, C = addr(0), addr(1), addr(2), addr(3)
 PARAMS = TrustParams()

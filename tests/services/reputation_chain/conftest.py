@@ -24,12 +24,12 @@ from devchain import DevLedger, start_dev_ledger
 from epoch_support import HistoryFacts, make_history
 from pgserver import PostgresServer, running_postgres
 
-import peercare.reputation.models  # noqa: F401  (its table is created by the migration)
+import peercare.db.tables.reputation  # noqa: F401  (its table is created by the migration)
 from peercare.chain.devnet import DEPLOYER, dev_account, transact
+from peercare.chain.rpc import Rpc
 from peercare.content.embedded import EmbeddedStore
-from peercare.oracle.db import Database, sqlite_url
-from peercare.oracle.models import Brand
-from peercare.oracle.rpc import Rpc
+from peercare.db.database import Database, sqlite_url
+from peercare.db.tables.oracle import Brand
 
 CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_REPUTATION_CHAIN_PORT", "8730"))
 POSTGRES_PORT = int(os.environ.get("PEERCARE_TEST_REPUTATION_PG_PORT", "5930"))

@@ -24,14 +24,14 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
 
 from peercare.chain.devnet import dev_account, transact
+from peercare.chain.rpc import Rpc
 from peercare.content.cid import digest_from_cid
 from peercare.content.document import canonical_json
 from peercare.content.embedded import EmbeddedStore
-from peercare.ledger_ids import short_string
-from peercare.oracle.db import Database
+from peercare.core.ledger_ids import short_string
+from peercare.db.database import Database
+from peercare.db.tables.oracle import OutboxStatus, OutboxTx
 from peercare.oracle.indexer import Indexer
-from peercare.oracle.models import OutboxStatus, OutboxTx
-from peercare.oracle.rpc import Rpc
 from peercare.oracle.signer import Signer
 from peercare.reputation.history import RaterKind, rater_id_of
 

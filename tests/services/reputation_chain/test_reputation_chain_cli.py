@@ -1,4 +1,4 @@
-"""`peercare reputation publish|recompute` (peercare/reputation/cli.py), through click's runner with
+"""`peercare reputation publish|recompute` (peercare/cli/reputation.py), through click's runner with
 the settings in the environment, as an operator and an auditor run them."""
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from devchain import DevLedger
 from epoch_support import index_all, publish_directly, send_outbox
 
 from peercare.chain.devnet import DEPLOYER, dev_account, transact
+from peercare.chain.rpc import Rpc
+from peercare.cli.reputation import reputation
 from peercare.content.cid import digest_from_cid
 from peercare.content.embedded import EmbeddedStore
-from peercare.oracle.db import Database
-from peercare.oracle.projections import Cursor
-from peercare.oracle.rpc import Rpc
+from peercare.db.database import Database
+from peercare.db.tables.projections import Cursor
 from peercare.reputation.chain import PUBLISHER_ROLE
-from peercare.reputation.cli import reputation
 
 
 @pytest.fixture

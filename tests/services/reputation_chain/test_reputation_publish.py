@@ -11,11 +11,12 @@ from devchain import DevLedger
 from epoch_support import GENERAL, WALLETS, HistoryFacts, index_all, publish_directly, send_outbox
 from sqlalchemy import func, select
 
+from peercare.chain.rpc import Rpc
 from peercare.content.embedded import EmbeddedStore
-from peercare.ledger_ids import reputation_topic
-from peercare.oracle.db import Database
-from peercare.oracle.models import Brand, OutboxStatus, OutboxTx
-from peercare.oracle.rpc import Rpc
+from peercare.core.ledger_ids import reputation_topic
+from peercare.db.database import Database
+from peercare.db.tables.oracle import Brand, OutboxStatus, OutboxTx
+from peercare.db.tables.reputation import ReputationEpoch
 from peercare.reputation.chain import (
     GAS_PUBLISH_ROOT,
     PUBLISH_KIND,
@@ -27,7 +28,6 @@ from peercare.reputation.chain import (
 )
 from peercare.reputation.epoch import build_epoch, verify_manifest
 from peercare.reputation.history import Expert, RaterKind, account_key
-from peercare.reputation.models import ReputationEpoch
 from peercare.reputation.scope import BrandScope, Scope
 
 

@@ -13,12 +13,12 @@ from devchain import DevLedger
 from epoch_support import WALLETS, HistoryFacts, index_all, publish_directly, send_outbox, store_manifest
 
 from peercare.chain.devnet import DEPLOYER, dev_account, transact
+from peercare.chain.rpc import Rpc
 from peercare.content.cid import cid_from_digest
 from peercare.content.embedded import EmbeddedStore
-from peercare.ledger_ids import reputation_topic
-from peercare.oracle.db import Database
-from peercare.oracle.projections import current_root, current_roots
-from peercare.oracle.rpc import Rpc
+from peercare.core.ledger_ids import reputation_topic
+from peercare.db.database import Database
+from peercare.db.tables.projections import current_root, current_roots
 from peercare.reputation.chain import (
     RecomputeResult,
     history_from_projections,

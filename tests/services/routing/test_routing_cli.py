@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from peercare.routing.cli import routing
+from peercare.cli.routing import routing
 
 CARDANO = Path(__file__).resolve().parents[2] / "data" / "stackexchange" / "cardano-se"
 ROUTERS = ("router", "random", "most_active", "tag_frequency", "tag_reputation_decay")

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from web_helpers import screenshot
 from world import World
 
-from peercare.oracle import projections as ix
+from peercare.db.tables import projections as ix
 
 
 def use_key(page: Page, key: str) -> None:

@@ -24,15 +24,15 @@ from sqlalchemy.orm import Session
 
 from peercare.api.limits import WebhookLimits
 from peercare.api.problems import Problem
-from peercare.oracle.db import Database
+from peercare.db.database import Database
+from peercare.db.tables.oracle import WebhookCredential, WebhookEvent
 from peercare.oracle.events import TicketEvent
-from peercare.oracle.models import WebhookCredential, WebhookEvent
 from peercare.oracle.webhooks import SOURCES, Credential, WebhookRejected, verify_and_parse
 
 if TYPE_CHECKING:
     from peercare.api.metrics import Metrics
 
-log = logging.getLogger("peercare.oracle.intake")
+log = logging.getLogger("peercare.api.intake")
 
 MAX_BODY_BYTES = 512 * 1024  # a ticket body is capped at 100,000 characters; this leaves room for the envelope
 CREDENTIALS_TTL_S = 5.0  # a rotated or removed secret takes effect within this; a new one at once

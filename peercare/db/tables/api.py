@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from peercare.oracle.db import Base
+from peercare.db.database import Base
 
 HASH = String(66)  # 0x-prefixed bytes32
 ADDRESS = String(42)  # 0x-prefixed, checksummed

@@ -12,10 +12,10 @@ from decimal import Decimal, InvalidOperation
 import click
 from web3 import Web3
 
+from peercare.chain.deployment import Deployment, DeploymentError
 from peercare.config import Settings
-from peercare.deployment import Deployment, DeploymentError
-from peercare.oracle.db import Database
-from peercare.oracle.models import Brand, WebhookCredential
+from peercare.db.database import Database
+from peercare.db.tables.oracle import Brand, WebhookCredential
 from peercare.oracle.webhooks import SOURCES
 
 TOKEN_DECIMALS = 18  # PeerCareToken; amounts on the command line are in whole tokens
@@ -48,8 +48,9 @@ def run() -> None:
 
     Settings come from PEERCARE_* environment variables (see README); the contracts from the
     deployment manifest written by `peercare chain up`."""
+    from peercare.oracle.account import OracleConfigError
     from peercare.oracle.leadership import OracleRefused, lock_sqlite_database
-    from peercare.oracle.service import Oracle, OracleConfigError
+    from peercare.runtime import Oracle
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per RPC call otherwise

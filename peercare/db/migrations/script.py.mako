@@ -7,7 +7,7 @@ Revises: ${down_revision | comma,n}
 import sqlalchemy as sa
 from alembic import op
 
-import peercare.oracle.db
+import peercare.db.database
 
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}

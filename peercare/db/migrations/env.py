@@ -2,11 +2,11 @@
 
 from alembic import context
 
-import peercare.api.models  # registers every table on Base.metadata
-import peercare.oracle.models
-import peercare.oracle.projections
-import peercare.reputation.models  # noqa: F401
-from peercare.oracle.db import Base
+import peercare.db.tables.api  # registers every table on Base.metadata
+import peercare.db.tables.oracle
+import peercare.db.tables.projections
+import peercare.db.tables.reputation  # noqa: F401
+from peercare.db.database import Base
 
 engine = context.config.attributes["engine"]
 with engine.connect() as connection:

@@ -18,7 +18,7 @@ from eth_abi.exceptions import DecodingError
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from peercare.deployment import Deployment
+from peercare.chain.deployment import Deployment
 
 # Solidity's panic codes (docs: "Panic via assert and Error via require").
 PANIC_CODES = {

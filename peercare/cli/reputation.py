@@ -20,13 +20,14 @@ from typing import Any, BinaryIO
 import click
 from eth_utils.address import to_checksum_address
 
+from peercare.chain.deployment import Deployment, DeploymentError
+from peercare.chain.rpc import Rpc, RpcError, RpcUnavailable
 from peercare.config import Settings
 from peercare.content.embedded import EmbeddedStore
 from peercare.content.errors import ContentError
-from peercare.deployment import Deployment, DeploymentError
-from peercare.ledger_ids import reputation_topic, short_string
-from peercare.oracle.db import Database, sqlite_url
-from peercare.oracle.rpc import Rpc, RpcError, RpcUnavailable
+from peercare.core.ledger_ids import reputation_topic, short_string
+from peercare.db.database import Database, sqlite_url
+from peercare.oracle.account import OracleConfigError, oracle_account
 from peercare.reputation.chain import (
     PublicationError,
     holds_publisher_role,
@@ -229,7 +230,6 @@ def _rpc(settings: Settings) -> Iterator[Rpc]:
 
 def _warn_without_role(settings: Settings, deployment: Deployment, rpc: Rpc) -> None:
     """The oracle's signer sends the row: say so now if the contract will refuse it."""
-    from peercare.oracle.service import OracleConfigError, oracle_account  # uvicorn & co: only when needed
 
     try:
         signer = oracle_account(settings, deployment.chain_id).address

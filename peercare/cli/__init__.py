@@ -12,17 +12,17 @@ from contextlib import contextmanager
 import click
 from web3 import Web3
 
-from peercare.api.cli import api
-from peercare.audit.cli import audit
 from peercare.chain.deploy import ensure_deployed, register_brownie_network
+from peercare.chain.deployment import Deployment, DeploymentError
 from peercare.chain.local import ChainError, LocalChain
+from peercare.cli.api import api
+from peercare.cli.audit import audit
+from peercare.cli.content import cid
+from peercare.cli.demo import demo
+from peercare.cli.oracle import oracle
+from peercare.cli.reputation import reputation
+from peercare.cli.routing import routing
 from peercare.config import Settings
-from peercare.content.cli import cid
-from peercare.demo.cli import demo
-from peercare.deployment import Deployment, DeploymentError
-from peercare.oracle.cli import oracle
-from peercare.reputation.cli import reputation
-from peercare.routing.cli import routing
 
 
 @click.group()
@@ -97,8 +97,9 @@ def up() -> None:
 
     With PEERCARE_RPC_URL, PEERCARE_IPFS_API_URL and PEERCARE_DATABASE_URL it uses that chain,
     IPFS node and database instead of the embedded ones."""
+    from peercare.oracle.account import OracleConfigError
     from peercare.oracle.leadership import OracleRefused, lock_sqlite_database
-    from peercare.oracle.service import Oracle, OracleConfigError
+    from peercare.runtime import Oracle
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from peercare.oracle.db import Amount, Base
+from peercare.db.database import Amount, Base
 
 HASH = String(66)  # 0x-prefixed bytes32
 ADDRESS = String(42)  # 0x-prefixed, checksummed

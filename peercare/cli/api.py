@@ -8,10 +8,10 @@ import click
 from sqlalchemy import select
 
 from peercare.api.auth import create_api_key
-from peercare.api.models import ApiKey, KeyRole
 from peercare.config import Settings
-from peercare.oracle.db import Database
-from peercare.oracle.models import Brand
+from peercare.db.database import Database
+from peercare.db.tables.api import ApiKey, KeyRole
+from peercare.db.tables.oracle import Brand
 
 
 def _database() -> Database:

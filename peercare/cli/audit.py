@@ -21,13 +21,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from peercare.audit.verify import AuditError, AuditReport, run_audit
+from peercare.chain.deployment import Deployment, DeploymentError
+from peercare.chain.rpc import Rpc, RpcError, RpcUnavailable, redact_url
 from peercare.config import Settings
 from peercare.content.errors import ContentError
 from peercare.content.vault import Vault
-from peercare.deployment import Deployment, DeploymentError
-from peercare.oracle.db import Database, sqlite_url
+from peercare.db.database import Database, sqlite_url
 from peercare.oracle.indexer import IndexerError
-from peercare.oracle.rpc import Rpc, RpcError, RpcUnavailable, redact_url
 
 #: Exit status when the audit found something wrong, and when it could not run.
 EXIT_FINDINGS = 1

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-log = logging.getLogger("peercare.oracle.rpc")
+log = logging.getLogger("peercare.chain.rpc")
 
 _T = TypeVar("_T")
 _HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}

@@ -15,46 +15,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import uvicorn
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI
 
 from peercare.api.app import create_app
 from peercare.api.context import ApiContext
+from peercare.api.intake import Intake
 from peercare.api.limits import RateLimiter
-from peercare.config import LOCAL_CHAIN_ID, Settings
+from peercare.chain.deployment import Deployment
+from peercare.chain.revert_reasons import RevertReasons
+from peercare.chain.rpc import Rpc
+from peercare.config import Settings
 from peercare.content.store import EveryStore, Store
 from peercare.content.vault import Vault
-from peercare.deployment import Deployment
-from peercare.oracle.db import Database
+from peercare.db.database import Database
+from peercare.oracle.account import oracle_account
 from peercare.oracle.indexer import Indexer
-from peercare.oracle.intake import Intake
 from peercare.oracle.leadership import Leadership, PostgresLease, content_identity, lock_sqlite_database
 from peercare.oracle.processor import Processor
-from peercare.oracle.revert_reasons import RevertReasons
-from peercare.oracle.rpc import Rpc
 from peercare.oracle.signer import Signer
 from peercare.routing.live import Router
 
 log = logging.getLogger("peercare.oracle")
 
-# anvil's account #1 (public dev key): the oracle's signer on the local chain only.
-ANVIL_ORACLE_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 ERROR_PAUSE_S = 1.0
-
-
-class OracleConfigError(RuntimeError):
-    """The oracle cannot start with these settings."""
-
-
-def oracle_account(settings: Settings, chain_id: int) -> LocalAccount:
-    if settings.oracle_key is not None:
-        account: LocalAccount = Account.from_key(settings.oracle_key.get_secret_value())
-        return account
-    if chain_id == LOCAL_CHAIN_ID:
-        account = Account.from_key(ANVIL_ORACLE_KEY)
-        return account
-    raise OracleConfigError(f"set PEERCARE_ORACLE_KEY: chain {chain_id} is not the local chain")
 
 
 @dataclass
