@@ -76,17 +76,20 @@ run: setup compile
 
 test: setup lint slither test-contracts test-services
 
-lint: setup
+# Lint needs the Python environment only (no chain, node, browser or database set-up).
+lint: $(VENV)/.stamp
 	$(VENV)/bin/ruff check peercare tests scripts toolchain
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # The inner loop: ruff, and the tests of pure logic (reputation, routing, Merkle trees, EIP-712
 # vectors) that start no chain and no server.
 FAST_SUITES := tests/services/reputation tests/services/routing tests/services/routing_offers \
-	tests/services/test_eip712_vectors.py tests/services/test_merkle.py
+	tests/services/runtime tests/services/test_eip712_vectors.py tests/services/test_merkle.py
 
 test-fast: $(VENV)/.stamp
 	$(VENV)/bin/ruff check peercare tests scripts toolchain
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -q $(FAST_SUITES)
 
 # Static analysis through the same compiler shim; fails on any medium or high finding.

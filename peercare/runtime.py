@@ -32,7 +32,7 @@ from peercare.oracle.account import oracle_account
 from peercare.oracle.indexer import Indexer
 from peercare.oracle.leadership import Leadership, PostgresLease, content_identity, lock_sqlite_database
 from peercare.oracle.processor import Processor
-from peercare.oracle.signer import Signer
+from peercare.oracle.signer import Signer, SignerError
 from peercare.routing.live import Router
 
 log = logging.getLogger("peercare.oracle")
@@ -40,9 +40,15 @@ log = logging.getLogger("peercare.oracle")
 ERROR_PAUSE_S = 1.0
 
 
+class WorkerStopped(RuntimeError):
+    """A worker met an error that retrying cannot mend (`Worker.fatal`); the message says which."""
+
+
 @dataclass
 class Worker:
-    """A step function run in a loop until `stop` is set; idles when a step did nothing. With
+    """A step function run in a loop until `stop` is set; idles when a step did nothing. A failing
+    step is logged and retried after `ERROR_PAUSE_S`, except an exception of the `fatal` types (a
+    `SignerError`: "fix the configuration"), which ends the loop and is handed to `on_fatal`. With
     `observe_step` (`Metrics.observe_step`: runs the step and records its duration and outcome
     under the worker's name), every step is measured."""
 
@@ -52,6 +58,8 @@ class Worker:
     errors: int = 0
     thread: threading.Thread | None = field(default=None, repr=False)
     observe_step: Callable[[str, Callable[[], int]], int] | None = field(default=None, repr=False)
+    fatal: tuple[type[Exception], ...] = ()
+    on_fatal: Callable[[WorkerStopped], None] | None = field(default=None, repr=False)
 
     def start(self, stop: threading.Event) -> None:
         self.thread = threading.Thread(target=self._loop, args=(stop,), name=f"peercare-{self.name}", daemon=True)
@@ -61,6 +69,12 @@ class Worker:
         while not stop.is_set():
             try:
                 done = self.step() if self.observe_step is None else self.observe_step(self.name, self.step)
+            except self.fatal as exc:
+                stopped = WorkerStopped(f"the {self.name} stopped: {exc}")
+                log.critical("%s", stopped)
+                if self.on_fatal is not None:
+                    self.on_fatal(stopped)
+                return
             except Exception:
                 self.errors += 1
                 log.exception("%s step failed; retrying in %.1f s", self.name, ERROR_PAUSE_S)
@@ -119,10 +133,19 @@ class Oracle:
         self.stop_event = threading.Event()
         self._term_stop = threading.Event()  # stops the writers of the current leadership term
         self._terms = 0
+        self.stopped: WorkerStopped | None = None  # why a worker stopped the process, if one did
+        self._server: _Server | None = None
         observe = self.app.state.metrics.observe_step  # step durations on GET /metrics
         self.workers = [
             Worker("processor", lambda: self.processor.step(), idle_s=0.05, observe_step=observe),
-            Worker("signer", lambda: self.signer.step(), idle_s=0.2, observe_step=observe),
+            Worker(
+                "signer",
+                lambda: self.signer.step(),
+                idle_s=0.2,
+                observe_step=observe,
+                fatal=(SignerError,),
+                on_fatal=self._stop_for,
+            ),
             Worker("indexer", lambda: self.indexer.step(), idle_s=0.5, observe_step=observe),
             Worker("router", lambda: self.router.step(), idle_s=0.5, observe_step=observe),
         ]
@@ -156,6 +179,13 @@ class Oracle:
             self.database, self.indexer_rpc, deployment, public_store, confirmations=settings.confirmations
         )
         self.router = Router(self.database, public_store)
+
+    def _stop_for(self, stopped: WorkerStopped) -> None:
+        """A worker cannot go on: stop serving, so that `serve` raises it and the process exits."""
+        self.stopped = stopped
+        self.stop_event.set()
+        if self._server is not None:
+            self._server.should_exit = True
 
     def start_workers(self) -> None:
         """Take webhooks; run the writers at once on SQLite (the lock file made this process the
@@ -203,7 +233,8 @@ class Oracle:
     def serve(self, on_listening: Callable[[], None] | None = None) -> None:
         """Serve webhooks until SIGINT/SIGTERM, with the workers running; then stop them cleanly.
         `on_listening` is called once the API accepts connections (not before: a caller that says
-        "running" must not be refused a moment later)."""
+        "running" must not be refused a moment later). Raises `WorkerStopped` when a worker met an
+        error that retrying cannot mend (after stopping everything)."""
         # uvicorn catches both signals while it serves, then restores the handlers it found and
         # raises the signal again: these handlers make that a no-op instead of the default death.
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -220,9 +251,13 @@ class Oracle:
             )
             base = f"http://{self.settings.api_host}:{self.settings.api_port}"
             log.info("API at %s/api/v1, docs at %s/docs, webhooks at %s/api/v1/webhooks/{brand}/{source}", *[base] * 3)
-            _Server(config, on_listening).run()
+            self._server = _Server(config, on_listening)
+            if self.stopped is None:  # a worker may have stopped before the server was built
+                self._server.run()
         finally:
             self.stop_workers()
+        if self.stopped is not None:
+            raise self.stopped
 
 
 def public_store(stores: list[Store]) -> Store:

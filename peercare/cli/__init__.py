@@ -99,7 +99,8 @@ def up() -> None:
     IPFS node and database instead of the embedded ones."""
     from peercare.oracle.account import OracleConfigError
     from peercare.oracle.leadership import OracleRefused, lock_sqlite_database
-    from peercare.runtime import Oracle
+    from peercare.oracle.signer import SignerError
+    from peercare.runtime import Oracle, WorkerStopped
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -115,7 +116,7 @@ def up() -> None:
             click.echo(f"API  {base}/api/v1   docs {base}/docs   health {base}/api/v1/health")
             click.echo(f"web  {base}/advocate   {base}/auditor")
             service.serve(on_listening=lambda: click.echo("running; Ctrl-C stops everything and keeps its state"))
-    except (ChainError, DeploymentError, OracleConfigError, OracleRefused) as exc:
+    except (ChainError, DeploymentError, OracleConfigError, OracleRefused, SignerError, WorkerStopped) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
 

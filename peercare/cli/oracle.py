@@ -50,7 +50,8 @@ def run() -> None:
     deployment manifest written by `peercare chain up`."""
     from peercare.oracle.account import OracleConfigError
     from peercare.oracle.leadership import OracleRefused, lock_sqlite_database
-    from peercare.runtime import Oracle
+    from peercare.oracle.signer import SignerError
+    from peercare.runtime import Oracle, WorkerStopped
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per RPC call otherwise
@@ -67,7 +68,11 @@ def run() -> None:
         sys.exit(1)
     click.echo(f"oracle signer {service.account.address}; database {settings.effective_database_url.split('://')[0]}")
     click.echo(f"webhooks: http://{settings.api_host}:{settings.api_port}/api/v1/webhooks/<brand_id>/<source>")
-    service.serve()
+    try:
+        service.serve()
+    except (SignerError, WorkerStopped) as exc:  # e.g. the node serves another chain than the signer's
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
 
 
 @oracle.command("brand")

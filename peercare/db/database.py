@@ -1,5 +1,6 @@
-"""The oracle's database: SQLite by default, PostgreSQL by configuration, one schema for both
-(SQLAlchemy 2), created and upgraded by alembic migrations."""
+"""The database: SQLite by default, PostgreSQL by configuration, one schema for both (SQLAlchemy 2),
+created and upgraded by alembic migrations (`migrations/`; the tables are in `tables/`, on
+`base.Base`)."""
 
 from __future__ import annotations
 
@@ -8,51 +9,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Dialect, Engine, Integer, MetaData, String, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-
-# Stable constraint names, so migrations can refer to them on both databases.
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-# 64-bit integers everywhere; on SQLite spelled INTEGER, so that an integer primary key is the rowid
-# and autoincrements (SQLite's INTEGER is 64-bit anyway).
-BIG_INTEGER = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {int: BIG_INTEGER, dict[str, Any]: JSON, list[Any]: JSON}
-
-
-class Amount(TypeDecorator[int]):
-    """A token amount (up to uint256) kept exact: decimal text on every database, so SQLite's
-    floating NUMERIC never rounds it. Sum amounts in Python, not in SQL."""
-
-    impl = String(78)
-    cache_ok = True
-
-    def process_bind_param(self, value: int | None, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        if value < 0:
-            raise ValueError(f"amounts are never negative: {value}")
-        return str(value)
-
-    def process_result_value(self, value: str | None, dialect: Dialect) -> int | None:
-        return None if value is None else int(value)
-
 
 READ_ONLY = "peercare_read_only"
 

@@ -277,23 +277,6 @@ class Indexer:
             log.info("the chain moved during the step (%s); retrying on the next step", moved)
             return 0
 
-    def run(self, stop: threading.Event, poll_interval_s: float = 0.5) -> None:
-        """Step until `stop` is set: at once while behind, every `poll_interval_s` when caught up.
-        A failing step (node down, database error, anything) is logged and retried with back-off."""
-        failures = 0
-        while not stop.is_set():
-            try:
-                advanced = self.step()
-            except Exception:
-                failures += 1
-                delay = min(30.0, poll_interval_s * 2 ** min(failures, 6))
-                log.exception("indexer step failed (%d in a row); retrying in %.1f s", failures, delay)
-                stop.wait(delay)
-                continue
-            failures = 0
-            if advanced == 0:
-                stop.wait(poll_interval_s)
-
     def cursor(self) -> int:
         """The last block indexed (`start_block - 1` before the first step)."""
         with self.database.read() as session:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +43,6 @@ FILLER_KIND = "nonce_filler"  # a no-op self-transfer taking a nonce no row can 
 FILLER_GAS = 21_000
 RETRY_BASE_S = 0.5
 RETRY_MAX_S = 60.0
-ERROR_PAUSE_S = 1.0
 
 # Broadcast rejections, matched on the message lower-cased without spaces, underscores or dashes
 # (geth, anvil, Nethermind and Besu spell them differently).
@@ -192,21 +190,6 @@ class Signer:
         work += self._replace(head)
         work += self._sign_queued(head.base_fee)
         return work + self._broadcast_due(head)
-
-    def run(self, stop: threading.Event, poll_interval_s: float = 0.2) -> None:
-        """Step until `stop` is set, idling `poll_interval_s` when there was nothing to do. Chain and
-        database faults are logged and retried; a `SignerError` stops the loop."""
-        while not stop.is_set():
-            try:
-                work = self.step()
-            except SignerError:
-                raise
-            except Exception:
-                log.exception("signer step failed; retrying in %.1f s", ERROR_PAUSE_S)
-                stop.wait(ERROR_PAUSE_S)
-                continue
-            if not work:
-                stop.wait(poll_interval_s)
 
     # ------------------------------------------------------------------ nonce state
 

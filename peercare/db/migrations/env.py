@@ -2,11 +2,8 @@
 
 from alembic import context
 
-import peercare.db.tables.api  # registers every table on Base.metadata
-import peercare.db.tables.oracle
-import peercare.db.tables.projections
-import peercare.db.tables.reputation  # noqa: F401
-from peercare.db.database import Base
+import peercare.db.tables  # noqa: F401  (registers every table on Base.metadata)
+from peercare.db.base import Base
 
 engine = context.config.attributes["engine"]
 with engine.connect() as connection:

@@ -13,10 +13,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from peercare.db.database import Base
+from peercare.db.base import ADDRESS, Base
 
-HASH = String(66)  # 0x-prefixed bytes32
-ADDRESS = String(42)  # 0x-prefixed, checksummed
 SHA256_HEX = String(64)
 
 

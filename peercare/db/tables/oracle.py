@@ -9,10 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from peercare.db.database import Amount, Base
-
-HASH = String(66)  # 0x-prefixed bytes32
-ADDRESS = String(42)  # 0x-prefixed, checksummed
+from peercare.db.base import ADDRESS, HASH, Amount, Base
 
 
 class Brand(Base):

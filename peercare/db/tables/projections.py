@@ -19,11 +19,7 @@ from eth_utils.address import to_checksum_address
 from sqlalchemy import Index, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from peercare.db.database import Amount, Base
-
-HASH = String(66)  # 0x-prefixed bytes32, lower case
-ADDRESS = String(42)  # 0x-prefixed, checksummed
-
+from peercare.db.base import ADDRESS, HASH, Amount, Base
 
 # ---------------------------------------------------------------- bookkeeping
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from peercare.db.database import Base
-
-HASH = String(66)  # 0x-prefixed bytes32, lower case
+from peercare.db.base import HASH, Base
 
 
 class ReputationEpoch(Base):

@@ -5,10 +5,9 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import peercare.db.tables.api
-import peercare.db.tables.oracle
-import peercare.db.tables.projections  # noqa: F401
-from peercare.db.database import Base, Database
+import peercare.db.tables  # noqa: F401  (every table, as the migrations see them)
+from peercare.db.base import Base
+from peercare.db.database import Database
 from peercare.db.tables.oracle import Brand
 
 

@@ -49,6 +49,7 @@ from peercare.db.tables.projections import (
 )
 from peercare.oracle.indexer import Indexer, _standard_root, rescan_differences
 from peercare.oracle.manifest import BatchManifest, Leaf
+from peercare.runtime import Worker
 
 ZERO = b"\0" * 32
 DAY = 86_400
@@ -648,11 +649,13 @@ def test_refused_log_ranges_are_halved(database: Database, rpc: Rpc, scratch: Da
     assert_equals_rescan(database, scratch, rpc, chain)
 
 
-def test_run_follows_new_blocks_until_stopped(database: Database, rpc: Rpc, chain: Driver) -> None:
+def test_the_indexer_worker_follows_new_blocks_until_stopped(database: Database, rpc: Rpc, chain: Driver) -> None:
     indexer = make_indexer(database, rpc, chain, confirmations=0)
     stop = threading.Event()
-    worker = threading.Thread(target=indexer.run, args=(stop, 0.02))
-    worker.start()
+    runner = Worker("indexer", indexer.step, idle_s=0.02)  # as the oracle runs it (peercare/runtime.py)
+    runner.start(stop)
+    worker = runner.thread
+    assert worker is not None
     try:
         question = chain.post_question()
         deadline = time.monotonic() + 10

@@ -24,6 +24,7 @@ from peercare.chain.rpc import Rpc
 from peercare.db.database import Database
 from peercare.db.tables.oracle import OutboxStatus
 from peercare.oracle.signer import GWEI, Signer
+from peercare.runtime import Worker
 
 PROXY_PORT = 8716
 ROWS = 5
@@ -77,9 +78,11 @@ def test_a_swallowed_broadcast_is_replaced_within_the_configured_blocks_and_each
     proxy.swallow_broadcasts(1)  # the lowest nonce: every row behind it waits in the node's pool
     stall_start = dev_ledger.w3.eth.block_number
     stop = threading.Event()
-    thread = threading.Thread(target=signer.run, args=(stop, 0.05))
+    runner = Worker("signer", signer.step, idle_s=0.05)  # as the oracle runs it (peercare/runtime.py)
     caplog.set_level(logging.INFO, logger="peercare.oracle.signer")
-    thread.start()
+    runner.start(stop)
+    thread = runner.thread
+    assert thread is not None
     try:
         wait_until(lambda: all(row.status in LANDED for row in outbox(database)), 60, "every row mined")
     finally:

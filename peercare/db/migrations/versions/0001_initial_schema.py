@@ -6,7 +6,7 @@ Revision ID: 0001
 import sqlalchemy as sa
 from alembic import op
 
-import peercare.db.database
+import peercare.db.base
 
 revision = "0001"
 down_revision = None
@@ -21,7 +21,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("default_topic", sa.String(length=31), nullable=False),
         sa.Column("topics", sa.JSON(), nullable=False),
-        sa.Column("default_bounty", peercare.db.database.Amount(length=78), nullable=False),
+        sa.Column("default_bounty", peercare.db.base.Amount(length=78), nullable=False),
         sa.Column("bounty_by_tag", sa.JSON(), nullable=False),
         sa.Column("answer_window_s", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("experts", sa.JSON(), nullable=False),
@@ -39,7 +39,7 @@ def upgrade() -> None:
         sa.Column("question_id", sa.String(length=66), nullable=False),
         sa.Column("answer_id", sa.String(length=66), nullable=False),
         sa.Column("advocate", sa.String(length=42), nullable=False),
-        sa.Column("bounty", peercare.db.database.Amount(length=78), nullable=False),
+        sa.Column("bounty", peercare.db.base.Amount(length=78), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ix_acceptances")),
         sa.UniqueConstraint("tx_hash", "log_index", name=op.f("uq_ix_acceptances_tx_hash_log_index")),
     )
@@ -138,7 +138,7 @@ def upgrade() -> None:
         sa.Column("account", sa.String(length=42), nullable=False),
         sa.Column("token", sa.String(length=42), nullable=False),
         sa.Column("to", sa.String(length=42), nullable=False),
-        sa.Column("amount", peercare.db.database.Amount(length=78), nullable=False),
+        sa.Column("amount", peercare.db.base.Amount(length=78), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ix_earnings_withdrawals")),
         sa.UniqueConstraint("tx_hash", "log_index", name=op.f("uq_ix_earnings_withdrawals_tx_hash_log_index")),
     )
@@ -156,7 +156,7 @@ def upgrade() -> None:
         sa.Column("log_index", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("brand_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("amount", peercare.db.database.Amount(length=78), nullable=False),
+        sa.Column("amount", peercare.db.base.Amount(length=78), nullable=False),
         sa.Column("account", sa.String(length=42), nullable=True),
         sa.Column("question_id", sa.String(length=66), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ix_pool_movements")),
@@ -176,7 +176,7 @@ def upgrade() -> None:
         sa.Column("log_index", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("question_id", sa.String(length=66), nullable=False),
         sa.Column("brand_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("refunded", peercare.db.database.Amount(length=78), nullable=False),
+        sa.Column("refunded", peercare.db.base.Amount(length=78), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ix_question_expiries")),
         sa.UniqueConstraint("tx_hash", "log_index", name=op.f("uq_ix_question_expiries_tx_hash_log_index")),
     )
@@ -197,7 +197,7 @@ def upgrade() -> None:
         sa.Column("topic", sa.String(length=66), nullable=False),
         sa.Column("source", sa.String(length=66), nullable=False),
         sa.Column("ticket_id", sa.Text(), nullable=False),
-        sa.Column("bounty", peercare.db.database.Amount(length=78), nullable=False),
+        sa.Column("bounty", peercare.db.base.Amount(length=78), nullable=False),
         sa.Column("deadline", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("content_digest", sa.String(length=66), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ix_questions")),
@@ -260,7 +260,7 @@ def upgrade() -> None:
         sa.Column("account", sa.String(length=42), nullable=False),
         sa.Column("token", sa.String(length=42), nullable=False),
         sa.Column("question_id", sa.String(length=66), nullable=False),
-        sa.Column("amount", peercare.db.database.Amount(length=78), nullable=False),
+        sa.Column("amount", peercare.db.base.Amount(length=78), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ix_reward_credits")),
         sa.UniqueConstraint("tx_hash", "log_index", name=op.f("uq_ix_reward_credits_tx_hash_log_index")),
     )
@@ -319,7 +319,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("ticket_id", sa.String(length=100), nullable=False),
         sa.Column("topic", sa.String(length=31), nullable=False),
-        sa.Column("bounty", peercare.db.database.Amount(length=78), nullable=False),
+        sa.Column("bounty", peercare.db.base.Amount(length=78), nullable=False),
         sa.Column("deadline", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("content_cid", sa.String(length=100), nullable=False),
         sa.Column("requester_id", sa.String(length=100), nullable=False),
@@ -349,8 +349,8 @@ def upgrade() -> None:
         sa.Column("nonce", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("tx_hash", sa.String(length=66), nullable=False),
         sa.Column("raw", sa.Text(), nullable=False),
-        sa.Column("max_fee_per_gas", peercare.db.database.Amount(length=78), nullable=False),
-        sa.Column("max_priority_fee_per_gas", peercare.db.database.Amount(length=78), nullable=False),
+        sa.Column("max_fee_per_gas", peercare.db.base.Amount(length=78), nullable=False),
+        sa.Column("max_priority_fee_per_gas", peercare.db.base.Amount(length=78), nullable=False),
         sa.Column("created_at_ms", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.ForeignKeyConstraint(["outbox_id"], ["outbox.id"], name=op.f("fk_tx_attempts_outbox_id_outbox")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tx_attempts")),
