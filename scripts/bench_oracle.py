@@ -42,7 +42,7 @@ from peercare.config import Settings  # noqa: E402
 from peercare.db.database import Database, sqlite_url  # noqa: E402
 from peercare.db.tables.oracle import Brand, OutboxStatus, OutboxTx, Question, WebhookCredential  # noqa: E402
 from peercare.db.tables.projections import AnswerRow  # noqa: E402
-from peercare.oracle.generic_client import generic_body, generic_headers  # noqa: E402
+from peercare.oracle.webhooks.generic_client import generic_body, generic_headers  # noqa: E402
 
 CHAIN_PORT, API_PORT = 8720, 8721
 SECRET = "bench-secret"

@@ -35,10 +35,11 @@ import sys
 import time
 from datetime import datetime, timedelta
 
+from peercare.core.enums import RaterKind
 from peercare.core.ledger_ids import reputation_topic
 from peercare.reputation import fast
 from peercare.reputation.columns import rating_columns
-from peercare.reputation.history import Acceptance, Expert, History, RaterKind, Rating, rater_id_of
+from peercare.reputation.history import Acceptance, Expert, History, Rating, rater_id_of
 from peercare.reputation.scope import BrandScope, Scope, trusted
 from peercare.reputation.scores import ScoreParams, compute_scores, ranked, scores_of
 from peercare.reputation.synthetic import TOPIC, forged_brand_scenario, sybil_scenario, sybil_share_ppb

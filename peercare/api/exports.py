@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from peercare.api.schemas import Address, Hex32, TokenAmount
+from peercare.api.schemas.common import Address, Hex32, TokenAmount
 from peercare.content.cid import cid_from_digest
 from peercare.db.database import Database
 from peercare.db.tables import projections as ix

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Annotated
 
 from eth_account import Account
 from eth_account.typed_transactions.typed_transaction import TypedTransaction
 from eth_utils.address import to_checksum_address
 from fastapi import APIRouter
 from hexbytes import HexBytes
-from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session
 
@@ -31,7 +29,7 @@ from peercare.api.auth import Context
 from peercare.api.context import ApiContext
 from peercare.api.limits import TooManyRequests
 from peercare.api.problems import Problem
-from peercare.api.schemas import Strict
+from peercare.api.schemas.relay import PreparedTx, Relayed, SignedTx
 from peercare.chain.revert_reasons import RevertReasons, revert_data
 from peercare.chain.rpc import RpcError
 from peercare.config import Settings
@@ -40,21 +38,6 @@ from peercare.db.tables.oracle import Answer
 #: Headroom over the estimate: state can change between preparing and mining.
 GAS_MARGIN = 1.25
 router = APIRouter(prefix="/api/v1", tags=["transactions"])
-
-
-class PreparedTx(BaseModel):
-    """An unsigned EIP-1559 transaction for the `from` account to sign (e.g. eth_signTransaction)."""
-
-    chain_id: int
-    from_: str = Field(alias="from", serialization_alias="from")
-    to: str
-    data: str
-    value: str = "0"
-    gas: int
-    nonce: int
-    max_fee_per_gas: str
-    max_priority_fee_per_gas: str
-    description: str
 
 
 def prepare(context: ApiContext, sender: str, to: str, data: str, description: str) -> PreparedTx:
@@ -81,16 +64,6 @@ def prepare(context: ApiContext, sender: str, to: str, data: str, description: s
         max_priority_fee_per_gas=str(tip),
         description=description,
     )
-
-
-class SignedTx(Strict):
-    raw: Annotated[str, Field(pattern=r"^0x([0-9a-fA-F]{2}){1,32768}$", description="The signed transaction, hex")]
-
-
-class Relayed(BaseModel):
-    tx_hash: str
-    sender: str
-    to: str
 
 
 @router.post(

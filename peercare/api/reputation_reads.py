@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from peercare.api.context import ApiContext
-from peercare.api.schemas import Address, Hex32
+from peercare.api.schemas.common import Address, Hex32
 from peercare.content.cid import cid_from_digest
 from peercare.content.errors import ContentError
 from peercare.core.ledger_ids import short_string

@@ -41,6 +41,7 @@ from peercare.content.cid import cid_from_digest
 from peercare.content.errors import ContentCorrupted, ContentMissing, StoreUnavailable
 from peercare.content.store import Store
 from peercare.content.vault import Status, Vault
+from peercare.core.hex import unhex
 from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING
 from peercare.core.merkle import verify
 from peercare.db.database import Database
@@ -383,7 +384,7 @@ def _check_content(index: _Index, vault: Vault, brand_id: int | None) -> Section
             continue
         seen.add(row.answer_id)
         section.count("answers")
-        cid = cid_from_digest(_b(row.content_digest))
+        cid = cid_from_digest(unhex(row.content_digest))
         status = statuses.get(cid)
         if status is None:
             status = statuses[cid] = vault.status(cid)
@@ -450,7 +451,7 @@ def _check_batches(index: _Index, public: PublicContent, brand_id: int | None) -
         if brand_id is not None and batch.brand_id != brand_id:
             continue
         section.count("batches")
-        cid = cid_from_digest(_b(batch.manifest_digest))
+        cid = cid_from_digest(unhex(batch.manifest_digest))
         subject = f"batch {batch.root}"
         where = {
             "root": batch.root,
@@ -476,7 +477,7 @@ def _check_batches(index: _Index, public: PublicContent, brand_id: int | None) -
             section.find(subject, f"its manifest {cid} is not a batch manifest: {err} {anchored}", **where)
             continue
         tree = manifest.tree()
-        root = _b(batch.root)
+        root = unhex(batch.root)
         differences = []
         if tree.root != root:
             differences.append(f"its tree's root is 0x{tree.root.hex()}, not the anchored {batch.root}")
@@ -515,7 +516,8 @@ def _check_batches(index: _Index, public: PublicContent, brand_id: int | None) -
 
 def _leaves_left_out(index: _Index, batch: ix.BatchAnchored, manifest: BatchManifest) -> list[str]:
     """The leaves the ledger would not accept for the batch's brand, and why: the same rule as the
-    indexer (`Indexer._admitted`), a question posted before the anchoring log by that brand and an advocate."""
+    indexer (`peercare.oracle.indexer.admission.admitted_answers`), a question posted before the
+    anchoring log by that brand and an advocate."""
     left_out = []
     for position, leaf in enumerate(manifest.leaves):
         question = "0x" + leaf.question_id.hex()
@@ -683,7 +685,7 @@ def _calls(rpc: ChainReader, contract: Contract, block: int, calls: Sequence[tup
         for (name, args), answer in zip(chunk, answers, strict=True):
             if isinstance(answer, Exception) or not isinstance(answer, str):
                 raise AuditError(f"the ledger's {name}({', '.join(map(str, args))}) failed: {answer}")
-            results.append(_b(answer))
+            results.append(unhex(answer))
     return results
 
 
@@ -798,7 +800,3 @@ def _jsonable(columns: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
         name: str(value) if isinstance(value, int) and abs(value) >= 2**53 else value
         for name, value in zip(columns, row, strict=True)
     }
-
-
-def _b(hex_value: str) -> bytes:
-    return bytes.fromhex(hex_value.removeprefix("0x"))

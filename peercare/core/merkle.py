@@ -46,6 +46,26 @@ def verify(root: bytes, leaf_encoding: Sequence[str], value: Sequence[Any], proo
     return process_proof(leaf_hash(leaf_encoding, value), proof) == root
 
 
+def root_of_leaves(leaves: Sequence[bytes]) -> bytes:
+    """The root `StandardMerkleTree.of` builds over these leaf hashes, without the values (a
+    batch's root from its answers' leaf hashes, as the indexer checks a manifest)."""
+    if not leaves:
+        raise MerkleError("a Merkle tree needs at least one leaf")
+    return _flat_tree(sorted(leaves))[0]
+
+
+def _flat_tree(sorted_leaves: Sequence[bytes]) -> list[bytes]:
+    """The flat array of the JavaScript library: the sorted leaves at the end, in reverse, and
+    each inner node the sorted-pair hash of its two children."""
+    size = 2 * len(sorted_leaves) - 1
+    tree: list[bytes] = [b""] * size
+    for index, leaf in enumerate(sorted_leaves):
+        tree[size - 1 - index] = leaf
+    for i in range(size - 1 - len(sorted_leaves), -1, -1):
+        tree[i] = hash_pair(tree[2 * i + 1], tree[2 * i + 2])
+    return tree
+
+
 @dataclass(frozen=True)
 class StandardMerkleTree:
     """A StandardMerkleTree: `tree` is the flat node array (root first), `tree_indices[i]` the
@@ -67,14 +87,11 @@ class StandardMerkleTree:
             ((leaf_hash(encoding, value), index) for index, value in enumerate(normalised)),
             key=lambda pair: pair[0],
         )
-        size = 2 * len(hashed) - 1
-        tree: list[bytes] = [b""] * size
+        tree = _flat_tree([leaf for leaf, _ in hashed])
+        size = len(tree)
         tree_indices = [0] * len(hashed)
-        for leaf_index, (leaf, value_index) in enumerate(hashed):
-            tree[size - 1 - leaf_index] = leaf
+        for leaf_index, (_, value_index) in enumerate(hashed):
             tree_indices[value_index] = size - 1 - leaf_index
-        for i in range(size - 1 - len(hashed), -1, -1):
-            tree[i] = hash_pair(tree[2 * i + 1], tree[2 * i + 2])
         return cls(encoding, normalised, tuple(tree), tuple(tree_indices))
 
     @property

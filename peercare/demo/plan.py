@@ -35,7 +35,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 
-from peercare.oracle.generic_client import generic_body
+from peercare.oracle.webhooks.generic_client import generic_body
 from peercare.routing.dump import VOTE_ACCEPTED, VOTE_DOWN, VOTE_UP, Dump, Post
 
 #: Seed of the advocates' demo keys. Anyone can derive them: they only ever hold demo earnings

@@ -71,8 +71,8 @@ from peercare.demo.plan import (
     topic_of,
 )
 from peercare.oracle.account import OracleConfigError, oracle_account
-from peercare.oracle.generic_client import generic_headers
 from peercare.oracle.processor import answer_conversation
+from peercare.oracle.webhooks.generic_client import generic_headers
 from peercare.reputation.chain import (
     PublicationError,
     chain_latest_epoch,

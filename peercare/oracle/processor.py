@@ -32,7 +32,6 @@ from typing import Any
 
 from eth_utils.crypto import keccak
 from sqlalchemy import func, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from web3 import Web3
 
@@ -41,6 +40,8 @@ from peercare.content.cid import digest_from_cid
 from peercare.content.document import Conversation, Message
 from peercare.content.store import Store
 from peercare.content.vault import Vault
+from peercare.core.enums import OutboxKind, RaterKind
+from peercare.core.hex import hexed
 from peercare.core.ledger_ids import answer_id, question_id, short_string
 from peercare.core.merkle import StandardMerkleTree
 from peercare.core.typed_data import answer_typed_data, recover_signer
@@ -66,18 +67,10 @@ from peercare.oracle.events import (
     event_from_json,
 )
 from peercare.oracle.manifest import BatchManifest, Leaf
+from peercare.oracle.outbox import enqueue, enqueue_once
 
 log = logging.getLogger("peercare.oracle.processor")
 
-# Gas limits per write: generous fixed figures (measured use is well below; see docs/benchmarks.md),
-# because estimating against the latest block fails for a write whose predecessor is still pending.
-GAS_POST_QUESTION = 300_000
-GAS_ANCHOR_BATCH = 150_000
-GAS_RELAY_ANSWER = 200_000
-GAS_PER_PROOF_STEP = 5_000
-GAS_ACCEPT = 200_000
-GAS_RATE = 150_000
-CUSTOMER = 0  # IPeerCareLedger.RaterKind.Customer
 DEFER_LIMIT_MS = 3_600_000  # an event still waiting for its ticket after an hour fails
 #: Back-off before recovering a brand's n-th failed anchor in a row: none for the first, then 30 s,
 #: doubling, at most an hour (a revoked oracle signer would otherwise re-anchor in a loop).
@@ -93,10 +86,6 @@ class Deferred(Exception):
 @dataclass(frozen=True)
 class Outcome:
     note: str | None = None  # how the event was handled when it caused no chain write
-
-
-def _hex(value: bytes) -> str:
-    return "0x" + value.hex()
 
 
 def rater_id(source: str, rater: str) -> bytes:
@@ -284,9 +273,9 @@ class Processor:
                 digest_from_cid(cid),
             ],
         )
-        outbox = self._queue(session, "post_question", brand.id, data, GAS_POST_QUESTION)
+        outbox = self._queue(session, OutboxKind.POST_QUESTION, brand.id, data)
         self._known.questions[brand.id, source, event.ticket_id] = question = Question(
-            question_id=_hex(qid),
+            question_id=hexed(qid),
             brand_id=brand.id,
             source=source,
             ticket_id=event.ticket_id,
@@ -316,7 +305,7 @@ class Processor:
         cid = self._put(conversation)
         digest = digest_from_cid(cid)
         qid = bytes.fromhex(question.question_id[2:])
-        aid = _hex(answer_id(qid, wallet, digest))
+        aid = hexed(answer_id(qid, wallet, digest))
         if aid in self._known.answers:
             return Outcome("the same answer by the same author was recorded before")
         answer = Answer(
@@ -327,7 +316,7 @@ class Processor:
             advocate=wallet,
             author_kind=author.kind,
             content_cid=cid,
-            content_digest=_hex(digest),
+            content_digest=hexed(digest),
             created_at_ms=self._now_ms(),
         )
         note = None
@@ -348,11 +337,11 @@ class Processor:
             if signer == wallet:
                 signed = (qid, digest, wallet, event.signature.nonce, event.signature.deadline)
                 data = self.ledger.encode_abi("submitAnswerWithSig", args=[signed, signature])
-                answer.outbox_id = self._queue(session, "relay_answer", brand.id, data, GAS_RELAY_ANSWER).id
+                answer.outbox_id = self._queue(session, OutboxKind.RELAY_ANSWER, brand.id, data).id
             else:
                 note = (
                     f"the advocate's signature does not recover to {wallet} over this answer's digest "
-                    f"{_hex(digest)}; the answer is anchored in a batch instead of relayed"
+                    f"{hexed(digest)}; the answer is anchored in a batch instead of relayed"
                 )
         session.add(answer)
         self._known.comments.add((question.question_id, event.comment_id))
@@ -368,8 +357,8 @@ class Processor:
         if self.clock() >= question.deadline:
             raise EventRejected(f"question {question.question_id} passed its deadline; it can only expire")
         data = self.ledger.encode_abi("acceptAnswer", args=[self._answer_ref(session, answer)])
-        gas = GAS_ACCEPT + self._proof_gas(answer)
-        if self._queue_once(session, f"accept:{question.question_id}", "accept", question.brand_id, data, gas) is None:
+        key, steps = f"accept:{question.question_id}", self._proof_steps(answer)
+        if self._queue_once(session, key, OutboxKind.ACCEPT, question.brand_id, data, steps) is None:
             return Outcome("the question's acceptance was queued before")
         question.accepted_answer_id = answer.answer_id
         return Outcome()
@@ -380,20 +369,22 @@ class Processor:
         answer = self._answer_for(session, question, event.comment_id, prefer_accepted=True)
         if answer is None:
             return Outcome("rated without an answer from an advocate or expert: nothing to rate")
-        rater = _hex(rater_id(source, event.rater_id))
+        rater = hexed(rater_id(source, event.rater_id))
         if session.scalar(
             select(Rating.id).where(
-                Rating.answer_id == answer.answer_id, Rating.rater_kind == CUSTOMER, Rating.rater_id == rater
+                Rating.answer_id == answer.answer_id, Rating.rater_kind == RaterKind.CUSTOMER, Rating.rater_id == rater
             )
         ):
             return Outcome("this rater rated this answer before; the ledger keeps the first rating")
         ref = self._answer_ref(session, answer)
-        data = self.ledger.encode_abi("rateAnswer", args=[ref, event.rating, CUSTOMER, bytes.fromhex(rater[2:])])
-        outbox = self._queue(session, "rate", question.brand_id, data, GAS_RATE + self._proof_gas(answer))
+        data = self.ledger.encode_abi(
+            "rateAnswer", args=[ref, event.rating, int(RaterKind.CUSTOMER), bytes.fromhex(rater[2:])]
+        )
+        outbox = self._queue(session, OutboxKind.RATE, question.brand_id, data, self._proof_steps(answer))
         session.add(
             Rating(
                 answer_id=answer.answer_id,
-                rater_kind=CUSTOMER,
+                rater_kind=RaterKind.CUSTOMER,
                 rater_id=rater,
                 rating=event.rating,
                 outbox_id=outbox.id,
@@ -431,8 +422,10 @@ class Processor:
         proof = tree.proof(tree.index_of((qid, answer.advocate, digest)))
         return (qid, answer.advocate, digest, bytes.fromhex(batch.root[2:]), proof)
 
-    def _proof_gas(self, answer: Answer) -> int:
-        return 0 if answer.outbox_id is not None else GAS_PER_PROOF_STEP * max(1, self.batch_size).bit_length()
+    def _proof_steps(self, answer: Answer) -> int:
+        """Steps of the proof a write about `answer` carries: none for an answer relayed on its own
+        (it has an outbox row), at most the depth of a full batch's tree otherwise."""
+        return 0 if answer.outbox_id is not None else max(1, self.batch_size).bit_length()
 
     def _unbatched(self, session: Session, brand_id: int, must_include: Answer | None = None) -> list[Answer]:
         answers = list(
@@ -475,8 +468,8 @@ class Processor:
         data = self.ledger.encode_abi(
             "anchorAnswerBatch", args=[brand_id, tree.root, len(answers), digest_from_cid(cid)]
         )
-        outbox = self._queue(session, "anchor_batch", brand_id, data, GAS_ANCHOR_BATCH)
-        root = _hex(tree.root)
+        outbox = self._queue(session, OutboxKind.ANCHOR_BATCH, brand_id, data)
+        root = hexed(tree.root)
         # The same answers sealed again after their anchor failed make the same root: the dead
         # batch's row (roots are unique here) becomes the new batch, with the new anchor.
         batch = session.scalar(select(AnswerBatch).where(AnswerBatch.root == root))
@@ -570,7 +563,7 @@ class Processor:
         after a back-off doubling with each further failure since its last anchor that landed."""
         landed = session.scalar(
             select(func.max(OutboxTx.id)).where(
-                OutboxTx.kind == "anchor_batch",
+                OutboxTx.kind == OutboxKind.ANCHOR_BATCH,
                 OutboxTx.brand_id == anchor.brand_id,
                 OutboxTx.status.in_([OutboxStatus.MINED, OutboxStatus.CONFIRMED]),
             )
@@ -578,7 +571,7 @@ class Processor:
         failures: int = (
             session.scalar(
                 select(func.count()).where(
-                    OutboxTx.kind == "anchor_batch",
+                    OutboxTx.kind == OutboxKind.ANCHOR_BATCH,
                     OutboxTx.brand_id == anchor.brand_id,
                     OutboxTx.status == OutboxStatus.FAILED,
                     OutboxTx.id > (landed or 0),
@@ -600,7 +593,7 @@ class Processor:
             select(OutboxTx)
             .where(
                 OutboxTx.brand_id == batch.brand_id,
-                OutboxTx.kind.in_(["accept", "rate"]),
+                OutboxTx.kind.in_([OutboxKind.ACCEPT, OutboxKind.RATE]),
                 OutboxTx.id > anchor.id,
             )
             .order_by(OutboxTx.id)
@@ -608,10 +601,10 @@ class Processor:
         for row in dependents:
             function, args = self.ledger.decode_function_input(row.data)
             ref = args["answer"]
-            if _hex(bytes(ref["batchRoot"])) != batch.root:
+            if hexed(bytes(ref["batchRoot"])) != batch.root:
                 continue
             aid = answer_id(bytes(ref["questionId"]), ref["advocate"], bytes(ref["contentDigest"]))
-            answer = session.get(Answer, _hex(aid))
+            answer = session.get(Answer, hexed(aid))
             if answer is None:
                 continue
             new_ref = self._answer_ref(session, answer)  # seals the answer's new batch first
@@ -619,14 +612,13 @@ class Processor:
                 data = self.ledger.encode_abi(
                     "rateAnswer", args=[new_ref, args["rating"], args["raterKind"], args["raterId"]]
                 )
-                gas = GAS_RATE + self._proof_gas(answer)
             else:
                 data = self.ledger.encode_abi("acceptAnswer", args=[new_ref])
-                gas = GAS_ACCEPT + self._proof_gas(answer)
-            again = self._queue_once(session, f"retry-of:{row.id}", row.kind, batch.brand_id, data, gas)
+            kind, steps = OutboxKind(row.kind), self._proof_steps(answer)
+            again = self._queue_once(session, f"retry-of:{row.id}", kind, batch.brand_id, data, steps)
             if again is None:
                 continue  # queued again before, by another processor
-            if row.kind == "rate":
+            if row.kind == OutboxKind.RATE:
                 session.execute(update(Rating).where(Rating.outbox_id == row.id).values(outbox_id=again))
             log.info(
                 "outbox %d (%s) proved against the dead batch %d: queued again as %d", row.id, row.kind, batch.id, again
@@ -641,44 +633,25 @@ class Processor:
 
     # ------------------------------------------------------------------ helpers
 
-    def _queue(self, session: Session, kind: str, brand_id: int, data: str, gas_limit: int) -> OutboxTx:
-        row = OutboxTx(
-            kind=kind,
-            brand_id=brand_id,
-            to=self.ledger.address,
-            data=data,
-            gas_limit=gas_limit,
-            created_at_ms=self._now_ms(),
-        )
-        session.add(row)
-        session.flush()
-        return row
+    def _queue(self, session: Session, kind: OutboxKind, brand_id: int, data: str, proof_steps: int = 0) -> OutboxTx:
+        now_ms = self._now_ms()
+        to = self.ledger.address
+        return enqueue(session, kind, to=to, data=data, brand_id=brand_id, now_ms=now_ms, proof_steps=proof_steps)
 
     def _queue_once(
-        self, session: Session, dedupe_key: str, kind: str, brand_id: int, data: str, gas_limit: int
+        self, session: Session, dedupe_key: str, kind: OutboxKind, brand_id: int, data: str, proof_steps: int = 0
     ) -> int | None:
-        """`_queue` for a write that may happen at most once: insert-or-ignore on the outbox's unique
-        `dedupe_key`. The new row's id, or None when a row with that key exists (queued by another
-        processor whose transaction committed first: on PostgreSQL this insert waits for it)."""
-        session.flush()  # the rows queued before this one keep the lower ids: the signer sends in id order
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert(OutboxTx)
-            .values(
-                kind=kind,
-                brand_id=brand_id,
-                to=self.ledger.address,
-                data=data,
-                gas_limit=gas_limit,
-                status=OutboxStatus.QUEUED,
-                created_at_ms=self._now_ms(),
-                dedupe_key=dedupe_key,
-            )
-            .on_conflict_do_nothing(index_elements=[OutboxTx.dedupe_key])
-            .returning(OutboxTx.id)
+        """`_queue` for a write that may happen at most once (`outbox.enqueue_once`)."""
+        return enqueue_once(
+            session,
+            kind,
+            dedupe_key,
+            to=self.ledger.address,
+            data=data,
+            brand_id=brand_id,
+            now_ms=self._now_ms(),
+            proof_steps=proof_steps,
         )
-        return session.scalar(statement)
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)

@@ -32,15 +32,15 @@ from sqlalchemy.orm import Session
 
 from peercare.chain.revert_reasons import RevertReasons, revert_data
 from peercare.chain.rpc import Rpc, RpcError, RpcUnavailable
+from peercare.core.enums import OutboxKind
 from peercare.db.database import Database
 from peercare.db.tables.oracle import OutboxStatus, OutboxTx, SignerState, TxAttempt
+from peercare.oracle.outbox import GAS_LIMITS
 
 log = logging.getLogger("peercare.oracle.signer")
 
 GWEI = 10**9
 BATCH_LIMIT = 200  # JSON-RPC requests per HTTP request: nodes cap batches (geth: 1,000)
-FILLER_KIND = "nonce_filler"  # a no-op self-transfer taking a nonce no row can use (refused row, gap)
-FILLER_GAS = 21_000
 RETRY_BASE_S = 0.5
 RETRY_MAX_S = 60.0
 
@@ -346,7 +346,7 @@ class Signer:
             self._used_elsewhere.add((row.id, row.nonce))
             return None
         # The nonce is used, `confirmations` deep, and by none of our attempts: none can ever be mined.
-        if row.kind == FILLER_KIND:
+        if row.kind == OutboxKind.NONCE_FILLER:
             return _Outcome(
                 row.id,
                 OutboxStatus.SENT,
@@ -648,11 +648,11 @@ class Signer:
 
     def _add_filler(self, session: Session, nonce: int, base_fee: int, now_ms: int) -> OutboxTx:
         filler = OutboxTx(
-            kind=FILLER_KIND,
+            kind=OutboxKind.NONCE_FILLER,  # written here, not by `outbox.enqueue`: born signed, at its nonce
             brand_id=None,
             to=self.address,
             data="0x",
-            gas_limit=FILLER_GAS,
+            gas_limit=GAS_LIMITS[OutboxKind.NONCE_FILLER],
             status=OutboxStatus.SENT,
             nonce=nonce,
             created_at_ms=now_ms,

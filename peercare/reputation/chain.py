@@ -37,6 +37,8 @@ from peercare.chain.deployment import Deployment
 from peercare.chain.rpc import Rpc
 from peercare.content.cid import cid_from_digest, digest_from_cid
 from peercare.content.errors import ContentError
+from peercare.core.enums import OutboxKind, RaterKind
+from peercare.core.hex import hexed, unhex
 from peercare.core.ledger_ids import REPUTATION_LEAF_ENCODING, reputation_topic
 from peercare.core.merkle import MerkleError, StandardMerkleTree, verify
 from peercare.db.database import Database
@@ -44,6 +46,7 @@ from peercare.db.tables import projections as ix
 from peercare.db.tables.oracle import Brand, OutboxStatus, OutboxTx
 from peercare.db.tables.reputation import ReputationEpoch
 from peercare.oracle.indexer import ChainReader, ContentSource, Indexer
+from peercare.oracle.outbox import enqueue
 from peercare.reputation.epoch import (
     EpochError,
     build_epoch,
@@ -52,22 +55,13 @@ from peercare.reputation.epoch import (
     params_from_json,
     verify_manifest,
 )
-from peercare.reputation.history import Acceptance, History, Payout, RaterKind, Rating, account_key
+from peercare.reputation.history import Acceptance, History, Payout, Rating, account_key
 from peercare.reputation.scope import BrandScope, Scope, trusted
 from peercare.reputation.scores import ScoreParams
 
-PUBLISH_KIND = "publish_reputation"
-#: `publishRoot` writes two fresh slots and emits one event: 93,652 gas measured on anvil. Generous,
-#: because the signer sends rows without estimating (a row's predecessor may still be pending).
-GAS_PUBLISH_ROOT = 150_000
 PUBLISHER_ROLE = keccak(b"REPUTATION_ORACLE_ROLE")  # ReputationRoots.REPUTATION_ORACLE_ROLE
 #: PostgreSQL advisory lock serialising publications (SQLite's BEGIN IMMEDIATE already does).
 _PUBLISH_LOCK = int.from_bytes(keccak(b"peercare.reputation.publish")[:8], "big", signed=True)
-_RATER_KINDS = {
-    "customer": RaterKind.CUSTOMER,
-    "peer_advocate": RaterKind.PEER_ADVOCATE,
-    "brand_expert": RaterKind.BRAND_EXPERT,
-}
 
 
 class ContentSink(Protocol):
@@ -106,7 +100,7 @@ def _acceptances(session: Session, cut: int) -> list[Acceptance]:
     )
     return [
         Acceptance(
-            _b(row.question_id),
+            unhex(row.question_id),
             _topic(row.question_id, brand, topic),
             account_key(row.advocate),
             row.block_time,
@@ -125,13 +119,13 @@ def _ratings(session: Session, cut: int) -> list[Rating]:
     )
     return [
         Rating(
-            _b(row.answer_id),
-            _b(row.question_id),
+            unhex(row.answer_id),
+            unhex(row.question_id),
             _topic(row.question_id, brand, topic),
             account_key(row.advocate),
             row.rating,
-            _RATER_KINDS[row.rater_kind],
-            _b(row.rater_id),
+            RaterKind.from_label(row.rater_kind),
+            unhex(row.rater_id),
             row.block_time,
             brand,
         )
@@ -147,7 +141,7 @@ def _payouts(session: Session, cut: int) -> list[Payout]:
     )
     return [
         Payout(
-            _b(row.question_id),
+            unhex(row.question_id),
             account_key(row.account),
             account_key(row.token),
             row.amount,
@@ -163,7 +157,7 @@ def _topic(question_id: str, brand: int | None, topic: str | None) -> bytes:
     # index that started after it: better no epoch than one silently missing events.
     if topic is None or brand is None:
         raise PublicationError(f"question {question_id} has events but its QuestionPosted is not indexed")
-    return reputation_topic(brand, _b(topic))
+    return reputation_topic(brand, unhex(topic))
 
 
 def brand_scope(brand: Brand) -> BrandScope:
@@ -238,16 +232,7 @@ def publish_epoch(
         _serialise_publications(session)
         _check_after_latest(session, epoch)  # again, under the lock: another publication may have won
         _forget_failed_publication(session, epoch)
-        row = OutboxTx(
-            kind=PUBLISH_KIND,
-            brand_id=None,
-            to=roots.address,
-            data=data,
-            gas_limit=GAS_PUBLISH_ROOT,
-            created_at_ms=now_ms,
-        )
-        session.add(row)
-        session.flush()
+        row = enqueue(session, OutboxKind.PUBLISH_REPUTATION, to=roots.address, data=data, brand_id=None, now_ms=now_ms)
         root_hex = "0x" + built.root.hex()
         session.add(
             ReputationEpoch(
@@ -270,14 +255,14 @@ def roots_contract(deployment: Deployment) -> Contract:
 def chain_latest_epoch(rpc: ChainReader, roots: Contract) -> int:
     """`ReputationRoots.latestEpoch()` at the chain's latest block."""
     result = rpc.call("eth_call", [{"to": roots.address, "data": roots.encode_abi("latestEpoch")}, "latest"])
-    (latest,) = decode(["uint64"], _b(result))
+    (latest,) = decode(["uint64"], unhex(result))
     return int(latest)
 
 
 def holds_publisher_role(rpc: ChainReader, roots: Contract, account: str) -> bool:
     """Whether `account` may call `publishRoot` (holds `REPUTATION_ORACLE_ROLE`)."""
     data = roots.encode_abi("hasRole", args=[PUBLISHER_ROLE, to_checksum_address(account)])
-    (held,) = decode(["bool"], _b(rpc.call("eth_call", [{"to": roots.address, "data": data}, "latest"])))
+    (held,) = decode(["bool"], unhex(rpc.call("eth_call", [{"to": roots.address, "data": data}, "latest"])))
     return bool(held)
 
 
@@ -516,8 +501,8 @@ def _publication(session: Session, epoch: int, found: _Findings) -> ix.Reputatio
     if published is None:
         found.mismatches.append(f"epoch {epoch} was never published on chain (no ReputationRootPublished)")
         raise _Stop
-    found.root_on_chain = _b(published.root)
-    found.manifest_cid = cid_from_digest(_b(published.manifest_digest))
+    found.root_on_chain = unhex(published.root)
+    found.manifest_cid = cid_from_digest(unhex(published.manifest_digest))
     return published
 
 
@@ -540,8 +525,8 @@ def _manifest(store: ContentSource, published: ix.ReputationRoot, found: _Findin
         )
     if found.manifest_root != found.root_on_chain:
         found.mismatches.append(
-            f"the manifest's root 0x{_hex(found.manifest_root)} is not the root published on chain "
-            f"0x{_hex(found.root_on_chain)}"
+            f"the manifest's root {hexed(found.manifest_root or b'')} is not the root published on chain "
+            f"{hexed(found.root_on_chain or b'')}"
         )
     return dict(manifest)
 
@@ -596,11 +581,3 @@ def _score_difference(manifest: Mapping[str, Any], recomputed: Mapping[tuple[str
         f"{to_checksum_address(account)} in topic 0x{topic.hex()}: {published.get((account, topic), 0)} published, "
         f"{recomputed.get((account, topic), 0)} recomputed"
     )
-
-
-def _b(hex_value: str) -> bytes:
-    return bytes.fromhex(hex_value.removeprefix("0x"))
-
-
-def _hex(value: bytes | None) -> str:
-    return "" if value is None else value.hex()

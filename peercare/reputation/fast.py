@@ -23,8 +23,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from peercare.core.enums import RaterKind
 from peercare.reputation.columns import RatingColumns, np
-from peercare.reputation.history import RaterKind, Rating
+from peercare.reputation.history import Rating
 from peercare.reputation.trust_model import BPS, BRAND, DECAY_BY_STEP, DECAY_STEPS, ONE, TrustParams, teleport_leftover
 
 _INT64 = 2**63

@@ -9,16 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import Any
 
-
-class RaterKind(IntEnum):
-    """`IPeerCareLedger.RaterKind`, with the same numbering."""
-
-    CUSTOMER = 0
-    PEER_ADVOCATE = 1
-    BRAND_EXPERT = 2
+from peercare.core.enums import RaterKind
 
 
 def account_key(address: str) -> str:

@@ -26,8 +26,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from peercare.core.enums import RaterKind
 from peercare.core.ledger_ids import reputation_topic, short_string
-from peercare.reputation.history import Expert, History, RaterKind, account_key, rater_account
+from peercare.reputation.history import Expert, History, account_key, rater_account
 
 
 class ScopeError(ValueError):

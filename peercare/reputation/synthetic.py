@@ -12,8 +12,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 
+from peercare.core.enums import RaterKind
 from peercare.core.ledger_ids import reputation_topic
-from peercare.reputation.history import Acceptance, Expert, History, RaterKind, Rating, rater_id_of
+from peercare.reputation.history import Acceptance, Expert, History, Rating, rater_id_of
 
 DAY = 86_400
 TOPIC = b"billing".ljust(32, b"\0")

@@ -29,7 +29,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from peercare.reputation.history import Expert, History, RaterKind, Rating, account_key, rater_account
+from peercare.core.enums import RaterKind
+from peercare.reputation.history import Expert, History, Rating, account_key, rater_account
 from peercare.reputation.trust_model import (
     BPS,
     BRAND,

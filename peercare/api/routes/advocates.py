@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from eth_abi.abi import decode
 from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -27,19 +26,35 @@ from web3.contract import Contract
 
 from peercare.api.auth import AddressPath, AdvocateSelf, Context
 from peercare.api.context import ApiContext
+from peercare.api.paging import DEFAULT_LIMIT, Cursor, Limit, after_cursor
 from peercare.api.problems import Problem
-from peercare.api.relay import API_ANSWER_PREFIX, PreparedTx, check_relay_quota, prepare
+from peercare.api.relay import API_ANSWER_PREFIX, check_relay_quota, prepare
 from peercare.api.reputation_reads import EpochUnreadable, Reputation, ReputationCache, reputation_cache
-from peercare.api.schemas import DEFAULT_LIMIT, Address, Cursor, Hex32, Limit, Page, Strict, TokenAmount
+from peercare.api.schemas.advocates import (
+    AdvocateAnswer,
+    AdvocateRating,
+    AnswerTypedData,
+    DraftIn,
+    DraftOut,
+    EarningsOut,
+    SubmitIn,
+    SubmittedOut,
+    TokenEarnings,
+    WithdrawalIn,
+)
+from peercare.api.schemas.common import Page
+from peercare.api.schemas.relay import PreparedTx
 from peercare.chain.rpc import RpcError, RpcUnavailable
 from peercare.content.cid import cid_from_digest, digest_from_cid
 from peercare.content.document import Conversation
 from peercare.content.errors import ContentErased, ContentError, InvalidCid
+from peercare.core.enums import OutboxKind
 from peercare.core.ledger_ids import answer_id
 from peercare.core.typed_data import answer_typed_data, recover_signer
 from peercare.db.tables import projections as ix
 from peercare.db.tables.oracle import Answer, OutboxStatus, OutboxTx, Question
-from peercare.oracle.processor import GAS_RELAY_ANSWER, answer_conversation
+from peercare.oracle.outbox import enqueue
+from peercare.oracle.processor import answer_conversation
 
 router = APIRouter(prefix="/api/v1", tags=["advocates"])
 
@@ -47,13 +62,9 @@ router = APIRouter(prefix="/api/v1", tags=["advocates"])
 DRAFT_VALIDITY_S = 3600
 #: A signature must stay valid at least this long after submission, for the relay to be mined.
 RELAY_MARGIN_S = 120
-RELAY_KIND = "relay_answer"
-MAX_ROW_ID = 2**63 - 1  # SQL BIGINT: larger cursors are not ours
 _SIGNED_ANSWER = "(bytes32,bytes32,address,uint256,uint256)"  # IPeerCareLedger.SignedAnswer
 _UNSETTLED = (OutboxStatus.QUEUED, OutboxStatus.SENT, OutboxStatus.MINED)
 
-AnyHex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", description="32 bytes, 0x-prefixed hex")]
-Cid = Annotated[str, Field(pattern=r"^b[a-z2-7]{58}$", description="A CIDv1 (raw, sha2-256, base32)")]
 EpochQuery = Annotated[int | None, Query(ge=1, le=2**64 - 1, description="The epoch (default: the latest published)")]
 
 
@@ -91,19 +102,6 @@ async def reputation(
 # ---------------------------------------------------------------- earnings
 
 
-class TokenEarnings(BaseModel):
-    token: Address
-    credited: TokenAmount = Field(description="Credited by accepted answers, ever")
-    withdrawn: TokenAmount
-    claimable: TokenAmount = Field(description="credited - withdrawn, from the indexed events")
-    claimable_on_chain: TokenAmount = Field(description="The ledger's `earnings(account, token)` now")
-
-
-class EarningsOut(BaseModel):
-    advocate: Address
-    tokens: list[TokenEarnings] = Field(description="Every token the advocate was ever credited in")
-
-
 @router.get("/advocates/{address}/earnings", summary="The advocate's earnings per token, indexed and on chain")
 def earnings(advocate: AdvocateSelf, context: Context) -> EarningsOut:
     with context.database.read() as session:
@@ -129,41 +127,11 @@ def earnings(advocate: AdvocateSelf, context: Context) -> EarningsOut:
 # ---------------------------------------------------------------- answers and ratings
 
 
-class AdvocateAnswer(BaseModel):
-    id: int = Field(description="The row's position in the index (what cursors count)")
-    answer_id: Hex32
-    question_id: Hex32
-    brand_id: int | None = Field(description="The question's brand (null if its posting is not indexed)")
-    content_digest: Hex32
-    content_cid: str
-    batch_root: Hex32 | None = Field(description="The anchored batch holding it; null if recorded directly")
-    leaf_index: int | None = Field(description="Its position in the batch's manifest; null if recorded directly")
-    block_number: int
-    block_time: int
-    tx_hash: Hex32
-    accepted: bool
-    ratings: int
-    rating_average: float | None
-
-
-class AdvocateRating(BaseModel):
-    id: int
-    answer_id: Hex32
-    question_id: Hex32
-    brand_id: int | None
-    rating: int = Field(ge=1, le=5)
-    rater_kind: Literal["customer", "peer_advocate", "brand_expert"]
-    rater_id: Hex32 = Field(description="A hash of the rater's id: never the id")
-    block_number: int
-    block_time: int
-    tx_hash: Hex32
-
-
 @router.get("/advocates/{address}/answers", summary="The advocate's answers recorded on chain (paged)")
 def answers(
     advocate: AdvocateSelf, context: Context, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[AdvocateAnswer]:
-    after = _after(cursor)
+    after = after_cursor(cursor)
     with context.database.read() as session:
         rows = session.execute(
             select(ix.AnswerRow, _brand_of(ix.AnswerRow.question_id))
@@ -211,7 +179,7 @@ def answers(
 def ratings(
     advocate: AdvocateSelf, context: Context, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[AdvocateRating]:
-    after = _after(cursor)
+    after = after_cursor(cursor)
     with context.database.read() as session:
         rows = session.execute(
             select(ix.Rating, _brand_of(ix.Rating.question_id))
@@ -239,64 +207,6 @@ def ratings(
 
 
 # ---------------------------------------------------------------- gasless answers
-
-
-class DraftIn(Strict):
-    question_id: AnyHex32
-    body: str = Field(max_length=20_000, pattern=r"\S", description="The answer's text")
-
-
-class TypedField(BaseModel):
-    name: str
-    type: str
-
-
-class TypedDomain(BaseModel):
-    name: str
-    version: str
-    chainId: int
-    verifyingContract: Address
-
-
-class AnswerMessage(BaseModel):
-    questionId: Hex32
-    contentDigest: Hex32
-    nonce: int
-    deadline: int
-
-
-class AnswerTypedData(BaseModel):
-    """EIP-712 typed data, as `eth_signTypedData_v4` takes it."""
-
-    types: dict[str, list[TypedField]]
-    primaryType: Literal["Answer"]
-    domain: TypedDomain
-    message: AnswerMessage
-
-
-class DraftOut(BaseModel):
-    question_id: Hex32
-    advocate: Address
-    answer_id: Hex32 = Field(description="The answer's id once recorded (the ledger's `answerIdOf`)")
-    content_cid: str = Field(description="The stored (sealed) answer conversation: submit it back")
-    content_digest: Hex32
-    nonce: int = Field(description="The advocate's next ledger nonce, counting answers already being relayed")
-    deadline: int = Field(description="Unix time after which the signature is void")
-    typed_data: AnswerTypedData = Field(description="Sign this with the advocate's wallet")
-
-
-class SubmitIn(Strict):
-    question_id: AnyHex32
-    content_cid: Cid = Field(description="From the draft")
-    nonce: int = Field(ge=0, le=2**256 - 1)
-    deadline: int = Field(ge=0, le=2**64 - 1)
-    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="The 65-byte EIP-712 signature")
-
-
-class SubmittedOut(BaseModel):
-    answer_id: Hex32
-    question_id: Hex32
-    status: Literal["queued"] = Field(description="Queued for the oracle's signer to relay")
 
 
 @router.post(
@@ -400,16 +310,14 @@ def submit_answer(body: SubmitIn, advocate: AdvocateSelf, context: Context) -> S
                     f"nonce: {body.nonce} is not the advocate's next nonce {expected} (another answer used it, "
                     "or it is still being relayed): draft the answer again",
                 )
-            outbox = OutboxTx(
-                kind=RELAY_KIND,
-                brand_id=question.brand_id,
+            outbox = enqueue(
+                session,
+                OutboxKind.RELAY_ANSWER,
                 to=context.ledger.address,
                 data=data,
-                gas_limit=GAS_RELAY_ANSWER,
-                created_at_ms=now_ms,
+                brand_id=question.brand_id,
+                now_ms=now_ms,
             )
-            session.add(outbox)
-            session.flush()
             session.add(
                 Answer(
                     answer_id=aid,
@@ -430,11 +338,6 @@ def submit_answer(body: SubmitIn, advocate: AdvocateSelf, context: Context) -> S
 
 
 # ---------------------------------------------------------------- withdrawals
-
-
-class WithdrawalIn(Strict):
-    token: Address = Field(description="The token to withdraw all claimable earnings in")
-    to: Address | None = Field(default=None, description="Who receives them (default: the advocate)")
 
 
 @router.post(
@@ -463,13 +366,6 @@ def _read(context: ApiContext, contract: Contract, function: str, args: list[Any
         raise Problem(503, f"the chain node could not answer {function}(): {err}") from None
     (value,) = decode([output], bytes.fromhex(str(result).removeprefix("0x")))
     return value
-
-
-def _after(cursor: str | None) -> int:
-    after = 0 if cursor is None else int(cursor)
-    if after > MAX_ROW_ID:
-        raise Problem(422, "cursor: not a cursor this API returned (pass a page's next_cursor back)")
-    return after
 
 
 def _brand_of(question_id: Any) -> Any:
@@ -529,7 +425,7 @@ def _next_nonce(context: ApiContext, session: Session, advocate: str, chain_nonc
     in_flight = session.scalars(
         select(OutboxTx.data)
         .join(Answer, Answer.outbox_id == OutboxTx.id)
-        .where(Answer.advocate == advocate, OutboxTx.kind == RELAY_KIND, OutboxTx.status.in_(_UNSETTLED))
+        .where(Answer.advocate == advocate, OutboxTx.kind == OutboxKind.RELAY_ANSWER, OutboxTx.status.in_(_UNSETTLED))
     )
     used = [int(decode([_SIGNED_ANSWER, "bytes"], bytes.fromhex(data[10:]))[0][3]) for data in in_flight]
     return max([chain_nonce, *(nonce + 1 for nonce in used)])

@@ -11,20 +11,29 @@ are public, so any auditor key may check them.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from eth_abi.abi import decode
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from peercare.api import exports
 from peercare.api.auth import Auditor, BrandReader, Context
 from peercare.api.context import ApiContext
+from peercare.api.paging import DEFAULT_LIMIT, Cursor, Limit, after_cursor
 from peercare.api.problems import Problem
-from peercare.api.schemas import DEFAULT_LIMIT, Address, Cursor, Hex32, Limit, Page
+from peercare.api.schemas.auditors import (
+    AnswerAudit,
+    AnswerLeaf,
+    BatchProof,
+    ChainRecord,
+    ContentAudit,
+    EpochAudit,
+    ErasureOut,
+    PublishedEpoch,
+)
+from peercare.api.schemas.common import Page
 from peercare.chain.rpc import RpcError, RpcUnavailable
 from peercare.content.cid import cid_from_digest
 from peercare.content.errors import ContentError, StoreUnavailable
@@ -56,71 +65,6 @@ CHAIN_DOWN = {503: "the chain node or the content store cannot be reached"}
 
 
 # ---------------------------------------------------------------- one answer
-
-
-class ChainRecord(BaseModel):
-    """The answer as the ledger's events recorded it."""
-
-    question_id: Hex32
-    brand_id: int
-    advocate: Address
-    content_digest: Hex32
-    block_number: int
-    block_hash: Hex32
-    block_time: int = Field(description="The block's timestamp, unix seconds")
-    tx_hash: Hex32
-    log_index: int
-    recorded_on_chain: bool | None = Field(
-        description="The ledger's isAnswerRecorded(AnswerRef) now (with the Merkle proof for a batched "
-        "answer); null when the proof cannot be rebuilt (see batch.problem)"
-    )
-
-
-class AnswerLeaf(BaseModel):
-    """A batch leaf's values, as StandardMerkleTree hashes them (bytes32, address, bytes32)."""
-
-    question_id: Hex32
-    advocate: Address
-    content_digest: Hex32
-
-
-class BatchProof(BaseModel):
-    """The answer's place in its anchored batch, rebuilt from the batch manifest."""
-
-    root: Hex32 = Field(description="The batch root anchored on chain")
-    leaf_index: int = Field(description="The answer's position in the manifest")
-    size: int | None = Field(description="Leaves in the batch, as anchored")
-    manifest_cid: str | None = Field(description="The manifest the anchoring event names")
-    manifest_status: str | None = Field(description="What the indexer found: ok, missing, invalid or mismatch")
-    leaf: AnswerLeaf | None = Field(None, description="The manifest's leaf at leaf_index")
-    leaf_hash: Hex32 | None = Field(None, description="keccak256(keccak256(abi.encode(leaf)))")
-    proof: list[Hex32] | None = Field(None, description="Sibling hashes from the leaf up to the root")
-    proof_valid: bool = Field(False, description="The proof takes this answer's leaf to the anchored root")
-    problem: str | None = Field(None, description="Why the proof is missing or invalid, if it is")
-
-
-class ErasureOut(BaseModel):
-    erased_at: datetime
-    erased_by: str
-    reason: str
-
-
-class ContentAudit(BaseModel):
-    """The answer's sealed conversation in the content store."""
-
-    cid: str = Field(description="CIDv1 of content_digest")
-    status: Status
-    content_matches: bool | None = Field(
-        description="The stored block hashes to the digest; null when nothing is stored to check (erased, missing)"
-    )
-    erasure: ErasureOut | None = Field(description="Who erased it, when and why (status erased)")
-
-
-class AnswerAudit(BaseModel):
-    answer_id: Hex32
-    record: ChainRecord
-    batch: BatchProof | None = Field(description="Null for an answer recorded directly")
-    content: ContentAudit
 
 
 @router.get(
@@ -253,35 +197,6 @@ def _content_audit(context: ApiContext, digest: bytes) -> ContentAudit:
 # ---------------------------------------------------------------- reputation epochs
 
 
-class PublishedEpoch(BaseModel):
-    """A `ReputationRootPublished` event."""
-
-    epoch: int
-    root: Hex32
-    manifest_cid: str
-    block_number: int
-    block_time: int
-    tx_hash: Hex32
-    log_index: int
-
-
-class EpochAudit(BaseModel):
-    """An epoch recomputed from the indexed events and the manifest named on chain: `ok` when the
-    root on chain, the manifest's root and the recomputed root are the same and nothing else differs."""
-
-    epoch: int
-    ok: bool
-    root_on_chain: Hex32 | None
-    manifest_root: Hex32 | None
-    root_recomputed: Hex32 | None
-    manifest_cid: str | None
-    cut: int | None = Field(description="The manifest's cut: events in blocks up to this time count")
-    leaves: int | None = Field(description="(advocate, topic, score) leaves in the manifest's tree")
-    message: str = Field(description="'ok', or the first difference found")
-    mismatches: list[str] = Field(description="Every difference found, most fundamental first")
-    published: PublishedEpoch
-
-
 def _published(row: ix.ReputationRoot) -> PublishedEpoch:
     return PublishedEpoch(
         epoch=row.epoch,
@@ -302,7 +217,7 @@ def _published(row: ix.ReputationRoot) -> PublishedEpoch:
 def list_epochs(
     caller: Auditor, context: Context, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[PublishedEpoch]:
-    after = int(cursor) if cursor is not None else 0
+    after = after_cursor(cursor)
     with context.database.read() as session:
         rows = ix.current_roots(session, after=after, limit=limit + 1)
     items = [_published(row) for row in rows[:limit]]

@@ -6,36 +6,17 @@ import secrets
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
-from pydantic import Field
 from sqlalchemy import CursorResult, delete
 from sqlalchemy.orm import Session
 
 from peercare.api.auth import Bearer, Caller, Context, create_session_token, now_ms, revoke_session_token
 from peercare.api.problems import Problem
-from peercare.api.schemas import Strict
+from peercare.api.schemas.auth import NonceOut, SessionOut, SiweIn
 from peercare.api.siwe import SiweError, verify
 from peercare.db.tables.api import SiweNonce
 
 NONCE_TTL_S = 600
 router = APIRouter(prefix="/api/v1/auth", tags=["sign-in"])
-
-
-class NonceOut(Strict):
-    nonce: str
-    domain: str = Field(description="What the message's domain must be")
-    chain_id: int
-    expires_at_ms: int
-
-
-class SiweIn(Strict):
-    message: str = Field(max_length=4000, description="The EIP-4361 message, exactly as signed")
-    signature: str = Field(max_length=200, description="The personal_sign signature, 0x-prefixed hex")
-
-
-class SessionOut(Strict):
-    token: str = Field(description="Send as 'Authorization: Bearer <token>'")
-    address: str
-    expires_at_ms: int
 
 
 @router.post("/nonce", summary="A single-use nonce for a Sign-In with Ethereum message")

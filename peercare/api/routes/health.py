@@ -16,12 +16,12 @@ from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 from sqlalchemy import and_, func, select, text
 from sqlalchemy.orm import Session
 
 from peercare.api.auth import Context
 from peercare.api.context import ApiContext
+from peercare.api.schemas.health import Check, Health, Writes
 from peercare.chain.rpc import Rpc, RpcError
 from peercare.config import Settings
 from peercare.content.embedded import EmbeddedStore
@@ -35,37 +35,6 @@ LAG_DEGRADED = 20
 #: Rows named in the fee-ceiling reason; the rest are counted.
 NAMED_ROWS = 3
 router = APIRouter(prefix="/api/v1", tags=["health"])
-
-
-class Check(BaseModel):
-    ok: bool
-    detail: str
-
-
-class Writes(BaseModel):
-    """The signer's transactions as the database and the chain show them."""
-
-    in_flight: int = Field(description="outbox rows SENT: signed, not yet mined")
-    max_in_flight: int = Field(description="the signer signs no more than this many unmined transactions")
-    oldest_unmined_outbox_id: int | None
-    oldest_unmined_kind: str | None
-    oldest_unmined_age_s: float | None = Field(description="since the oldest SENT row's nonce was first signed")
-    signer_address: str | None
-    signer_next_nonce: int | None = Field(description="the nonce the signer hands out next (signer_state)")
-    chain_nonce: int | None = Field(description="the chain's transaction count of the signer at its latest block")
-    at_fee_ceiling: int = Field(description="SENT rows whose newest transaction the signer can no longer replace")
-
-
-class Health(BaseModel):
-    status: Literal["ok", "degraded", "down"]
-    reasons: list[str] = Field(description="why the status is not ok, in words; empty when ok")
-    chain: Check
-    content_store: Check
-    database: Check
-    head_block: int | None
-    indexed_block: int | None
-    indexer_lag_blocks: int | None
-    writes: Writes | None = Field(description="null when the database does not answer")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from peercare.core.ledger_ids import question_id, short_string
 from peercare.db.tables import projections as ix
 from peercare.db.tables.api import KeyRole
 from peercare.db.tables.oracle import Brand
-from peercare.oracle.generic_client import generic_body, generic_headers
+from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
 
 UNKNOWN_BRAND = 987_654
 SCHEMA_SCRATCH_BRAND = 3  # test_schema.SCRATCH_BRAND

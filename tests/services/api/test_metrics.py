@@ -19,7 +19,7 @@ from world import World
 from peercare.api.app import create_app
 from peercare.api.metrics import Metrics
 from peercare.db.tables.oracle import TxAttempt
-from peercare.oracle.generic_client import generic_body, generic_headers
+from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
 from peercare.runtime import Worker
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

@@ -18,7 +18,7 @@ from world import World
 from peercare.api.app import create_app
 from peercare.api.limits import RateLimiter
 from peercare.db.tables.oracle import WebhookEvent
-from peercare.oracle.generic_client import generic_body, generic_headers
+from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
 
 BURST = 3
 HELP_DESK = ("203.0.113.7", 40000)  # the brands' ticketing system

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from world import World
 
 from peercare.db.tables.oracle import WebhookEvent
-from peercare.oracle.generic_client import generic_body, generic_headers
+from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
 
 
 def _recorded(world: World, brand_id: int, event: str) -> int:

@@ -33,7 +33,7 @@ from peercare.chain.rpc import Rpc
 from peercare.config import Settings
 from peercare.db.tables import projections as ix
 from peercare.db.tables.api import KeyRole
-from peercare.oracle.generic_client import generic_body, generic_headers
+from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
 from peercare.reputation.chain import latest_complete_cut, publish_epoch
 from peercare.runtime import Oracle
 

@@ -20,9 +20,9 @@ from peercare.demo.plan import (
 )
 from peercare.demo.replay import answer_document
 from peercare.oracle.events import CommentAdded
-from peercare.oracle.generic_client import generic_headers
 from peercare.oracle.processor import answer_conversation
 from peercare.oracle.webhooks import Credential, verify_and_parse
+from peercare.oracle.webhooks.generic_client import generic_headers
 from peercare.routing.dump import Dump, load_dump
 
 DUMP = ROOT / "tests" / "data" / "stackexchange" / "cardano-se"

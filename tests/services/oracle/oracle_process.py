@@ -34,11 +34,11 @@ from peercare.db.tables.oracle import (
     WebhookEvent,
 )
 from peercare.db.tables.projections import Cursor, projection_snapshot
-from peercare.oracle.generic_client import generic_body, generic_headers
 from peercare.oracle.indexer import Indexer
 from peercare.oracle.leadership import LEASE_KEY
 from peercare.oracle.manifest import BatchManifest
 from peercare.oracle.processor import rater_id
+from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
 
 ROOT = Path(__file__).resolve().parents[3]
 SECRET = "end-to-end-secret"

@@ -29,7 +29,7 @@ from peercare.chain.devnet import DEPLOYER, register_funded_brand
 from peercare.chain.rpc import Rpc, RpcError
 from peercare.content.embedded import EmbeddedStore
 from peercare.core.ledger_ids import answer_id, short_string
-from peercare.core.merkle import StandardMerkleTree
+from peercare.core.merkle import StandardMerkleTree, root_of_leaves
 from peercare.db.database import Database, sqlite_url
 from peercare.db.tables.projections import (
     Acceptance,
@@ -47,7 +47,7 @@ from peercare.db.tables.projections import (
     projection_snapshot,
     question_status,
 )
-from peercare.oracle.indexer import Indexer, _standard_root, rescan_differences
+from peercare.oracle.indexer import Indexer, rescan_differences
 from peercare.oracle.manifest import BatchManifest, Leaf
 from peercare.runtime import Worker
 
@@ -682,4 +682,4 @@ def test_batch_root_is_the_standard_merkle_tree_root(size: int) -> None:
     ids = [answer_id(leaf.question_id, leaf.advocate, leaf.content_digest) for leaf in manifest.leaves]
     encoded = [encode(["bytes32", "address", "bytes32"], list(leaf.value())) for leaf in manifest.leaves]
     assert ids == [keccak(e) for e in encoded]  # the word-by-word id is the ABI-encoded one
-    assert _standard_root([keccak(i) for i in ids]) == manifest.tree().root
+    assert root_of_leaves([keccak(i) for i in ids]) == manifest.tree().root

@@ -17,7 +17,7 @@ from peercare.api import problems
 from peercare.api.intake import MAX_BODY_BYTES, Intake, webhook_router
 from peercare.db.database import Database
 from peercare.db.tables.oracle import Brand, WebhookCredential, WebhookEvent
-from peercare.oracle.generic_client import generic_body, generic_headers
+from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
 
 SECRET = "brand-one-secret"
 URL = "/api/v1/webhooks/1/generic"

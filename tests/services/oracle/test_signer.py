@@ -17,10 +17,11 @@ from sqlalchemy import select
 
 from peercare.chain.revert_reasons import RevertReasons
 from peercare.chain.rpc import Rpc, RpcError, RpcUnavailable
+from peercare.core.enums import OutboxKind
 from peercare.core.ledger_ids import question_id, short_string
 from peercare.db.database import Database
 from peercare.db.tables.oracle import OutboxStatus, OutboxTx, SignerState, TxAttempt
-from peercare.oracle.signer import FILLER_KIND, Signer, SignerError
+from peercare.oracle.signer import Signer, SignerError
 
 CHAIN_ID = 31337
 GAS_LIMIT = 400_000
@@ -462,7 +463,7 @@ def test_a_row_the_node_refuses_fails_and_a_filler_keeps_later_nonces_moving(
     assert rows[0].id == refused
     assert rows[0].status == OutboxStatus.FAILED and "intrinsic gas too low" in (rows[0].error or "")
     filler = rows[2]
-    assert (filler.kind, filler.nonce, filler.status) == (FILLER_KIND, nonce, OutboxStatus.SENT)
+    assert (filler.kind, filler.nonce, filler.status) == (OutboxKind.NONCE_FILLER, nonce, OutboxStatus.SENT)
 
     signer.step()  # the filler is sent, which lets the later row (nonce + 1) be mined
     signer.step()
@@ -583,7 +584,7 @@ def test_a_nonce_freed_by_a_reorg_below_our_rows_is_filled_and_the_rows_go_throu
     signer.step()
     signer.step()
     row, filler = outbox(database)
-    assert (filler.kind, filler.nonce, filler.status) == (FILLER_KIND, gap, OutboxStatus.MINED)
+    assert (filler.kind, filler.nonce, filler.status) == (OutboxKind.NONCE_FILLER, gap, OutboxStatus.MINED)
     assert (row.status, row.nonce) == (OutboxStatus.MINED, gap + 1)
     assert sent_count(dev_ledger) == gap + 2
     assert question_posted(dev_ledger, "Z-1")

@@ -28,9 +28,10 @@ from test_signer import (
 
 from peercare.chain.revert_reasons import RevertReasons
 from peercare.chain.rpc import RpcUnavailable
+from peercare.core.enums import OutboxKind
 from peercare.db.database import Database
 from peercare.db.tables.oracle import OutboxStatus, OutboxTx, SignerState, TxAttempt
-from peercare.oracle.signer import FILLER_KIND, Signer
+from peercare.oracle.signer import Signer
 
 CONFIRMATIONS = 2  # reorgs below are 2 deep: never deeper than what the signer waits for
 SETTLE_ROUNDS = 40
@@ -127,18 +128,18 @@ class ExactlyOnce(RuleBasedStateMachine):
 
     @invariant()
     def never_more_transactions_than_rows(self) -> None:
-        fillers = sum(row.kind == FILLER_KIND for row in outbox(self.database))
+        fillers = sum(row.kind == OutboxKind.NONCE_FILLER for row in outbox(self.database))
         assert sent_count(self.dev) - self.before <= len(self.tickets) + len(self.foreign) + fillers
 
     def teardown(self) -> None:
         try:
             self.settle()
             rows = outbox(self.database)
-            questions = [row for row in rows if row.kind != FILLER_KIND]
+            questions = [row for row in rows if row.kind != OutboxKind.NONCE_FILLER]
             assert [row.status for row in questions] == [OutboxStatus.CONFIRMED] * len(self.tickets)
             # A filler took a nonce that a reorg freed (it dropped a foreign transaction); not needed
             # when the foreign transaction came back first.
-            fillers = [row for row in rows if row.kind == FILLER_KIND]
+            fillers = [row for row in rows if row.kind == OutboxKind.NONCE_FILLER]
             assert all(row.status in (OutboxStatus.CONFIRMED, OutboxStatus.FAILED) for row in fillers)
             foreign = sum(receipt_of(self.dev, tx) is not None for tx in self.foreign)  # a reorg may drop them
             used = len(self.tickets) + foreign + sum(row.status == OutboxStatus.CONFIRMED for row in fillers)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from peercare.db.database import Database, sqlite_url
 from peercare.db.tables.oracle import Brand, EventStatus, OutboxStatus, OutboxTx, Question, WebhookEvent
-from peercare.oracle.generic_client import generic_body, generic_headers
+from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
 
 PORT = 8913
 SECOND_PORT = 8914

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from peercare.reputation.history import Acceptance, RaterKind, Rating, rater_id_of
+from peercare.core.enums import RaterKind
+from peercare.reputation.history import Acceptance, Rating, rater_id_of
 
 DAY = 86_400
 TOPIC = b"billing".ljust(32, b"\0")

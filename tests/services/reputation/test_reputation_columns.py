@@ -12,9 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reputation_helpers import CUT, DAY, OTHER, TOPIC, accepted, addr, customer, peer
 
+from peercare.core.enums import RaterKind
 from peercare.reputation import columns, fast
 from peercare.reputation.columns import rating_columns
-from peercare.reputation.history import Expert, History, RaterKind, Rating
+from peercare.reputation.history import Expert, History, Rating
 from peercare.reputation.scores import ScoreParams, compute_scores
 from peercare.reputation.trust import topic_trust, trust_by_topic
 from peercare.reputation.trust_model import ONE, TrustParams

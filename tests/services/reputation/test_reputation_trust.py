@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reputation_helpers import CUT, DAY, OTHER, TOPIC, addr, customer, peer
 
+from peercare.core.enums import RaterKind
 from peercare.reputation import fast
-from peercare.reputation.history import Expert, History, RaterKind, Rating, rater_account, rater_id_of
+from peercare.reputation.history import Expert, History, Rating, rater_account, rater_id_of
 from peercare.reputation.synthetic import TOPIC as SYNTHETIC_TOPIC
 from peercare.reputation.synthetic import sybil_scenario, sybil_share_ppb
 from peercare.reputation.trust import propagate, rating_edges, seed_distribution, topic_trust

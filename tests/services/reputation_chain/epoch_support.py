@@ -28,12 +28,13 @@ from peercare.chain.rpc import Rpc
 from peercare.content.cid import digest_from_cid
 from peercare.content.document import canonical_json
 from peercare.content.embedded import EmbeddedStore
+from peercare.core.enums import RaterKind
 from peercare.core.ledger_ids import short_string
 from peercare.db.database import Database
 from peercare.db.tables.oracle import OutboxStatus, OutboxTx
 from peercare.oracle.indexer import Indexer
 from peercare.oracle.signer import Signer
-from peercare.reputation.history import RaterKind, rater_id_of
+from peercare.reputation.history import rater_id_of
 
 ZERO = b"\0" * 32
 BOUNTY = 10**18

@@ -7,8 +7,9 @@ import copy
 
 import pytest
 
+from peercare.core.enums import RaterKind
 from peercare.reputation.epoch import EpochError, build_epoch, experts_from_json, verify_manifest
-from peercare.reputation.history import Acceptance, Expert, History, RaterKind, Rating, rater_id_of
+from peercare.reputation.history import Acceptance, Expert, History, Rating, rater_id_of
 
 TOPIC = b"wallets".ljust(32, b"\0")
 EXPERT, ALICE = "0x" + "e1" * 20, "0x" + "a1" * 20

@@ -13,13 +13,13 @@ from sqlalchemy import func, select
 
 from peercare.chain.rpc import Rpc
 from peercare.content.embedded import EmbeddedStore
+from peercare.core.enums import OutboxKind, RaterKind
 from peercare.core.ledger_ids import reputation_topic
 from peercare.db.database import Database
 from peercare.db.tables.oracle import Brand, OutboxStatus, OutboxTx
 from peercare.db.tables.reputation import ReputationEpoch
+from peercare.oracle.outbox import GAS_LIMITS
 from peercare.reputation.chain import (
-    GAS_PUBLISH_ROOT,
-    PUBLISH_KIND,
     PublicationError,
     history_from_projections,
     publish_epoch,
@@ -27,7 +27,7 @@ from peercare.reputation.chain import (
     score_proof,
 )
 from peercare.reputation.epoch import build_epoch, verify_manifest
-from peercare.reputation.history import Expert, RaterKind, account_key
+from peercare.reputation.history import Expert, account_key
 from peercare.reputation.scope import BrandScope, Scope
 
 
@@ -96,10 +96,10 @@ def test_published_root_is_on_chain_and_proves_every_real_score(
         record = session.get(ReputationEpoch, 1)
     assert row is not None and record is not None
     assert (row.kind, row.brand_id, row.to, row.gas_limit) == (
-        PUBLISH_KIND,
+        OutboxKind.PUBLISH_REPUTATION,
         None,
         dev_ledger.roots.address,
-        GAS_PUBLISH_ROOT,
+        GAS_LIMITS[OutboxKind.PUBLISH_REPUTATION],
     )
     assert (record.root, record.manifest_cid, record.cut, record.outbox_id) == (
         "0x" + published.root.hex(),
@@ -110,7 +110,7 @@ def test_published_root_is_on_chain_and_proves_every_real_score(
 
     [sent] = send_outbox(oracle_database, rpc, dev_ledger)
     assert sent.status == OutboxStatus.CONFIRMED and sent.gas_used is not None
-    assert sent.gas_used < GAS_PUBLISH_ROOT, sent.gas_used
+    assert sent.gas_used < GAS_LIMITS[OutboxKind.PUBLISH_REPUTATION], sent.gas_used
     roots = dev_ledger.roots.functions
     assert roots.latestEpoch().call() == 1
     assert bytes(roots.rootOf(1).call()[0]) == published.root

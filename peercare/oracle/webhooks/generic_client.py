@@ -1,5 +1,5 @@
-"""Sending events in PeerCare's generic webhook format (docs/webhooks.md): what the demo, the
-benchmark and a brand's own integration do."""
+"""Sending events in PeerCare's generic webhook format (docs/webhooks.md, verified by `generic`):
+what the demo, the benchmark and a brand's own integration do."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ import json
 import time
 from typing import Any
 
-from peercare.oracle.webhooks import GENERIC_SCHEME, GENERIC_SIGNATURE, GENERIC_TIMESTAMP, generic_signed_message
+from peercare.oracle.webhooks.generic import (
+    GENERIC_SCHEME,
+    GENERIC_SIGNATURE,
+    GENERIC_TIMESTAMP,
+    generic_signed_message,
+)
 
 
 def generic_body(kind: str, event_id: str, ticket_id: str, occurred_at: str, **data: Any) -> bytes:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
-
-from peercare.api.limits import DEFAULT_PAGE, MAX_PAGE
 
 T = TypeVar("T")
 
@@ -23,13 +20,9 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# The query parameters of a paged route, and the one parser of its cursor, are in `peercare.api.paging`.
 class Page(BaseModel, Generic[T]):
     """One page of a list; pass `next_cursor` back as `cursor` for the next (null: last page)."""
 
     items: list[T]
     next_cursor: str | None
-
-
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Items per page (at most {MAX_PAGE})")]
-Cursor = Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$", description="From a previous page")]
-DEFAULT_LIMIT = DEFAULT_PAGE

@@ -1,0 +1,38 @@
+"""The project's enumerations, one owner each: who rated (the ledger's `RaterKind`) and what an
+outbox row writes (`OutboxKind`). Tables store their values; the API shows their labels."""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class RaterKind(IntEnum):
+    """`IPeerCareLedger.RaterKind`, with the same numbering. Its `label` ("customer",
+    "peer_advocate", "brand_expert") is how the projections and the API spell it."""
+
+    CUSTOMER = 0
+    PEER_ADVOCATE = 1
+    BRAND_EXPERT = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def from_label(cls, label: str) -> RaterKind:
+        try:
+            return cls[label.upper()]
+        except KeyError:
+            raise ValueError(f"unknown rater kind {label!r}") from None
+
+
+class OutboxKind(StrEnum):
+    """What an outbox row writes on chain (the column `outbox.kind`)."""
+
+    POST_QUESTION = "post_question"
+    RELAY_ANSWER = "relay_answer"
+    ANCHOR_BATCH = "anchor_batch"
+    ACCEPT = "accept"
+    RATE = "rate"
+    PUBLISH_REPUTATION = "publish_reputation"
+    NONCE_FILLER = "nonce_filler"  # a no-op self-transfer taking a nonce no row can use (the signer's)

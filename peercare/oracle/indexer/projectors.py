@@ -1,0 +1,225 @@
+"""Events to rows: one projector per projected event, registered by event name in `PROJECTORS`.
+
+A projector adds the rows one decoded log projects (`at`: the log's position, `v`: its decoded
+values) to the step's `Projection`; `Projection.finish` completes what needs the whole step (the
+brand of a payout).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from peercare.core.enums import RaterKind
+from peercare.core.hex import unhex
+from peercare.core.ledger_ids import answer_id
+from peercare.db.tables.projections import (
+    Acceptance,
+    AnswerRow,
+    BatchAnchored,
+    BrandRegistration,
+    EarningsWithdrawal,
+    PoolMovement,
+    PoolMovementKind,
+    QuestionExpiry,
+    QuestionPosted,
+    Rating,
+    ReputationRoot,
+    RewardCredit,
+)
+from peercare.oracle.indexer.admission import admitted_answers, posted_brands
+from peercare.oracle.indexer.decoder import PROJECTED_EVENTS
+from peercare.oracle.indexer.errors import IndexerError
+from peercare.oracle.indexer.manifests import ContentSource, Manifest, ManifestKey, batch_answers
+
+Rows = dict[type[Any], list[dict[str, Any]]]  # projection table -> rows to insert
+
+
+@dataclass
+class Projection:
+    """The rows one step projects, and what its projectors share while building them."""
+
+    session: Session
+    content_store: ContentSource
+    manifests: Mapping[ManifestKey, Manifest]  # the batches' manifests, read and checked before the step
+    rows: Rows = field(default_factory=lambda: defaultdict(list))
+    brand_of_question: dict[str, int] = field(default_factory=dict)  # of the questions posted in the step
+    payouts: list[dict[str, Any]] = field(default_factory=list)  # without their brand until `finish`
+
+    def finish(self, start_block: int) -> Rows:
+        """The rows, the payouts completed with their question's brand."""
+        if self.payouts:
+            # AnswerAccepted does not name the brand: its question's posting does (earlier on chain).
+            unknown = {row["question_id"] for row in self.payouts} - self.brand_of_question.keys()
+            self.brand_of_question.update(posted_brands(self.session, unknown))
+            for row in self.payouts:
+                brand = self.brand_of_question.get(row["question_id"])
+                if brand is None:
+                    raise IndexerError(
+                        f"question {row['question_id']} was accepted but its posting was never indexed: "
+                        f"start_block {start_block} is after it"
+                    )
+                self.rows[PoolMovement].append(row | {"brand_id": brand})
+        return self.rows
+
+
+Projector = Callable[[Projection, dict[str, Any], dict[str, Any]], None]
+
+
+def brand_registered(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
+    out.rows[BrandRegistration].append(at | {"brand_id": v["brandId"], "admin": v["admin"], "token": v["token"]})
+
+
+def pool_deposited(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
+    out.rows[PoolMovement].append(
+        at | _movement(v["brandId"], PoolMovementKind.DEPOSIT, v["amount"], account=v["from"])
+    )
+
+
+def pool_withdrawn(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
+    out.rows[PoolMovement].append(at | _movement(v["brandId"], PoolMovementKind.WITHDRAW, v["amount"], account=v["to"]))
+
+
+def question_posted(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
+    out.brand_of_question[v["questionId"]] = v["brandId"]
+    out.rows[QuestionPosted].append(
+        at
+        | {
+            "question_id": v["questionId"],
+            "brand_id": v["brandId"],
+            "topic": v["topic"],
+            "source": v["source"],
+            "ticket_id": v["ticketId"],
+            "bounty": v["bounty"],
+            "deadline": v["deadline"],
+            "content_digest": v["contentDigest"],
+        }
+    )
+    out.rows[PoolMovement].append(
+        at | _movement(v["brandId"], PoolMovementKind.ESCROW, v["bounty"], question=v["questionId"])
+    )
+
+
+def question_expired(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
+    out.rows[QuestionExpiry].append(
+        at | {"question_id": v["questionId"], "brand_id": v["brandId"], "refunded": v["refunded"]}
+    )
+    out.rows[PoolMovement].append(
+        at | _movement(v["brandId"], PoolMovementKind.REFUND, v["refunded"], question=v["questionId"])
+    )
+
+
+def answer_recorded(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
+    recorded = answer_id(unhex(v["questionId"]), v["advocate"], unhex(v["contentDigest"]))
+    out.rows[AnswerRow].append(
+        at
+        | {
+            "answer_id": "0x" + recorded.hex(),
+            "question_id": v["questionId"],
+            "advocate": v["advocate"],
+            "content_digest": v["contentDigest"],
+            "batch_root": None,
+            "leaf_index": 0,
+        }
+    )
+
+
+def answer_batch_anchored(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
+    batch = at | {
+        "root": v["batchRoot"],
+        "brand_id": v["brandId"],
+        "size": v["size"],
+        "manifest_digest": v["manifestDigest"],
+    }
+    status, answers = batch_answers(out.content_store, batch, out.manifests)
+    out.rows[BatchAnchored].append(batch | {"manifest_status": status})
+    out.rows[AnswerRow].extend(admitted_answers(out.session, batch, answers, out.brand_of_question))
+
+
+def answer_rated(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
+    out.rows[Rating].append(
+        at
+        | {
+            "answer_id": v["answerId"],
+            "question_id": v["questionId"],
+            "advocate": v["advocate"],
+            "rating": v["rating"],
+            "rater_kind": _rater_kind(v["raterKind"]),
+            "rater_id": v["raterId"],
+        }
+    )
+
+
+def answer_accepted(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
+    out.rows[Acceptance].append(
+        at
+        | {
+            "question_id": v["questionId"],
+            "answer_id": v["answerId"],
+            "advocate": v["advocate"],
+            "bounty": v["bounty"],
+        }
+    )
+    out.payouts.append(at | _movement(0, PoolMovementKind.PAYOUT, v["bounty"], question=v["questionId"]))
+
+
+def reward_credited(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
+    out.rows[RewardCredit].append(
+        at
+        | {
+            "account": v["account"],
+            "token": v["token"],
+            "question_id": v["questionId"],
+            "amount": v["amount"],
+        }
+    )
+
+
+def earnings_withdrawn(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
+    out.rows[EarningsWithdrawal].append(
+        at | {"account": v["account"], "token": v["token"], "to": v["to"], "amount": v["amount"]}
+    )
+
+
+def reputation_root(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
+    out.rows[ReputationRoot].append(
+        at | {"epoch": v["epoch"], "root": v["root"], "manifest_digest": v["manifestDigest"]}
+    )
+
+
+PROJECTORS: dict[str, Projector] = {
+    "BrandRegistered": brand_registered,
+    "PoolDeposited": pool_deposited,
+    "PoolWithdrawn": pool_withdrawn,
+    "QuestionPosted": question_posted,
+    "QuestionExpired": question_expired,
+    "AnswerRecorded": answer_recorded,
+    "AnswerBatchAnchored": answer_batch_anchored,
+    "AnswerRated": answer_rated,
+    "AnswerAccepted": answer_accepted,
+    "RewardCredited": reward_credited,
+    "EarningsWithdrawn": earnings_withdrawn,
+    "ReputationRootPublished": reputation_root,
+    "RootCorrected": reputation_root,
+}
+
+# Every event decoded has a projector, and every projector an event to decode.
+if set(PROJECTORS) != {name for names in PROJECTED_EVENTS.values() for name in names}:
+    raise RuntimeError("PROJECTORS and decoder.PROJECTED_EVENTS name different events")
+
+
+def _movement(
+    brand_id: int, kind: PoolMovementKind, amount: int, *, account: str | None = None, question: str | None = None
+) -> dict[str, Any]:
+    return {"brand_id": brand_id, "kind": kind.value, "amount": amount, "account": account, "question_id": question}
+
+
+def _rater_kind(value: int) -> str:
+    try:
+        return RaterKind(value).label
+    except ValueError:  # a kind the ledger added after this code: kept as its number
+        return str(value)

@@ -1,0 +1,92 @@
+"""The one writer of outbox rows: every chain write is queued here, in the caller's transaction,
+and the signer sends the rows in id order (peercare/oracle/signer.py).
+
+Gas limits are generous fixed figures per kind (measured use is well below; see
+docs/benchmarks.md), because estimating against the latest block fails for a write whose
+predecessor is still pending. A write that proves a batched answer pays per proof step on top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from peercare.core.enums import OutboxKind
+from peercare.db.tables.oracle import OutboxStatus, OutboxTx
+
+GAS_LIMITS: Mapping[OutboxKind, int] = {
+    OutboxKind.POST_QUESTION: 300_000,
+    OutboxKind.RELAY_ANSWER: 200_000,
+    OutboxKind.ANCHOR_BATCH: 150_000,
+    OutboxKind.ACCEPT: 200_000,
+    OutboxKind.RATE: 150_000,
+    # `publishRoot` writes two fresh slots and emits one event: 93,652 gas measured on anvil.
+    OutboxKind.PUBLISH_REPUTATION: 150_000,
+    OutboxKind.NONCE_FILLER: 21_000,
+}
+#: Added to an acceptance's or rating's limit per step of the Merkle proof of a batched answer.
+GAS_PER_PROOF_STEP = 5_000
+
+
+def gas_limit(kind: OutboxKind, proof_steps: int = 0) -> int:
+    return GAS_LIMITS[kind] + GAS_PER_PROOF_STEP * proof_steps
+
+
+def enqueue(
+    session: Session,
+    kind: OutboxKind,
+    *,
+    to: str,
+    data: str,
+    brand_id: int | None,
+    now_ms: int,
+    proof_steps: int = 0,
+) -> OutboxTx:
+    """Queue one write; the row (flushed: it has its id)."""
+    row = OutboxTx(
+        kind=kind.value,
+        brand_id=brand_id,
+        to=to,
+        data=data,
+        gas_limit=gas_limit(kind, proof_steps),
+        created_at_ms=now_ms,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def enqueue_once(
+    session: Session,
+    kind: OutboxKind,
+    dedupe_key: str,
+    *,
+    to: str,
+    data: str,
+    brand_id: int | None,
+    now_ms: int,
+    proof_steps: int = 0,
+) -> int | None:
+    """`enqueue` for a write that may happen at most once: insert-or-ignore on the outbox's unique
+    `dedupe_key`. The new row's id, or None when a row with that key exists (queued by another
+    writer whose transaction committed first: on PostgreSQL this insert waits for it)."""
+    session.flush()  # the rows queued before this one keep the lower ids: the signer sends in id order
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(OutboxTx)
+        .values(
+            kind=kind.value,
+            brand_id=brand_id,
+            to=to,
+            data=data,
+            gas_limit=gas_limit(kind, proof_steps),
+            status=OutboxStatus.QUEUED,
+            created_at_ms=now_ms,
+            dedupe_key=dedupe_key,
+        )
+        .on_conflict_do_nothing(index_elements=[OutboxTx.dedupe_key])
+        .returning(OutboxTx.id)
+    )
+    return session.scalar(statement)
