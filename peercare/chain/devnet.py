@@ -26,9 +26,22 @@ def dev_account(index: int) -> LocalAccount:
     return account
 
 
+#: Gas headroom over the node's estimate, in percent. An estimate is exact for the block it ran on;
+#: the block that mines the call may differ (a write of `block.timestamp` that was a no-op in the
+#: estimating second changes a slot in the next one: ReputationRoots.correctRoot ran out of gas so).
+GAS_HEADROOM_PERCENT = 25
+
+
 def transact(w3: Web3, sender: LocalAccount, call: Any) -> Any:
     """Sign and send a contract call from `sender`, wait for it, and insist that it succeeded."""
-    tx = call.build_transaction({"from": sender.address, "nonce": w3.eth.get_transaction_count(sender.address)})
+    estimate = call.estimate_gas({"from": sender.address})
+    tx = call.build_transaction(
+        {
+            "from": sender.address,
+            "nonce": w3.eth.get_transaction_count(sender.address),
+            "gas": estimate * (100 + GAS_HEADROOM_PERCENT) // 100,
+        }
+    )
     receipt = w3.eth.wait_for_transaction_receipt(
         w3.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction), poll_latency=0.05
     )

@@ -259,7 +259,8 @@ def test_the_published_epochs_are_listed_with_their_roots_and_manifests(world: W
     assert first["epoch"] == 1
     assert first["root"] == "0x" + world.dev.roots.functions.rootOf(1).call()[0].hex()
     with world.oracle.database.read() as session:
-        row = session.scalars(select(ix.ReputationRoot).where(ix.ReputationRoot.epoch == 1)).one()
+        row = ix.current_root(session, 1)  # the publication, or the admin's latest correction of it
+    assert row is not None
     assert (first["block_number"], first["tx_hash"], first["log_index"]) == (
         row.block_number,
         row.tx_hash,
