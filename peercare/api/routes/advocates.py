@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from web3.contract import Contract
 
 from peercare.api.auth import AddressPath, AdvocateSelf, Context
+from peercare.api.chain_reads import read_view
 from peercare.api.context import ApiContext
 from peercare.api.paging import DEFAULT_LIMIT, Cursor, Limit, after_cursor
 from peercare.api.problems import Problem
@@ -44,7 +45,6 @@ from peercare.api.schemas.advocates import (
 )
 from peercare.api.schemas.common import Page
 from peercare.api.schemas.relay import PreparedTx
-from peercare.chain.rpc import RpcError, RpcUnavailable
 from peercare.content.cid import cid_from_digest, digest_from_cid
 from peercare.content.document import Conversation
 from peercare.content.errors import ContentErased, ContentError, InvalidCid
@@ -359,12 +359,7 @@ def prepare_withdrawal(body: WithdrawalIn, advocate: AdvocateSelf, context: Cont
 
 def _read(context: ApiContext, contract: Contract, function: str, args: list[Any], output: str) -> Any:
     """One value from a view function at the latest block; 503 if the node cannot say."""
-    call = {"to": contract.address, "data": contract.encode_abi(function, args=args)}
-    try:
-        result = context.rpc.call("eth_call", [call, "latest"])
-    except (RpcError, RpcUnavailable) as err:
-        raise Problem(503, f"the chain node could not answer {function}(): {err}") from None
-    (value,) = decode([output], bytes.fromhex(str(result).removeprefix("0x")))
+    (value,) = read_view(context, contract.address, contract.encode_abi(function, args=args), [output])
     return value
 
 

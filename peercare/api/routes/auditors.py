@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from eth_abi.abi import decode
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
 from peercare.api import exports
 from peercare.api.auth import Auditor, BrandReader, Context
+from peercare.api.chain_reads import read_view
 from peercare.api.context import ApiContext
 from peercare.api.paging import DEFAULT_LIMIT, Cursor, Limit, after_cursor
 from peercare.api.problems import Problem
@@ -34,10 +34,10 @@ from peercare.api.schemas.auditors import (
     PublishedEpoch,
 )
 from peercare.api.schemas.common import Page
-from peercare.chain.rpc import RpcError, RpcUnavailable
 from peercare.content.cid import cid_from_digest
 from peercare.content.errors import ContentError, StoreUnavailable
 from peercare.content.vault import Status
+from peercare.core.hex import hexed, unhex
 from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING
 from peercare.core.merkle import MerkleError, leaf_hash, verify
 from peercare.db.tables import projections as ix
@@ -114,12 +114,12 @@ def audit_answer(answer_id: AnswerIdPath, caller: Auditor, context: Context) -> 
             recorded_on_chain=_recorded_on_chain(context, row, proof),
         ),
         batch=proof,
-        content=_content_audit(context, _b(row.content_digest)),
+        content=_content_audit(context, unhex(row.content_digest)),
     )
 
 
 def _leaf_of(row: ix.AnswerRow) -> tuple[bytes, str, bytes]:
-    return (_b(row.question_id), row.advocate, _b(row.content_digest))
+    return (unhex(row.question_id), row.advocate, unhex(row.content_digest))
 
 
 def _batch_proof(context: ApiContext, row: ix.AnswerRow, root: str, batch: ix.BatchAnchored | None) -> BatchProof:
@@ -133,7 +133,7 @@ def _batch_proof(context: ApiContext, row: ix.AnswerRow, root: str, batch: ix.Ba
             manifest_status=None,
             problem=f"no AnswerBatchAnchored event for root {root} has been indexed",
         )
-    cid = cid_from_digest(_b(batch.manifest_digest))
+    cid = cid_from_digest(unhex(batch.manifest_digest))
     anchored = BatchProof(
         root=root,
         leaf_index=row.leaf_index,
@@ -152,13 +152,13 @@ def _batch_proof(context: ApiContext, row: ix.AnswerRow, root: str, batch: ix.Ba
     except (ContentError, ManifestError, MerkleError) as exc:
         return anchored.model_copy(update={"problem": f"the batch manifest {cid} gives no proof: {exc}"})
     # The answer's own values (not the manifest's) against the anchored root (not the manifest's).
-    valid = verify(_b(root), ANSWER_LEAF_ENCODING, _leaf_of(row), path)
+    valid = verify(unhex(root), ANSWER_LEAF_ENCODING, _leaf_of(row), path)
     question, advocate, digest = value
     return anchored.model_copy(
         update={
-            "leaf": AnswerLeaf(question_id=_h(question), advocate=advocate, content_digest=_h(digest)),
-            "leaf_hash": _h(leaf_hash(ANSWER_LEAF_ENCODING, value)),
-            "proof": [_h(node) for node in path],
+            "leaf": AnswerLeaf(question_id=hexed(question), advocate=advocate, content_digest=hexed(digest)),
+            "leaf_hash": hexed(leaf_hash(ANSWER_LEAF_ENCODING, value)),
+            "proof": [hexed(node) for node in path],
             "proof_valid": valid,
             "problem": None
             if valid
@@ -170,10 +170,10 @@ def _batch_proof(context: ApiContext, row: ix.AnswerRow, root: str, batch: ix.Ba
 def _recorded_on_chain(context: ApiContext, row: ix.AnswerRow, proof: BatchProof | None) -> bool | None:
     if proof is not None and proof.proof is None:
         return None
-    root = ZERO32 if proof is None else _b(proof.root)
-    path = [] if proof is None or proof.proof is None else [_b(node) for node in proof.proof]
+    root = ZERO32 if proof is None else unhex(proof.root)
+    path = [] if proof is None or proof.proof is None else [unhex(node) for node in proof.proof]
     data = context.ledger.encode_abi("isAnswerRecorded", args=[(*_leaf_of(row), root, path)])
-    (recorded,) = decode(["bool"], _b(_eth_call(context, context.ledger.address, data)))
+    (recorded,) = read_view(context, context.ledger.address, data, ["bool"])
     return bool(recorded)
 
 
@@ -201,7 +201,7 @@ def _published(row: ix.ReputationRoot) -> PublishedEpoch:
     return PublishedEpoch(
         epoch=row.epoch,
         root=row.root,
-        manifest_cid=cid_from_digest(_b(row.manifest_digest)),
+        manifest_cid=cid_from_digest(unhex(row.manifest_digest)),
         block_number=row.block_number,
         block_time=row.block_time,
         tx_hash=row.tx_hash,
@@ -302,22 +302,3 @@ def export_brand(
         media_type="text/csv",
         headers={"Content-Disposition": f"attachment; filename=brand-{brand}-history.csv"},
     )
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def _eth_call(context: ApiContext, to: str, data: str) -> str:
-    try:
-        result: str = context.rpc.call("eth_call", [{"to": to, "data": data}, "latest"])
-    except (RpcUnavailable, RpcError) as exc:
-        raise Problem(503, f"the chain node cannot answer a read of {to}: {exc}") from None
-    return result
-
-
-def _b(hex_value: str) -> bytes:
-    return bytes.fromhex(hex_value.removeprefix("0x"))
-
-
-def _h(value: bytes) -> str:
-    return "0x" + value.hex()

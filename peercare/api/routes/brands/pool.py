@@ -4,16 +4,13 @@ the funder's wallet, never by the oracle)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from eth_abi.abi import decode
 from eth_utils.address import to_checksum_address
 from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from peercare.api.auth import BrandAdmin, BrandReader, Context
-from peercare.api.context import ApiContext
+from peercare.api.chain_reads import chain_unavailable, read_view
 from peercare.api.problems import Problem
 from peercare.api.relay import prepare
 from peercare.api.routes.brands.common import configured_brand
@@ -37,15 +34,6 @@ def _token_of(session: Session, brand_id: int) -> str:
     return token
 
 
-def _eth_call(context: ApiContext, to: str, data: str, types: list[str], block: str = "latest") -> tuple[Any, ...]:
-    result = context.rpc.call("eth_call", [{"to": to, "data": data}, block])
-    return tuple(decode(types, bytes.fromhex(result[2:])))
-
-
-def _chain_unavailable(exc: RpcUnavailable) -> Problem:
-    return Problem(503, f"the chain node is unreachable ({exc.fault}); try again shortly")
-
-
 @router.get(
     "/brands/{brand_id}/pool",
     summary="The brand's pool: indexed totals and the ledger's balances",
@@ -59,7 +47,7 @@ def get_pool(brand_id: BrandReader, context: Context) -> PoolOut:
         cursor = session.get(ix.Cursor, 1)
     try:
         block = int(context.rpc.call("eth_blockNumber"), 16)
-        available, escrowed = _eth_call(
+        available, escrowed = read_view(
             context,
             context.ledger.address,
             context.ledger.encode_abi("pool", args=[brand_id]),
@@ -67,7 +55,7 @@ def get_pool(brand_id: BrandReader, context: Context) -> PoolOut:
             hex(block),
         )
     except RpcUnavailable as exc:
-        raise _chain_unavailable(exc) from None
+        raise chain_unavailable(exc) from None
     return PoolOut(
         brand_id=brand_id,
         token=token,
@@ -107,11 +95,11 @@ def prepare_deposit(brand_id: BrandAdmin, body: DepositIn, context: Context) -> 
         token = _token_of(session, brand_id)
     erc20 = context.token
     try:
-        (balance,) = _eth_call(context, token, erc20.encode_abi("balanceOf", args=[sender]), ["uint256"])
-        (allowance,) = _eth_call(
+        (balance,) = read_view(context, token, erc20.encode_abi("balanceOf", args=[sender]), ["uint256"])
+        (allowance,) = read_view(
             context, token, erc20.encode_abi("allowance", args=[sender, ledger.address]), ["uint256"]
         )
-        available, escrowed = _eth_call(
+        available, escrowed = read_view(
             context, ledger.address, ledger.encode_abi("pool", args=[brand_id]), ["uint128", "uint128"]
         )
         if balance < amount:
@@ -133,7 +121,7 @@ def prepare_deposit(brand_id: BrandAdmin, body: DepositIn, context: Context) -> 
                 f"(its gas is a fixed {GAS_DEPOSIT}: it cannot be estimated before the approve is mined)."
             )
     except RpcUnavailable as exc:
-        raise _chain_unavailable(exc) from None
+        raise chain_unavailable(exc) from None
     return DepositPlan(
         token=token,
         ledger=ledger.address,
