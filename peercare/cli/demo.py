@@ -10,19 +10,14 @@ from pathlib import Path
 import click
 
 from peercare.config import Settings
+from peercare.demo.brand_setup import brand_name, set_up_brand
+from peercare.demo.connection import connect
+from peercare.demo.deliveries import send_all
+from peercare.demo.epoch import publish_reputation
+from peercare.demo.errors import DemoError
 from peercare.demo.plan import attribution, build_plan
-from peercare.demo.replay import (
-    DemoError,
-    brand_name,
-    chain_figures,
-    connect,
-    describe,
-    publish_reputation,
-    send_all,
-    set_up_brand,
-    tokens,
-    wait_for_oracle,
-)
+from peercare.demo.progress import wait_for_oracle
+from peercare.demo.summary import chain_figures, describe, tokens
 from peercare.routing.dump import DumpError, load_dump
 
 #: The dump shipped with the repository (tests/data), used when no --dump is given.

@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import itertools
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "oracle"))
-
 import pytest
-from pgserver import PostgresServer, running_postgres
-from world import World, running_world
 
 from peercare.db.database import Database, sqlite_url
+from tests.support.pgserver import PostgresServer, running_postgres
+from tests.support.world import World, running_world
 
 CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_API_CHAIN_PORT", "8740"))
 POSTGRES_PORT = int(os.environ.get("PEERCARE_TEST_API_PG_PORT", "5940"))

@@ -11,14 +11,14 @@ import pytest
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
-from oracle_process import ADVOCATES
 from sqlalchemy import func, select
-from world import World
 
 from peercare.content.cid import cid_from_digest, digest_from_cid
 from peercare.core.ledger_ids import question_id, short_string
 from peercare.core.typed_data import answer_typed_data, sign_answer
 from peercare.db.tables.oracle import Answer, OutboxTx
+from tests.support.oracle_process import ADVOCATES
+from tests.support.world import World
 
 ZERO = bytes(32)
 

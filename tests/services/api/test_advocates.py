@@ -11,8 +11,6 @@ import anyio.to_thread
 import pytest
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
-from oracle_process import ADVOCATES
-from world import World
 
 from peercare.api import reputation_reads
 from peercare.api.app import create_app
@@ -21,6 +19,8 @@ from peercare.chain.devnet import DEPLOYER, dev_account, transact
 from peercare.content.cid import cid_from_digest
 from peercare.core.ledger_ids import reputation_topic, short_string
 from peercare.db.database import Database, sqlite_url
+from tests.support.oracle_process import ADVOCATES
+from tests.support.world import World
 
 STRANGER = "0x" + "ab" * 20  # never answered anything
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
-from world import World
 
 from peercare.cli import main
 from peercare.db.tables.api import ApiKey
+from tests.support.world import World
 
 
 def _brand_pool(world: World, key: str, brand_id: int = 1) -> int:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import select
-from world import World
 
 from peercare.chain.devnet import transact
 from peercare.content.cid import cid_from_digest
@@ -18,6 +17,7 @@ from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING
 from peercare.core.merkle import verify
 from peercare.db.tables import projections as ix
 from peercare.db.tables.reputation import ReputationEpoch
+from tests.support.world import World
 
 ANSWERS = "/api/v1/audit/answers"
 EPOCHS = "/api/v1/audit/epochs"

@@ -16,9 +16,9 @@ import re
 
 import pytest
 from sqlalchemy import select
-from world import World
 
 from peercare.db.tables import projections as ix
+from tests.support.world import World
 
 ROLES = ("nobody", "owner", "other_advocate", "brand_1", "brand_2", "auditor", "auditor_brand_2")
 EVERYONE = frozenset(ROLES)

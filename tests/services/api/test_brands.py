@@ -13,9 +13,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
-from oracle_process import SECRET, configure_brand
 from sqlalchemy import select
-from world import World
 
 from peercare.api.auth import create_api_key
 from peercare.chain.devnet import BRAND_ADMIN, DEPLOYER, dev_account, register_funded_brand, transact
@@ -24,6 +22,8 @@ from peercare.db.tables import projections as ix
 from peercare.db.tables.api import KeyRole
 from peercare.db.tables.oracle import Brand
 from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
+from tests.support.oracle_process import SECRET, configure_brand
+from tests.support.world import World
 
 UNKNOWN_BRAND = 987_654
 SCHEMA_SCRATCH_BRAND = 3  # test_schema.SCRATCH_BRAND

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from world import World
 
 from peercare.api.exports import CSV_COLUMNS, KINDS, history_csv
 from peercare.db.tables import projections as ix
+from tests.support.world import World
 
 
 def export(world: World, brand_id: int, fmt: str = "json", token: str | None = None) -> Any:

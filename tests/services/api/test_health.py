@@ -9,33 +9,20 @@ fee"). Either way the rows stay SENT and unmined until the test puts the chain b
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from world import World
 
 from peercare.api.app import create_app
 from peercare.db.tables.oracle import OutboxStatus, OutboxTx, TxAttempt
+from tests.support.health_support import open_ticket, oracle_without_funds, sent_rows, wait_for
+from tests.support.world import World
 
-T = TypeVar("T")
 HIGH_BASE_FEE = 10**15  # wei: 2,000 times the default fee ceiling; blocks take about a minute to decay under it
-
-
-def wait_for(probe: Callable[[], T | None], what: str, timeout_s: float = 60.0) -> T:
-    """Poll `probe` until it returns something (not None, not False); that is the result."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = probe()
-        if found is not None and found is not False:
-            return found
-        assert time.monotonic() < deadline, f"timed out after {timeout_s} s waiting for {what}"
-        time.sleep(0.1)
 
 
 def health_client(world: World, **settings: Any) -> TestClient:
@@ -49,18 +36,6 @@ def health(client: TestClient) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-def open_ticket(world: World) -> str:
-    ticket = f"HEALTH-{uuid.uuid4().hex[:10]}"
-    data = {"subject": "Stuck?", "body": "Is it stuck?", "tags": ["wallets"], "requester_id": f"cust-{ticket}"}
-    world.deliver(world.brand2_id, "ticket_created", f"{ticket}-open", ticket, **data)
-    return ticket
-
-
-def sent_rows(world: World) -> list[OutboxTx]:
-    with world.oracle.database.read() as session:
-        return list(session.scalars(select(OutboxTx).where(OutboxTx.status == OutboxStatus.SENT)))
 
 
 def queued_count(world: World) -> int:
@@ -78,21 +53,6 @@ def newest_max_fee(world: World, outbox_id: int) -> int:
 
 def latest_base_fee(world: World) -> int:
     return int(world.dev.rpc("eth_getBlockByNumber", "latest", False)["baseFeePerGas"], 16)
-
-
-@contextmanager
-def oracle_without_funds(world: World) -> Iterator[None]:
-    """The oracle's balance at zero: the node refuses the signer's transactions ("insufficient
-    funds") until the `with` block ends; then the balance is put back and everything is mined."""
-    world.drain()
-    address = world.dev.oracle.address
-    balance = world.dev.rpc("eth_getBalance", address, "latest")
-    world.dev.rpc("anvil_setBalance", address, "0x0")
-    try:
-        yield
-    finally:
-        world.dev.rpc("anvil_setBalance", address, balance)
-        world.drain()
 
 
 @contextmanager

@@ -11,11 +11,11 @@ from dataclasses import replace
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from world import World
 
 from peercare.api.app import create_app
 from peercare.api.limits import MAX_BODY_BYTES, Principals, RateLimit, RateLimiter
 from peercare.db.tables.api import SiweNonce
+from tests.support.world import World
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from typing import Any
 
 from eth_account import Account
 from sqlalchemy import func, select
-from world import World
 
 from peercare.chain.devnet import dev_account
 from peercare.content.embedded import EmbeddedStore
@@ -22,6 +21,7 @@ from peercare.db.tables.api import QuestionRoute
 from peercare.db.tables.oracle import Brand, OutboxTx, Question
 from peercare.routing.live import Epochs, Router, check_route, open_assignments
 from peercare.routing.offers import OfferParams, commitment_of, decision_from_record
+from tests.support.world import World
 
 #: No open-assignment cap: the few advocates of the world are soon at the default cap (3) once
 #: tests leave questions open, and then nobody is offered anything.

@@ -10,17 +10,17 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from oracle_process import SECRET
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
-from test_health import open_ticket, oracle_without_funds, sent_rows, wait_for
-from world import World
 
 from peercare.api.app import create_app
 from peercare.api.metrics import Metrics
 from peercare.db.tables.oracle import TxAttempt
 from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
 from peercare.runtime import Worker
+from tests.support.health_support import open_ticket, oracle_without_funds, sent_rows, wait_for
+from tests.support.oracle_process import SECRET
+from tests.support.world import World
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

@@ -14,13 +14,13 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from world import World
 
 from peercare.api.app import create_app
 from peercare.chain.devnet import dev_account
 from peercare.core.ledger_ids import question_id, short_string
 from peercare.core.typed_data import sign_answer
 from peercare.db.tables.oracle import Answer, OutboxTx
+from tests.support.world import World
 
 HOUR_S, DAY_S = 3600, 86_400
 

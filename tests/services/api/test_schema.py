@@ -24,7 +24,6 @@ import pytest
 import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, given, settings
-from oracle_process import configure_brand
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
@@ -35,7 +34,6 @@ from schemathesis.checks import (
 )
 from schemathesis.core.parameters import ParameterLocation
 from sqlalchemy import select
-from world import World
 
 from peercare.api.app import create_app
 from peercare.api.auth import create_api_key
@@ -43,6 +41,8 @@ from peercare.api.context import ApiContext
 from peercare.api.limits import RateLimiter
 from peercare.db.tables import projections as ix
 from peercare.db.tables.api import KeyRole
+from tests.support.oracle_process import configure_brand
+from tests.support.world import World
 
 PORT = int(os.environ.get("PEERCARE_TEST_API_PORT", "8745"))
 SCRATCH_BRAND = 900  # configured in the oracle only: never a brand id the chain hands out in these tests

@@ -10,10 +10,10 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from sqlalchemy import func, select
-from world import DOMAIN, World, siwe_message
 
 from peercare.api.siwe import SiweError, parse
 from peercare.db.tables.api import AdvocateSession
+from tests.support.world import DOMAIN, World, siwe_message
 
 ADDRESS = "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2"
 # The example of EIP-4361's specification, with the optional fields it shows.

@@ -11,14 +11,14 @@ from dataclasses import dataclass, replace
 
 import pytest
 from fastapi.testclient import TestClient
-from oracle_process import SECRET
 from sqlalchemy import func, select
-from world import World
 
 from peercare.api.app import create_app
 from peercare.api.limits import RateLimiter
 from peercare.db.tables.oracle import WebhookEvent
 from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
+from tests.support.oracle_process import SECRET
+from tests.support.world import World
 
 BURST = 3
 HELP_DESK = ("203.0.113.7", 40000)  # the brands' ticketing system

@@ -7,12 +7,12 @@ from __future__ import annotations
 import time
 import uuid
 
-from oracle_process import SECRET
 from sqlalchemy import func, select
-from world import World
 
 from peercare.db.tables.oracle import WebhookEvent
 from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
+from tests.support.oracle_process import SECRET
+from tests.support.world import World
 
 
 def _recorded(world: World, brand_id: int, event: str) -> int:

@@ -1,9 +1,8 @@
 """Fixtures for `peercare audit verify`: one running PeerCare with a history, built by the API
-tests' `build_world` (tests/services/api/world.py: anvil with the contracts deployed, the real
+tests' `build_world` (tests/support/world.py: anvil with the contracts deployed, the real
 oracle on SQLite and the embedded content store, tickets answered, solved and rated through the
 webhook, reputation epoch 1 published), shared by the session on the audit tests' own port
-(`PEERCARE_TEST_AUDIT_CHAIN_PORT`, 8781). The test folders are not packages: their helpers are
-imported by putting the folders on `sys.path`, as tests/services/api/conftest.py does.
+(`PEERCARE_TEST_AUDIT_CHAIN_PORT`, 8781). The shared helpers are in tests/support/.
 
 Tests that tamper with something restore it before they end (a block file, a database row, the
 chain through `evm_snapshot`/`evm_revert`), except an erasure, which cannot be undone: tests count
@@ -13,21 +12,15 @@ erased answers rather than assume there are none.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "oracle"))
-sys.path.insert(0, str(Path(__file__).parents[1] / "api"))
-sys.path.insert(0, str(Path(__file__).parents[1] / "reputation_chain"))
-
 import pytest
-from audit_support import AuditRun, audit_environment
 from click.testing import CliRunner
-from world import World, running_world
 
 from peercare.cli.audit import audit
+from tests.support.audit_support import AuditRun, audit_environment
+from tests.support.world import World, running_world
 
 CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_AUDIT_CHAIN_PORT", "8781"))
 

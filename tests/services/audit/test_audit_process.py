@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from audit_support import audit_environment
-from world import World
+from tests.support.audit_support import audit_environment
+from tests.support.world import World
 
 ROOT = Path(__file__).resolve().parents[3]
 

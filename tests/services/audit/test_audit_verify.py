@@ -13,11 +13,8 @@ from hashlib import sha256
 from pathlib import Path
 
 import pytest
-from audit_support import UNUSED_PORT, AuditRun
-from epoch_support import publish_directly, store_manifest
 from eth_utils.crypto import keccak
 from sqlalchemy import select, update
-from world import TICKETS, World
 
 from peercare.chain.devnet import dev_account, register_funded_brand, transact
 from peercare.content.cid import cid_from_digest
@@ -25,6 +22,9 @@ from peercare.content.embedded import EmbeddedStore
 from peercare.content.vault import Vault
 from peercare.db.tables import projections as ix
 from peercare.oracle.manifest import BatchManifest, Leaf
+from tests.support.audit_support import UNUSED_PORT, AuditRun
+from tests.support.epoch_support import publish_directly, store_manifest
+from tests.support.world import TICKETS, World
 
 RunAudit = Callable[..., AuditRun]
 #: build_world posts tickets 100 and 101 for brand 2; each ticket gets two answers and one acceptance.

@@ -15,7 +15,7 @@ from peercare.content.errors import ContentCorrupted, ContentMissing, ContentToo
 from peercare.content.store import Store
 
 if TYPE_CHECKING:
-    from conftest import Harness
+    from tests.services.content.conftest import Harness
 
 VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "ipfs-cid" / "vectors.json"
 HELLO = next(c for c in json.loads(VECTORS.read_text())["cases"] if c["kind"] == "v1 raw" and c["bytes_utf8"])

@@ -1,13 +1,14 @@
 """A running PeerCare for the demo tests: `peercare up` as a subprocess, exactly as a person starts
 it in another terminal (its own anvil with state on disk, contracts deployed by Brownie, the oracle
-and the API), on this suite's ports (`demo_peercare.py`), everything under a temporary data folder."""
+and the API), on this suite's ports (`tests/support/demo_peercare.py`), everything under a temporary data folder."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from demo_peercare import RunningPeerCare, peercare_env, start_up, stop_up
+
+from tests.support.demo_peercare import RunningPeerCare, peercare_env, start_up, stop_up
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
-from demo_peercare import CHAIN_PORT, peercare_env
 
 from peercare.cli.demo import demo
+from tests.support.demo_peercare import CHAIN_PORT, peercare_env
 
 NOTHING_LISTENS = CHAIN_PORT + 2  # one of this suite's ports that nothing uses
 

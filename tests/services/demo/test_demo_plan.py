@@ -8,8 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from demo_peercare import ROOT
 
+from peercare.demo.advocate_answers import answer_document
 from peercare.demo.plan import (
     DEFAULT_TOPIC,
     Plan,
@@ -18,12 +18,12 @@ from peercare.demo.plan import (
     build_plan,
     top_tags,
 )
-from peercare.demo.replay import answer_document
 from peercare.oracle.events import CommentAdded
 from peercare.oracle.processor import answer_conversation
 from peercare.oracle.webhooks import Credential, verify_and_parse
 from peercare.oracle.webhooks.generic_client import generic_headers
 from peercare.routing.dump import Dump, load_dump
+from tests.support.demo_peercare import ROOT
 
 DUMP = ROOT / "tests" / "data" / "stackexchange" / "cardano-se"
 SITE = "cardano-se"

@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner, Result
-from demo_peercare import ROOT, RunningPeerCare
 from eth_typing import HexStr
 from web3 import Web3
 from web3.contract import Contract
@@ -24,6 +23,7 @@ from peercare.cli.demo import demo
 from peercare.core.ledger_ids import question_id, short_string
 from peercare.demo.plan import UPVOTE_RATING, Plan, advocate_account, build_plan
 from peercare.routing.dump import load_dump
+from tests.support.demo_peercare import ROOT, RunningPeerCare
 
 DUMP = ROOT / "tests" / "data" / "stackexchange" / "cardano-se"
 LIMIT = 15

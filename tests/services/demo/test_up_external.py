@@ -5,17 +5,12 @@ those: questions in PostgreSQL, conversations on the IPFS node. Ports 8795-8799.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "oracle"))
 
 import httpx
 import pytest
 from click.testing import CliRunner
-from demo_peercare import CHAIN_PORT, ROOT, peercare_env, start_up, stop_up
-from pgserver import PostgresServer
 from sqlalchemy import select
 
 from peercare.chain.deploy import register_brownie_network
@@ -26,6 +21,8 @@ from peercare.content.devnode import JsIpfsNode
 from peercare.content.ipfs import IpfsStore
 from peercare.db.database import Database
 from peercare.db.tables.oracle import Question
+from tests.support.demo_peercare import CHAIN_PORT, ROOT, peercare_env, start_up, stop_up
+from tests.support.pgserver import PostgresServer
 
 ANVIL = ROOT / ".toolchain" / "bin" / "anvil"
 CHAIN, API, IPFS_API, IPFS_GATEWAY, POSTGRES = (CHAIN_PORT + n for n in (4, 5, 6, 7, 8))

@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 from click.testing import CliRunner
-from demo_peercare import CHAIN_PORT, peercare_env, start_up, stop_up
 
 from peercare.cli import main
 from peercare.cli.demo import demo
+from tests.support.demo_peercare import CHAIN_PORT, peercare_env, start_up, stop_up
 
 PORT = CHAIN_PORT + 2
 

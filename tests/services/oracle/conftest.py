@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from devchain import DevLedger, start_dev_ledger
-from oracle_process import configure_brand
-from pgserver import PostgresServer, running_postgres
 
 from peercare.db.database import Database, sqlite_url
+from tests.support.devchain import DevLedger, start_dev_ledger
+from tests.support.oracle_process import configure_brand
+from tests.support.pgserver import PostgresServer, running_postgres
 
 # Overridable so that several test runs can share the machine (each its own chain and server).
 CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_CHAIN_PORT", "8671"))

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from alembic import command
-from devchain import DevLedger
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -23,6 +22,7 @@ from peercare.db.database import Database, alembic_config
 from peercare.db.tables.oracle import Brand, OutboxTx, Question, WebhookEvent
 from peercare.oracle.events import event_from_json
 from peercare.oracle.processor import Processor
+from tests.support.devchain import DevLedger
 
 ADVOCATE = dev_account(5)
 QUESTION_1 = "0x" + question_id(1, short_string("generic"), "1").hex()

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devchain import DevLedger, dev_account
 from eth_abi.abi import encode
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
@@ -50,6 +49,7 @@ from peercare.db.tables.projections import (
 from peercare.oracle.indexer import Indexer, rescan_differences
 from peercare.oracle.manifest import BatchManifest, Leaf
 from peercare.runtime import Worker
+from tests.support.devchain import DevLedger, dev_account
 
 ZERO = b"\0" * 32
 DAY = 86_400

@@ -10,8 +10,9 @@ import threading
 import time
 from pathlib import Path
 
-from devchain import DevLedger
-from oracle_process import (
+from peercare.db.database import Database
+from tests.support.devchain import DevLedger
+from tests.support.oracle_process import (
     OracleProcess,
     Sender,
     assert_exactly_once_on_chain,
@@ -19,8 +20,6 @@ from oracle_process import (
     ticket_stream,
     wait_until_drained,
 )
-
-from peercare.db.database import Database
 
 KILLS = 50
 PORT = 8711

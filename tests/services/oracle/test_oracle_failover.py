@@ -12,8 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from devchain import DevLedger
-from oracle_process import (
+from sqlalchemy import func, select
+
+from peercare.db.database import Database
+from peercare.db.tables.oracle import OutboxTx
+from tests.support.devchain import DevLedger
+from tests.support.oracle_process import (
     OracleProcess,
     Sender,
     assert_exactly_once_on_chain,
@@ -23,11 +27,7 @@ from oracle_process import (
     ticket_stream,
     wait_until_drained,
 )
-from pgserver import PostgresServer
-from sqlalchemy import func, select
-
-from peercare.db.database import Database
-from peercare.db.tables.oracle import OutboxTx
+from tests.support.pgserver import PostgresServer
 
 KILLS = 10
 PORTS = (8915, 8916)

@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
-from pgserver import PostgresServer
 
 from peercare.oracle.leadership import Leadership, OracleRefused, PostgresLease
+from tests.support.pgserver import PostgresServer
 
 POLL_S = 0.05
 

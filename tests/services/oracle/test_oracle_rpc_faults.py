@@ -8,9 +8,10 @@ import random
 import threading
 from pathlib import Path
 
-from devchain import DevLedger
-from faultproxy import FaultProxy
-from oracle_process import (
+from peercare.db.database import Database
+from tests.support.devchain import DevLedger
+from tests.support.faultproxy import FaultProxy
+from tests.support.oracle_process import (
     OracleProcess,
     Sender,
     assert_exactly_once_on_chain,
@@ -18,8 +19,6 @@ from oracle_process import (
     ticket_stream,
     wait_until_drained,
 )
-
-from peercare.db.database import Database
 
 ORACLE_PORT, PROXY_PORT = 8713, 8714
 FAULTS = ("timeout", "http429", "http503", "drop", "drop_after_forward")

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devchain import DevLedger, dev_account
 from sqlalchemy import select
 from web3 import Web3
 
@@ -39,6 +38,7 @@ from peercare.oracle.indexer import Indexer
 from peercare.oracle.manifest import BatchManifest
 from peercare.oracle.processor import Processor, answer_conversation
 from peercare.oracle.signer import Signer
+from tests.support.devchain import DevLedger, dev_account
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 ADVOCATE = dev_account(5)

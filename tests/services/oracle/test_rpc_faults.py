@@ -23,9 +23,9 @@ import httpx
 import pytest
 from eth_account import Account
 from eth_utils.address import to_checksum_address
-from faultproxy import FAULTS, FaultProxy
 
 from peercare.chain.rpc import Rpc, RpcError, RpcUnavailable
+from tests.support.faultproxy import FAULTS, FaultProxy
 
 ROOT = Path(__file__).resolve().parents[3]
 ANVIL = ROOT / ".toolchain" / "bin" / "anvil"

@@ -10,11 +10,18 @@ import os
 from typing import Any
 
 import hypothesis.strategies as st
-from devchain import DevLedger
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import delete, select
-from test_signer import (
+
+from peercare.chain.revert_reasons import RevertReasons
+from peercare.chain.rpc import RpcUnavailable
+from peercare.core.enums import OutboxKind
+from peercare.db.database import Database
+from peercare.db.tables.oracle import OutboxStatus, OutboxTx, SignerState, TxAttempt
+from peercare.oracle.signer import Signer
+from tests.support.devchain import DevLedger
+from tests.support.signer_support import (
     CHAIN_ID,
     Clock,
     LossyRpc,
@@ -25,13 +32,6 @@ from test_signer import (
     send_foreign_transaction,
     sent_count,
 )
-
-from peercare.chain.revert_reasons import RevertReasons
-from peercare.chain.rpc import RpcUnavailable
-from peercare.core.enums import OutboxKind
-from peercare.db.database import Database
-from peercare.db.tables.oracle import OutboxStatus, OutboxTx, SignerState, TxAttempt
-from peercare.oracle.signer import Signer
 
 CONFIRMATIONS = 2  # reorgs below are 2 deep: never deeper than what the signer waits for
 SETTLE_ROUNDS = 40

@@ -15,9 +15,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from devchain import DevLedger
-from faultproxy import FaultProxy
-from test_signer import CHAIN_ID, attempts, outbox, question_posted, queue_question, receipt_of, sent_count
 
 from peercare.chain.revert_reasons import RevertReasons
 from peercare.chain.rpc import Rpc
@@ -25,6 +22,17 @@ from peercare.db.database import Database
 from peercare.db.tables.oracle import OutboxStatus
 from peercare.oracle.signer import GWEI, Signer
 from peercare.runtime import Worker
+from tests.support.devchain import DevLedger
+from tests.support.faultproxy import FaultProxy
+from tests.support.signer_support import (
+    CHAIN_ID,
+    attempts,
+    outbox,
+    question_posted,
+    queue_question,
+    receipt_of,
+    sent_count,
+)
 
 PROXY_PORT = 8716
 ROWS = 5

@@ -6,11 +6,11 @@ import re
 from typing import Any
 
 import pytest
-from devchain import ROOT, DevLedger
 from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
 from peercare.chain.revert_reasons import RevertReasons, revert_data
+from tests.support.devchain import ROOT, DevLedger
 
 ORACLE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 QID = bytes.fromhex("ab" * 32)

@@ -10,13 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from devchain import DevLedger
-from oracle_process import SECRET, OracleProcess, configure_brand
 from sqlalchemy import select
 
 from peercare.db.database import Database, sqlite_url
 from peercare.db.tables.oracle import Brand, EventStatus, OutboxStatus, OutboxTx, Question, WebhookEvent
 from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
+from tests.support.devchain import DevLedger
+from tests.support.oracle_process import SECRET, OracleProcess, configure_brand
 
 PORT = 8913
 SECOND_PORT = 8914

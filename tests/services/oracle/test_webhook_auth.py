@@ -15,7 +15,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_webhook_sources import (
+
+from peercare.oracle.events import CommentAdded, TicketCreated, TicketSolved
+from peercare.oracle.webhooks import Credential, WebhookRejected, verify_and_parse
+from tests.support.webhook_support import (
     BRAND,
     FRESHDESK,
     FRESHDESK_PASSWORD,
@@ -33,9 +36,6 @@ from test_webhook_sources import (
     zendesk_event,
     zendesk_signature,
 )
-
-from peercare.oracle.events import CommentAdded, TicketCreated, TicketSolved
-from peercare.oracle.webhooks import Credential, WebhookRejected, verify_and_parse
 
 MISMATCH = f"no v2 signature in X-PeerCare-Signature matches the body and brand {BRAND}"
 ZENDESK_PAYLOAD = zendesk_event("created", {})

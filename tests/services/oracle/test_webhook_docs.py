@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_webhook_sources import BRAND, GENERIC, ZENDESK, zendesk_event
 
 from peercare.oracle.events import TicketCreated, TicketSolved
 from peercare.oracle.webhooks import verify_and_parse
+from tests.support.webhook_support import BRAND, GENERIC, ZENDESK, zendesk_event
 
 DOC = (Path(__file__).parents[3] / "docs" / "webhooks.md").read_text()
 needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")

@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_webhook_sources import (
+
+from peercare.oracle.events import event_from_json
+from peercare.oracle.webhooks import WebhookRejected, verify_and_parse
+from tests.support.webhook_support import (
     BRAND,
     FRESHDESK,
     GENERIC,
@@ -30,9 +33,6 @@ from test_webhook_sources import (
     zendesk_satisfaction,
     zendesk_signature,
 )
-
-from peercare.oracle.events import event_from_json
-from peercare.oracle.webhooks import WebhookRejected, verify_and_parse
 
 
 def signed(source: str, body: bytes) -> tuple[dict[str, str], bytes]:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from reputation_helpers import CUT, TOPIC, accepted, addr, peer
 
 from peercare.cli.reputation import reputation
 from peercare.core.ledger_ids import REPUTATION_LEAF_ENCODING, reputation_topic
@@ -16,6 +15,7 @@ from peercare.core.merkle import verify
 from peercare.reputation.epoch import build_epoch
 from peercare.reputation.history import Expert, History
 from peercare.reputation.scope import BrandScope, Scope, trusted
+from tests.support.reputation_helpers import CUT, TOPIC, accepted, addr, peer
 
 E, A = addr(0), addr(1)
 EPOCH = build_epoch(History.of(CUT, [accepted(A, 1)], [peer(E, A)], experts=[Expert(E, TOPIC)]), 3)

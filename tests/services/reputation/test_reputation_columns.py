@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reputation_helpers import CUT, DAY, OTHER, TOPIC, accepted, addr, customer, peer
 
 from peercare.core.enums import RaterKind
 from peercare.reputation import columns, fast
@@ -19,6 +18,7 @@ from peercare.reputation.history import Expert, History, Rating
 from peercare.reputation.scores import ScoreParams, compute_scores
 from peercare.reputation.trust import topic_trust, trust_by_topic
 from peercare.reputation.trust_model import ONE, TrustParams
+from tests.support.reputation_helpers import CUT, DAY, OTHER, TOPIC, accepted, addr, customer, peer
 
 HL = TrustParams().half_life
 

@@ -7,12 +7,12 @@ import json
 import random
 
 import pytest
-from reputation_helpers import CUT, OTHER, TOPIC, accepted, addr, customer, peer
 
 from peercare.core.ledger_ids import REPUTATION_LEAF_ENCODING
 from peercare.core.merkle import StandardMerkleTree, verify
 from peercare.reputation.epoch import EpochError, build_epoch, history_digest, verify_manifest
 from peercare.reputation.history import Expert, History
+from tests.support.reputation_helpers import CUT, OTHER, TOPIC, accepted, addr, customer, peer
 
 E, A, B = addr(0), addr(1), addr(2)
 

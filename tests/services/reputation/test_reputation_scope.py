@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reputation_helpers import CUT, DAY, accepted, addr, customer, peer
 
 from peercare.core.enums import RaterKind
 from peercare.core.ledger_ids import reputation_topic, short_string
@@ -14,6 +13,7 @@ from peercare.reputation.history import Acceptance, History, Payout, Rating
 from peercare.reputation.scope import BrandScope, Scope, ScopeError, topic_names_in, trusted
 from peercare.reputation.scores import ranked, scores_of
 from peercare.reputation.synthetic import TOPIC, ForgedBrandScenario, forged_brand_scenario
+from tests.support.reputation_helpers import CUT, DAY, accepted, addr, customer, peer
 
 LABEL = "billing"
 ACME, OTHER_BRAND = 1, 2

@@ -7,11 +7,11 @@ import random
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reputation_helpers import CUT, OTHER, TOPIC, accepted, addr, customer, peer
 
 from peercare.reputation.history import Expert, History, Payout, account_key
 from peercare.reputation.scores import ScoreParams, acceptance_credit, compute_scores, ranked, scores_of
 from peercare.reputation.trust_model import TrustParams
+from tests.support.reputation_helpers import CUT, OTHER, TOPIC, accepted, addr, customer, peer
 
 E, A, B, C = addr(0), addr(1), addr(2), addr(3)
 HL = TrustParams().half_life

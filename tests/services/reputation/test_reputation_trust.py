@@ -8,7 +8,6 @@ import random
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reputation_helpers import CUT, DAY, OTHER, TOPIC, addr, customer, peer
 
 from peercare.core.enums import RaterKind
 from peercare.reputation import fast
@@ -17,6 +16,7 @@ from peercare.reputation.synthetic import TOPIC as SYNTHETIC_TOPIC
 from peercare.reputation.synthetic import sybil_scenario, sybil_share_ppb
 from peercare.reputation.trust import propagate, rating_edges, seed_distribution, topic_trust
 from peercare.reputation.trust_model import BRAND, DECAY_TABLE, ONE, TrustParams, decay
+from tests.support.reputation_helpers import CUT, DAY, OTHER, TOPIC, addr, customer, peer
 
 E, A, B, C = addr(0), addr(1), addr(2), addr(3)
 PARAMS = TrustParams()

@@ -6,7 +6,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-from routing_eval_dump import A, Q, V, write_dump
+
+from tests.support.routing_eval_dump import A, Q, V, write_dump
 
 
 @pytest.fixture

@@ -6,10 +6,9 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from routing_eval_dump import A, Q
-
 from peercare.routing.dump import load_dump, parse_tags
 from peercare.routing.evaluation import split
+from tests.support.routing_eval_dump import A, Q
 
 
 def _site() -> list[Q | A]:

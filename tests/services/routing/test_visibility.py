@@ -7,12 +7,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from routing_eval_dump import A, Q, V
 
 from peercare.routing.baselines import random_router
 from peercare.routing.dump import VOTE_ACCEPTED, VOTE_DOWN, VOTE_UP, load_dump
 from peercare.routing.evaluation import History, evaluate, harmonic, summarize
 from peercare.routing.ranker import Answered, Question
+from tests.support.routing_eval_dump import A, Q, V
 
 T_Q = "2021-03-10T12:00:00.000"
 

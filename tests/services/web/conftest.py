@@ -9,18 +9,23 @@ Screenshots of each page go to `PEERCARE_WEB_SCREENSHOTS` (a folder) when it is 
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "oracle"))
-sys.path.insert(0, str(Path(__file__).parents[1] / "api"))
 
 import pytest
 from eth_account.signers.local import LocalAccount
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
-from web_helpers import CHAIN_PORT, CHROMIUM, HOST, REFUSAL_LOGGED, TIMEOUT_MS, WALLET_SCRIPT, LiveApi, Wallet
-from world import DOMAIN, World, running_world
+
+from tests.support.web_helpers import (
+    CHAIN_PORT,
+    CHROMIUM,
+    HOST,
+    REFUSAL_LOGGED,
+    TIMEOUT_MS,
+    WALLET_SCRIPT,
+    LiveApi,
+    Wallet,
+)
+from tests.support.world import DOMAIN, World, running_world
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from playwright.sync_api import Page, expect
-from web_helpers import screenshot
-from world import World
+
+from tests.support.web_helpers import screenshot
+from tests.support.world import World
 
 
 def ranked_advocate(world: World) -> str:

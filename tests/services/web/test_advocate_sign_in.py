@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 from eth_account.signers.local import LocalAccount
 from playwright.sync_api import Page, expect
-from web_helpers import HOST, Wallet, screenshot
-from world import World
 
 from peercare.api.siwe import parse
 from peercare.chain.devnet import dev_account
+from tests.support.web_helpers import HOST, Wallet, screenshot
+from tests.support.world import World
 
 
 def earning_advocate(world: World) -> LocalAccount:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
-from web_helpers import screenshot
-from world import World
 
 from peercare.db.tables import projections as ix
+from tests.support.web_helpers import screenshot
+from tests.support.world import World
 
 
 def use_key(page: Page, key: str) -> None:

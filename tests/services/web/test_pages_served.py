@@ -4,9 +4,9 @@ files the package ships, and kept out of the API's schema."""
 from __future__ import annotations
 
 import pytest
-from world import World
 
 from peercare.web.routes import ASSETS
+from tests.support.world import World
 
 
 @pytest.mark.parametrize("path", ["/advocate", "/advocate/0x0000000000000000000000000000000000000001", "/auditor"])

@@ -1,7 +1,7 @@
 """Fixtures for publishing and recomputing reputation epochs on a real chain, on both databases.
 
-The chain and PostgreSQL helpers are the oracle tests' (`tests/services/oracle/devchain.py`,
-`pgserver.py`), imported from their folder (test folders are not packages). The dev ledger runs on
+The chain and PostgreSQL helpers are the shared ones (`tests/support/devchain.py`,
+`tests/support/pgserver.py`). The dev ledger runs on
 its own port with brand 1 registered, `REPUTATION_ORACLE_ROLE` granted to brand 1's oracle (anvil
 #1, the oracle's signer), and the history of `epoch_support.make_history` made once; each test
 starts from a snapshot of that state. Ports: `PEERCARE_TEST_REPUTATION_CHAIN_PORT` (8730) and
@@ -13,16 +13,10 @@ from __future__ import annotations
 
 import itertools
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "oracle"))
-
 import pytest
-from devchain import DevLedger, start_dev_ledger
-from epoch_support import HistoryFacts, make_history
-from pgserver import PostgresServer, running_postgres
 
 import peercare.db.tables.reputation  # noqa: F401  (its table is created by the migration)
 from peercare.chain.devnet import DEPLOYER, dev_account, transact
@@ -30,6 +24,9 @@ from peercare.chain.rpc import Rpc
 from peercare.content.embedded import EmbeddedStore
 from peercare.db.database import Database, sqlite_url
 from peercare.db.tables.oracle import Brand
+from tests.support.devchain import DevLedger, start_dev_ledger
+from tests.support.epoch_support import HistoryFacts, make_history
+from tests.support.pgserver import PostgresServer, running_postgres
 
 CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_REPUTATION_CHAIN_PORT", "8730"))
 POSTGRES_PORT = int(os.environ.get("PEERCARE_TEST_REPUTATION_PG_PORT", "5930"))

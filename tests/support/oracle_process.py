@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from devchain import DevLedger, dev_account
 from sqlalchemy import func, select, text
 
 from peercare.chain.rpc import Rpc
@@ -39,8 +38,9 @@ from peercare.oracle.leadership import LEASE_KEY
 from peercare.oracle.manifest import BatchManifest
 from peercare.oracle.processor import rater_id
 from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
+from tests.support.devchain import DevLedger, dev_account
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]  # tests/support/ is two levels below the repository
 SECRET = "end-to-end-secret"
 ADVOCATES = [dev_account(i) for i in range(3, 9)]
 

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]  # tests/support/ is two levels below the repository
 CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_DEMO_CHAIN_PORT", "8791"))
 API_PORT = CHAIN_PORT + 1
 START_TIMEOUT_S = 240

@@ -7,8 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from devchain import DevLedger
-from epoch_support import GENERAL, WALLETS, HistoryFacts, index_all, publish_directly, send_outbox
 from sqlalchemy import func, select
 
 from peercare.chain.rpc import Rpc
@@ -29,6 +27,8 @@ from peercare.reputation.chain import (
 from peercare.reputation.epoch import build_epoch, verify_manifest
 from peercare.reputation.history import Expert, account_key
 from peercare.reputation.scope import BrandScope, Scope
+from tests.support.devchain import DevLedger
+from tests.support.epoch_support import GENERAL, WALLETS, HistoryFacts, index_all, publish_directly, send_outbox
 
 
 def leaves_of(manifest: dict[str, Any]) -> list[tuple[str, bytes, int]]:

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from devchain import DevLedger
-from epoch_support import index_all, publish_directly, send_outbox
 
 from peercare.chain.devnet import DEPLOYER, dev_account, transact
 from peercare.chain.rpc import Rpc
@@ -20,6 +18,8 @@ from peercare.content.embedded import EmbeddedStore
 from peercare.db.database import Database
 from peercare.db.tables.projections import Cursor
 from peercare.reputation.chain import PUBLISHER_ROLE
+from tests.support.devchain import DevLedger
+from tests.support.epoch_support import index_all, publish_directly, send_outbox
 
 
 @pytest.fixture

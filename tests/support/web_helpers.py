@@ -11,7 +11,8 @@ import uvicorn
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from playwright.sync_api import Page
-from world import World
+
+from tests.support.world import World
 
 CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_WEB_CHAIN_PORT", "8801"))
 API_PORT = int(os.environ.get("PEERCARE_TEST_WEB_API_PORT", "8802"))

@@ -23,7 +23,7 @@ from peercare.chain.devnet import BRAND_ADMIN, DEPLOYER, ORACLE, dev_account, re
 from peercare.chain.local import LocalChain
 from peercare.config import Settings
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]  # tests/support/ is two levels below the repository
 POOL_FUNDS = 10**30
 
 

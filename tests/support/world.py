@@ -19,11 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from devchain import DevLedger, start_dev_ledger
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
-from oracle_process import ADVOCATES, SECRET, configure_brand, ticket_history, wait_until_drained
 from sqlalchemy import func, select
 
 from peercare.api.auth import create_api_key
@@ -36,6 +34,8 @@ from peercare.db.tables.api import KeyRole
 from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
 from peercare.reputation.chain import latest_complete_cut, publish_epoch
 from peercare.runtime import Oracle
+from tests.support.devchain import DevLedger, start_dev_ledger
+from tests.support.oracle_process import ADVOCATES, SECRET, configure_brand, ticket_history, wait_until_drained
 
 TICKETS = 6
 DOMAIN = "testserver"  # what TestClient sends as Host; the sign-in domain of these tests

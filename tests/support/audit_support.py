@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from world import World
+from tests.support.world import World
 
 #: A port of this suite's range (8782-8789) nothing listens on: an unreachable chain.
 UNUSED_PORT = 8789

@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from devchain import DevLedger
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
 
@@ -35,6 +34,7 @@ from peercare.db.tables.oracle import OutboxStatus, OutboxTx
 from peercare.oracle.indexer import Indexer
 from peercare.oracle.signer import Signer
 from peercare.reputation.history import rater_id_of
+from tests.support.devchain import DevLedger
 
 ZERO = b"\0" * 32
 BOUNTY = 10**18

@@ -9,9 +9,6 @@ import json
 import re
 from typing import Any
 
-from devchain import DevLedger
-from epoch_support import WALLETS, HistoryFacts, index_all, publish_directly, send_outbox, store_manifest
-
 from peercare.chain.devnet import DEPLOYER, dev_account, transact
 from peercare.chain.rpc import Rpc
 from peercare.content.cid import cid_from_digest
@@ -30,6 +27,8 @@ from peercare.reputation.chain import (
 from peercare.reputation.epoch import Epoch, build_epoch
 from peercare.reputation.history import Acceptance, History, account_key
 from peercare.reputation.scope import BrandScope, Scope
+from tests.support.devchain import DevLedger
+from tests.support.epoch_support import WALLETS, HistoryFacts, index_all, publish_directly, send_outbox, store_manifest
 
 EPOCH = 1  # ReputationRoots takes epochs in order: the first published is 1
 

@@ -1,0 +1,113 @@
+"""The demo's final summary: the brand's figures read from the indexed chain events, its pool and
+the oracle's gas, and the summary as lines for a person."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import distinct, func, select
+
+from peercare.db.tables import projections as ix
+from peercare.db.tables.oracle import EventStatus, OutboxStatus, OutboxTx, WebhookEvent
+from peercare.demo.connection import Connection
+from peercare.demo.plan import TOKEN
+
+
+def chain_figures(conn: Connection, brand_id: int) -> dict[str, Any]:
+    """The brand's history as indexed from the chain's events, its pool as the ledger holds it, and
+    the gas of the oracle's writes for it."""
+    with conn.database.read() as session:
+        questions = select(ix.QuestionPosted.question_id).where(ix.QuestionPosted.brand_id == brand_id)
+        posted = session.scalar(select(func.count()).where(ix.QuestionPosted.brand_id == brand_id))
+        answers = dict(
+            session.execute(
+                select(ix.AnswerRow.batch_root.is_(None), func.count())
+                .where(ix.AnswerRow.question_id.in_(questions))
+                .group_by(ix.AnswerRow.batch_root.is_(None))
+            ).all()
+        )
+        batches = session.scalar(
+            select(func.count(distinct(ix.AnswerRow.batch_root))).where(
+                ix.AnswerRow.question_id.in_(questions), ix.AnswerRow.batch_root.is_not(None)
+            )
+        )
+        ratings = session.scalar(select(func.count()).where(ix.Rating.question_id.in_(questions)))
+        acceptances = session.scalar(select(func.count()).where(ix.Acceptance.question_id.in_(questions)))
+        paid = sum(session.scalars(select(ix.RewardCredit.amount).where(ix.RewardCredit.question_id.in_(questions))))
+        gas = session.scalars(select(OutboxTx.gas_used).where(OutboxTx.brand_id == brand_id))
+        gas_used = sum(g for g in gas if g is not None)
+        failed_events = session.scalar(
+            select(func.count()).where(WebhookEvent.brand_id == brand_id, WebhookEvent.status == EventStatus.FAILED)
+        )
+        failed_writes = session.scalar(
+            select(func.count()).where(OutboxTx.brand_id == brand_id, OutboxTx.status == OutboxStatus.FAILED)
+        )
+    ledger = conn.deployment.contract(conn.w3, "PeerCareLedger")
+    available, escrowed = ledger.functions.pool(brand_id).call()
+    return {
+        "questions": posted or 0,
+        "answers": (answers.get(True, 0) or 0) + (answers.get(False, 0) or 0),
+        "answers_relayed": answers.get(True, 0) or 0,
+        "answers_batched": answers.get(False, 0) or 0,
+        "batches": batches or 0,
+        "ratings": ratings or 0,
+        "acceptances": acceptances or 0,
+        "gas_used": gas_used,
+        "tokens_paid": paid,
+        "pool_available": int(available),
+        "pool_escrowed": int(escrowed),
+        "failed_events": failed_events or 0,
+        "failed_writes": failed_writes or 0,
+    }
+
+
+def tokens(amount: int) -> str:
+    whole, rest = divmod(amount, TOKEN)
+    return f"{whole:,}" + (f".{rest:018d}".rstrip("0") if rest else "")
+
+
+def describe(summary: dict[str, Any]) -> list[str]:
+    """The summary as lines for a person."""
+    chain = summary["chain"]
+    sent = summary["deliveries"]
+    lines = [
+        f"brand {summary['brand_id']} ({summary['brand']}), questions {summary['questions_planned']} planned "
+        f"of the dump's {summary['questions_in_dump']}",
+        f"  deliveries this run   {sent['total']:,} ({sent['accepted']:,} new, {sent['duplicate']:,} duplicates"
+        f"{', ' + format(sent['ignored'], ',') + ' ignored' if sent['ignored'] else ''})",
+        f"  questions posted      {chain['questions']:,}",
+        f"  answers               {chain['answers']:,}: {chain['answers_relayed']:,} relayed with the advocate's "
+        f"signature, {chain['answers_batched']:,} anchored in {chain['batches']:,} Merkle batches",
+        f"  ratings               {chain['ratings']:,}",
+        f"  acceptances           {chain['acceptances']:,}",
+        f"  gas used (oracle)     {chain['gas_used']:,}",
+        f"  tokens paid           {tokens(chain['tokens_paid'])} {summary['token']}",
+        f"  pool                  {tokens(chain['pool_available'])} {summary['token']} available, "
+        f"{tokens(chain['pool_escrowed'])} escrowed",
+    ]
+    if chain["failed_events"] or chain["failed_writes"]:
+        lines.append(
+            f"  FAILED                {chain['failed_events']} events, {chain['failed_writes']} chain writes "
+            "(see the oracle's database: webhook_events.error, outbox.error)"
+        )
+    epoch = summary["epoch"]
+    if epoch["epoch"] is None:
+        lines.append(f"  reputation            {epoch['note']}")
+    else:
+        how = "published now" if epoch["published_now"] else "already covering this history"
+        lines.append(
+            f"  top advocates per topic, reputation epoch {epoch['epoch']} ({how}; 1.00 = one fresh acceptance):"
+        )
+        for topic, best in epoch["top"].items():
+            if not best:
+                continue
+            names = ", ".join(
+                f"{'se-user-' + str(b['se_user']) if b['se_user'] is not None else b['advocate']} "
+                f"{b['score'] / 1_000_000:.2f}"
+                for b in best
+            )
+            lines.append(f"    {topic:24} {names}")
+    at = summary.get("timings", {})
+    steps = ", ".join(f"{name.removesuffix('_s').replace('_', ' ')} at {seconds:.1f}" for name, seconds in at.items())
+    lines.append(f"  elapsed               {summary['elapsed_s']:.1f} s ({steps})")
+    return lines

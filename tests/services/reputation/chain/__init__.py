@@ -1,0 +1,1 @@
+"""Reputation epochs on a real chain: publishing, recomputing, the CLI."""
