@@ -4,10 +4,9 @@ lossy RPC."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import pytest
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
 
@@ -82,13 +81,6 @@ class LossyRpc(Rpc):
             if not minable and all(isinstance(r, dict) for r in receipts):
                 return
             time.sleep(0.01)
-
-
-@pytest.fixture
-def rpc(dev_ledger: DevLedger) -> Iterator[LossyRpc]:
-    client = LossyRpc(dev_ledger.url, dev_ledger.mixed_mining)
-    yield client
-    client.close()
 
 
 def queue_question(database: Database, dev: DevLedger, ticket: str, *, gas_limit: int = GAS_LIMIT) -> int:

@@ -38,6 +38,14 @@ from tests.support.signer_support import (
 LANDED = (OutboxStatus.MINED, OutboxStatus.CONFIRMED)
 
 
+# The signer tests read the chain through an RPC client that can lose replies on purpose.
+@pytest.fixture
+def rpc(dev_ledger: DevLedger) -> Iterator[LossyRpc]:
+    client = LossyRpc(dev_ledger.url, dev_ledger.mixed_mining)
+    yield client
+    client.close()
+
+
 class LateReceiptsRpc(Rpc):
     """Answers the next `rounds` batches that look up receipts with null receipts, as anvil does for a
     moment after a block is mined: it counts the block's nonces before it serves their receipts."""
