@@ -84,7 +84,7 @@ lint: $(VENV)/.stamp
 
 # The inner loop: ruff, and the tests of pure logic (reputation, routing, Merkle trees, EIP-712
 # vectors) that start no chain and no server.
-FAST_SUITES := tests/services/reputation --ignore=tests/services/reputation/chain tests/services/routing \
+FAST_SUITES := tests/services/reputation --ignore=tests/services/reputation/publication tests/services/routing \
 	tests/services/runtime tests/services/test_eip712_vectors.py tests/services/test_merkle.py
 
 test-fast: $(VENV)/.stamp

@@ -8,7 +8,7 @@ customer ratings (from 200,000 customers), 100,000 acceptances, over two years; 
 heavy-tailed. Timed: `compute_scores` (decay, edge aggregation, 24 propagation rounds, acceptance
 credit) with the pure-Python engine once and the numpy engine `--rounds` times (same integers,
 checked equal). Each run gets a fresh `History` of `Rating` objects, as the indexer hands it over
-(`chain.history_from_projections`): the numpy engine's columns (`columns.rating_columns`) are built
+(`publication.history_from_projections`): the numpy engine's columns (`columns.rating_columns`) are built
 inside the timed section. The split is reported too: building the columns alone, and recomputing
 from a history whose columns are already built. The history itself is built first and not timed.
 

@@ -8,12 +8,12 @@ from typing import Any
 from fastapi import FastAPI
 
 from peercare.api import limits, metrics, problems, relay
-from peercare.api.auth import rate_key
 from peercare.api.context import ApiContext
 from peercare.api.intake import Intake, webhook_router
 from peercare.api.limits import BodyLimit, Principals, RateLimit, RateLimiter, WebhookLimits
 from peercare.api.metrics import Metrics
 from peercare.api.routes import advocates, auditors, auth, brands, health
+from peercare.api.security import rate_key
 from peercare.web import router as web_router
 
 WEBHOOKS = "/api/v1/webhooks/"  # capped and rate limited by the intake itself (per brand and source)

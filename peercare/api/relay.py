@@ -25,11 +25,11 @@ from hexbytes import HexBytes
 from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session
 
-from peercare.api.auth import Context
 from peercare.api.context import ApiContext
 from peercare.api.limits import TooManyRequests
 from peercare.api.problems import Problem
 from peercare.api.schemas.relay import PreparedTx, Relayed, SignedTx
+from peercare.api.security import Context
 from peercare.chain.revert_reasons import RevertReasons, revert_data
 from peercare.chain.rpc import RpcError
 from peercare.config import Settings

@@ -21,7 +21,7 @@ scratch index built in one pass that stops where the oracle's index did to compa
 checks) and builds the report (`AuditReport`), which renders as text or JSON. What the checks share
 (the report's types, `PublicContent`, `ScratchIndex`) is `peercare.audit.checks.common`. Pure
 orchestration over `peercare.oracle.indexer` and the checks (which use `peercare.core.merkle` and
-`peercare.reputation.chain`).
+`peercare.reputation.publication`).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import time
 import click
 from sqlalchemy import select
 
-from peercare.api.auth import create_api_key
+from peercare.api.security import create_api_key
 from peercare.config import Settings
 from peercare.db.database import Database
 from peercare.db.tables.api import ApiKey, KeyRole

@@ -28,7 +28,8 @@ from peercare.content.errors import ContentError
 from peercare.core.ledger_ids import reputation_topic, short_string
 from peercare.db.database import Database, sqlite_url
 from peercare.oracle.account import OracleConfigError, oracle_account
-from peercare.reputation.chain import (
+from peercare.reputation.epoch import EpochError, verify_manifest
+from peercare.reputation.publication import (
     PublicationError,
     holds_publisher_role,
     latest_complete_cut,
@@ -37,7 +38,6 @@ from peercare.reputation.chain import (
     roots_contract,
     score_proof,
 )
-from peercare.reputation.epoch import EpochError, verify_manifest
 from peercare.reputation.scope import topic_names_in
 
 #: What can go wrong talking to the database, chain or store, shown as a one-line error.

@@ -1,5 +1,6 @@
-"""The project's enumerations, one owner each: who rated (the ledger's `RaterKind`) and what an
-outbox row writes (`OutboxKind`). Tables store their values; the API shows their labels."""
+"""The project's enumerations, one owner each: who rated (the ledger's `RaterKind`), where a
+question is (`QuestionStatus`) and what an outbox row writes (`OutboxKind`). Tables store their
+values; the API shows their labels."""
 
 from __future__ import annotations
 
@@ -24,6 +25,15 @@ class RaterKind(IntEnum):
             return cls[label.upper()]
         except KeyError:
             raise ValueError(f"unknown rater kind {label!r}") from None
+
+
+class QuestionStatus(StrEnum):
+    """As the ledger's `QuestionStatus` (an open question past its deadline stays open until expired)."""
+
+    NONE = "none"
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    EXPIRED = "expired"
 
 
 class OutboxKind(StrEnum):

@@ -35,7 +35,7 @@ def answer_document(plan: Plan, brand_id: int, delivery: Delivery) -> Conversati
     )
 
 
-class Signer:
+class AnswerSigner:
     """Advocates drafting and signing their answers: the answer document stored in the content
     store first (as the API's draft route does), then its digest signed with EIP-712."""
 

@@ -15,7 +15,7 @@ from typing import TextIO
 import click
 import httpx
 
-from peercare.demo.advocate_answers import Signer
+from peercare.demo.advocate_answers import AnswerSigner
 from peercare.demo.brand_setup import BrandSetup
 from peercare.demo.connection import Connection
 from peercare.demo.errors import DemoError
@@ -51,7 +51,7 @@ def send_all(
     once. A delivery is sent only once the oracle has acknowledged (stored) the deliveries it must
     follow (`Plan.predecessors`), so the oracle handles each ticket's events, and each advocate's
     signed answers, in plan order; other tickets go in parallel, first in plan order first."""
-    signer = Signer(conn, plan, setup.brand_id)
+    signer = AnswerSigner(conn, plan, setup.brand_id)
     path = f"/api/v1/webhooks/{setup.brand_id}/{SOURCE}"
     sent = Sent()
     deliveries = list(plan.deliveries())

@@ -19,7 +19,7 @@ from peercare.demo.connection import Connection
 from peercare.demo.errors import DemoError
 from peercare.demo.plan import DEFAULT_TOPIC, Plan
 from peercare.demo.progress import Progress, Watcher, wait_for
-from peercare.reputation.chain import (
+from peercare.reputation.publication import (
     PublicationError,
     chain_latest_epoch,
     holds_publisher_role,

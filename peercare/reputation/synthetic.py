@@ -153,7 +153,7 @@ class ForgedBrandScenario:
         return History.of(h.cut, (*h.acceptances, *acceptances), (*h.ratings, *ratings), (), h.experts)
 
     def ledger_history(self, *, forged: bool = True) -> History:
-        """The events as `chain.ledger_history` reads them from the ledger: each topic namespaced
+        """The events as `publication.ledger_history` reads them from the ledger: each topic namespaced
         by its event's brand (`ledger_ids.reputation_topic`), no seeds (a scope brings them)."""
         h = self.everything() if forged else self.honest
         return History.of(

@@ -24,7 +24,7 @@ from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from peercare.api.auth import create_api_key
+from peercare.api.security import create_api_key
 from peercare.api.siwe import SiweMessage
 from peercare.chain.devnet import BRAND_ADMIN, DEPLOYER, dev_account, register_funded_brand, transact
 from peercare.chain.rpc import Rpc
@@ -32,7 +32,7 @@ from peercare.config import Settings
 from peercare.db.tables import projections as ix
 from peercare.db.tables.api import KeyRole
 from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
-from peercare.reputation.chain import latest_complete_cut, publish_epoch
+from peercare.reputation.publication import latest_complete_cut, publish_epoch
 from peercare.runtime import Oracle
 from tests.support.devchain import DevLedger, start_dev_ledger
 from tests.support.oracle_process import ADVOCATES, SECRET, configure_brand, ticket_history, wait_until_drained

@@ -24,7 +24,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from web3.contract import Contract
 
-from peercare.api.auth import AddressPath, AdvocateSelf, Context
 from peercare.api.chain_reads import read_view
 from peercare.api.context import ApiContext
 from peercare.api.paging import DEFAULT_LIMIT, Cursor, Limit, after_cursor
@@ -45,10 +44,11 @@ from peercare.api.schemas.advocates import (
 )
 from peercare.api.schemas.common import Page
 from peercare.api.schemas.relay import PreparedTx
+from peercare.api.security import AddressPath, AdvocateSelf, Context
 from peercare.content.cid import cid_from_digest, digest_from_cid
 from peercare.content.document import Conversation
 from peercare.content.errors import ContentErased, ContentError, InvalidCid
-from peercare.core.enums import OutboxKind
+from peercare.core.enums import OutboxKind, QuestionStatus
 from peercare.core.ledger_ids import answer_id
 from peercare.core.typed_data import answer_typed_data, recover_signer
 from peercare.db.tables import projections as ix
@@ -379,9 +379,9 @@ def _open_question(session: Session, question_id: str) -> Question:
     if question is None:
         raise Problem(404, f"question {question_id} is not a question this service posted")
     state = ix.question_status(session, question_id)
-    if state.status is ix.QuestionStatus.NONE:
+    if state.status is QuestionStatus.NONE:
         raise Problem(409, f"question {question_id} is not on chain yet: try again in a few seconds")
-    if state.status is not ix.QuestionStatus.OPEN:
+    if state.status is not QuestionStatus.OPEN:
         raise Problem(409, f"question {question_id} is {state.status.value}: it takes no more answers")
     if state.deadline is not None and state.deadline <= time.time() + RELAY_MARGIN_S:
         raise Problem(409, f"question {question_id} passed its deadline ({state.deadline}): it takes no more answers")

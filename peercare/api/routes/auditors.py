@@ -18,7 +18,6 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
 from peercare.api import exports
-from peercare.api.auth import Auditor, BrandReader, Context
 from peercare.api.chain_reads import read_view
 from peercare.api.context import ApiContext
 from peercare.api.paging import DEFAULT_LIMIT, Cursor, Limit, after_cursor
@@ -34,6 +33,7 @@ from peercare.api.schemas.auditors import (
     PublishedEpoch,
 )
 from peercare.api.schemas.common import Page
+from peercare.api.security import Auditor, BrandReader, Context
 from peercare.content.cid import cid_from_digest
 from peercare.content.errors import ContentError, StoreUnavailable
 from peercare.content.vault import Status
@@ -42,7 +42,7 @@ from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING
 from peercare.core.merkle import MerkleError, leaf_hash, verify
 from peercare.db.tables import projections as ix
 from peercare.oracle.manifest import BatchManifest, ManifestError
-from peercare.reputation.chain import recompute_from_index
+from peercare.reputation.publication import recompute_from_index
 
 router = APIRouter(prefix="/api/v1", tags=["auditors"])
 

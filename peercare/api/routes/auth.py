@@ -9,9 +9,9 @@ from fastapi import APIRouter
 from sqlalchemy import CursorResult, delete
 from sqlalchemy.orm import Session
 
-from peercare.api.auth import Bearer, Caller, Context, create_session_token, now_ms, revoke_session_token
 from peercare.api.problems import Problem
 from peercare.api.schemas.auth import NonceOut, SessionOut, SiweIn
+from peercare.api.security import Bearer, Caller, Context, create_session_token, now_ms, revoke_session_token
 from peercare.api.siwe import SiweError, verify
 from peercare.db.tables.api import SiweNonce
 

@@ -19,9 +19,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import and_, func, select, text
 from sqlalchemy.orm import Session
 
-from peercare.api.auth import Context
 from peercare.api.context import ApiContext
 from peercare.api.schemas.health import Check, Health, Writes
+from peercare.api.security import Context
 from peercare.chain.rpc import Rpc, RpcError
 from peercare.config import Settings
 from peercare.content.embedded import EmbeddedStore

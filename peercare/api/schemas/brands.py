@@ -194,7 +194,8 @@ class DepositPlan(BaseModel):
 # ---------------------------------------------------------------- questions
 
 
-QuestionStatus = Literal["open", "accepted", "expired"]
+#: The `core.enums.QuestionStatus` values a posted question can have (a literal: the schema lists them).
+PostedStatus = Literal["open", "accepted", "expired"]
 
 
 class RouteSummary(BaseModel):
@@ -214,7 +215,7 @@ class QuestionOut(BaseModel):
     deadline: int = Field(description="Unix seconds")
     posted_block: int
     posted_at: int = Field(description="The posting block's time, unix seconds")
-    status: QuestionStatus
+    status: PostedStatus
     answers: int = Field(description="Answers indexed so far")
     accepted_answer_id: Hex32 | None
     accepted_advocate: Address | None

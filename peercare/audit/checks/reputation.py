@@ -1,5 +1,5 @@
 """Check 4, reputation: each published epoch recomputes to the root on chain
-(`peercare.reputation.chain.recompute_from_index`), whatever --brand says (an epoch covers every
+(`peercare.reputation.publication.recompute_from_index`), whatever --brand says (an epoch covers every
 brand). Owns `check_reputation`.
 """
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from peercare.audit.checks.common import Check, Progress, PublicContent, Section
 from peercare.db.tables import projections as ix
-from peercare.reputation.chain import recompute_from_index
+from peercare.reputation.publication import recompute_from_index
 
 
 def check_reputation(session: Session, public: PublicContent, progress: Progress) -> Section:

@@ -19,6 +19,7 @@ from eth_utils.address import to_checksum_address
 from sqlalchemy import Index, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from peercare.core.enums import QuestionStatus
 from peercare.db.base import ADDRESS, HASH, Amount, Base
 
 # ---------------------------------------------------------------- bookkeeping
@@ -313,15 +314,6 @@ def earnings(session: Session, account: str, token: str) -> Earnings:
         )
     )
     return Earnings(credited=credited, withdrawn=withdrawn, claimable=credited - withdrawn)
-
-
-class QuestionStatus(StrEnum):
-    """As the ledger's `QuestionStatus` (an open question past its deadline stays open until expired)."""
-
-    NONE = "none"
-    OPEN = "open"
-    ACCEPTED = "accepted"
-    EXPIRED = "expired"
 
 
 @dataclass(frozen=True)

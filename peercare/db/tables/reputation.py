@@ -2,7 +2,7 @@
 
 One row per epoch, written in the same transaction as the outbox row that publishes its root, so
 an epoch is either queued with its record or not at all. The record is the oracle's own
-bookkeeping only: recomputation (`peercare.reputation.chain.recompute_epoch`) never reads it.
+bookkeeping only: recomputation (`peercare.reputation.publication.recompute_epoch`) never reads it.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import pytest
 from eth_account import Account
 from sqlalchemy import select
 
-from peercare.api.auth import create_api_key
+from peercare.api.security import create_api_key
 from peercare.chain.devnet import BRAND_ADMIN, DEPLOYER, dev_account, register_funded_brand, transact
 from peercare.core.ledger_ids import question_id, short_string
 from peercare.db.tables import projections as ix

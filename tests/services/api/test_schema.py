@@ -36,9 +36,9 @@ from schemathesis.core.parameters import ParameterLocation
 from sqlalchemy import select
 
 from peercare.api.app import create_app
-from peercare.api.auth import create_api_key
 from peercare.api.context import ApiContext
 from peercare.api.limits import RateLimiter
+from peercare.api.security import create_api_key
 from peercare.db.tables import projections as ix
 from peercare.db.tables.api import KeyRole
 from tests.support.oracle_process import configure_brand

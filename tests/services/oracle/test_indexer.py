@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from peercare.chain.devnet import DEPLOYER, register_funded_brand
 from peercare.chain.rpc import Rpc, RpcError
 from peercare.content.embedded import EmbeddedStore
+from peercare.core.enums import QuestionStatus
 from peercare.core.ledger_ids import answer_id, short_string
 from peercare.core.merkle import StandardMerkleTree, root_of_leaves
 from peercare.db.database import Database, sqlite_url
@@ -37,7 +38,6 @@ from peercare.db.tables.projections import (
     Cursor,
     PoolMovement,
     QuestionPosted,
-    QuestionStatus,
     Rating,
     ReputationRoot,
     RewardCredit,

@@ -8,9 +8,9 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from peercare.api.auth import BrandAdmin, BrandReader, Context
 from peercare.api.routes.brands.common import configured_brand, webhook_endpoint
 from peercare.api.schemas.brands import BrandOut, BrandPatch, WebhookOut
+from peercare.api.security import BrandAdmin, BrandReader, Context
 from peercare.db.tables.oracle import Brand, WebhookCredential
 
 router = APIRouter()

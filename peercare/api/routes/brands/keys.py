@@ -8,12 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response
 from sqlalchemy import func, select
 
-from peercare.api.auth import BrandAdmin, Context, create_api_key, now_ms
 from peercare.api.paging import DEFAULT_LIMIT, Cursor, Limit, after_cursor
 from peercare.api.problems import Problem
 from peercare.api.routes.brands.common import configured_brand
 from peercare.api.schemas.brands import KeyIn, KeyOut, NewKeyOut
 from peercare.api.schemas.common import Page
+from peercare.api.security import BrandAdmin, Context, create_api_key, now_ms
 from peercare.db.tables.api import ApiKey, KeyRole
 
 router = APIRouter()

@@ -9,12 +9,12 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from peercare.api.auth import BrandAdmin, BrandReader, Context
 from peercare.api.chain_reads import chain_unavailable, read_view
 from peercare.api.problems import Problem
 from peercare.api.relay import prepare
 from peercare.api.routes.brands.common import configured_brand
 from peercare.api.schemas.brands import MAX_BOUNTY, DepositIn, DepositPlan, PoolOut
+from peercare.api.security import BrandAdmin, BrandReader, Context
 from peercare.chain.rpc import RpcUnavailable
 from peercare.db.tables import projections as ix
 

@@ -10,21 +10,21 @@ from fastapi import APIRouter, Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from peercare.api.auth import BrandReader, Context
 from peercare.api.context import ApiContext
 from peercare.api.paging import DEFAULT_LIMIT, Cursor, Limit, after_cursor
 from peercare.api.problems import Problem
 from peercare.api.routes.brands.common import configured_brand
 from peercare.api.schemas.brands import (
     Evaluated,
+    PostedStatus,
     QuestionDetail,
     QuestionOut,
-    QuestionStatus,
     RouteSummary,
     RoutingOut,
     Share,
 )
 from peercare.api.schemas.common import Page
+from peercare.api.security import BrandReader, Context
 from peercare.db.tables import projections as ix
 from peercare.db.tables.api import QuestionRoute
 from peercare.routing.live import Epochs, check_route, explain, topic_label
@@ -50,7 +50,7 @@ def _questions(session: Session, posted: list[ix.QuestionPosted]) -> list[Questi
     out = []
     for p in posted:
         acceptance, route = accepted.get(p.question_id), routes.get(p.question_id)
-        status: QuestionStatus = "accepted" if acceptance else "expired" if p.question_id in expired else "open"
+        status: PostedStatus = "accepted" if acceptance else "expired" if p.question_id in expired else "open"
         out.append(
             QuestionOut(
                 question_id=p.question_id,

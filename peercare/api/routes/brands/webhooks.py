@@ -9,11 +9,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from peercare.api.auth import BrandAdmin, Context
 from peercare.api.intake import CREDENTIALS_TTL_S
 from peercare.api.problems import Problem
 from peercare.api.routes.brands.common import configured_brand, webhook_endpoint
 from peercare.api.schemas.brands import SecretIn, Source, WebhookSecretOut
+from peercare.api.security import BrandAdmin, Context
 from peercare.db.tables.oracle import WebhookCredential
 from peercare.oracle.webhooks import FRESHDESK_TOKEN, GENERIC_SIGNATURE
 

@@ -1,4 +1,4 @@
-"""Publishing an epoch (peercare/reputation/chain.py): the history from the projections, one
+"""Publishing an epoch (peercare/reputation/publication.py): the history from the projections, one
 outbox row sent by the oracle's signer, the root on chain, and proofs `verifyScore` accepts."""
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ from peercare.db.database import Database
 from peercare.db.tables.oracle import Brand, OutboxStatus, OutboxTx
 from peercare.db.tables.reputation import ReputationEpoch
 from peercare.oracle.outbox import GAS_LIMITS
-from peercare.reputation.chain import (
+from peercare.reputation.epoch import build_epoch, verify_manifest
+from peercare.reputation.history import Expert, account_key
+from peercare.reputation.publication import (
     PublicationError,
     history_from_projections,
     publish_epoch,
     scope_of,
     score_proof,
 )
-from peercare.reputation.epoch import build_epoch, verify_manifest
-from peercare.reputation.history import Expert, account_key
 from peercare.reputation.scope import BrandScope, Scope
 from tests.support.devchain import DevLedger
 from tests.support.epoch_support import GENERAL, WALLETS, HistoryFacts, index_all, publish_directly, send_outbox

@@ -1,5 +1,5 @@
 """Recomputing a published epoch from the chain and the content store alone
-(`peercare.reputation.chain.recompute_epoch`): an honest epoch checks out; a tampered manifest, a
+(`peercare.reputation.publication.recompute_epoch`): an honest epoch checks out; a tampered manifest, a
 manifest whose cut or experts are not what the root was computed from, and a root that does not
 match the history are each reported, naming the first mismatch."""
 
@@ -16,7 +16,9 @@ from peercare.content.embedded import EmbeddedStore
 from peercare.core.ledger_ids import reputation_topic
 from peercare.db.database import Database
 from peercare.db.tables.projections import current_root, current_roots
-from peercare.reputation.chain import (
+from peercare.reputation.epoch import Epoch, build_epoch
+from peercare.reputation.history import Acceptance, History, account_key
+from peercare.reputation.publication import (
     RecomputeResult,
     history_from_projections,
     publish_epoch,
@@ -24,8 +26,6 @@ from peercare.reputation.chain import (
     recompute_from_index,
     scope_of,
 )
-from peercare.reputation.epoch import Epoch, build_epoch
-from peercare.reputation.history import Acceptance, History, account_key
 from peercare.reputation.scope import BrandScope, Scope
 from tests.support.devchain import DevLedger
 from tests.support.epoch_support import WALLETS, HistoryFacts, index_all, publish_directly, send_outbox, store_manifest

@@ -17,7 +17,7 @@ from peercare.content.cid import digest_from_cid
 from peercare.content.embedded import EmbeddedStore
 from peercare.db.database import Database
 from peercare.db.tables.projections import Cursor
-from peercare.reputation.chain import PUBLISHER_ROLE
+from peercare.reputation.publication import PUBLISHER_ROLE
 from tests.support.devchain import DevLedger
 from tests.support.epoch_support import index_all, publish_directly, send_outbox
 
