@@ -1,6 +1,6 @@
 """Live routing: each new question is offered to advocates once, on the latest published reputation.
 
-The oracle runs `Router(database, public_store).step` in a worker loop (`oracle.service.Worker`,
+The oracle runs `Router(database, public_store).step` in a worker loop (`runtime.Worker`,
 like the processor). A step takes up to `batch` questions that have no `QuestionRoute` yet, in
 posting order, and decides each with `offers.route` on the topic's scores of the latest reputation
 epoch indexed from the chain (`ix_reputation_roots`). The epoch's manifest comes from the public

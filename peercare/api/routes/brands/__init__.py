@@ -2,7 +2,7 @@
 routed to, and their API keys, one module per resource; `router` mounts them all.
 
 Reads (`BrandReader`) are open to the brand's own keys and to auditor keys covering the brand;
-writes (`BrandAdmin`) need the brand's key. The configuration is the oracle's (`oracle.models.Brand`)
+writes (`BrandAdmin`) need the brand's key. The configuration is the oracle's (`db.tables.oracle.Brand`)
 and the processor reads it per event, so a change applies to the next ticket. Pool figures and
 question states come from the indexer's projections of the chain, with the ledger's own `pool()`
 beside them; deposits are prepared here and signed by the funder's wallet, never by the oracle.
