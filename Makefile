@@ -85,7 +85,8 @@ lint: $(VENV)/.stamp
 # The inner loop: ruff, and the tests of pure logic (reputation, routing, Merkle trees, EIP-712
 # vectors) that start no chain and no server.
 FAST_SUITES := tests/services/reputation --ignore=tests/services/reputation/publication tests/services/routing \
-	tests/services/runtime tests/services/test_eip712_vectors.py tests/services/test_merkle.py
+	--ignore=tests/services/routing/live \
+	tests/services/runtime tests/services/core/test_eip712_vectors.py tests/services/core/test_merkle.py
 
 test-fast: $(VENV)/.stamp
 	$(VENV)/bin/ruff check peercare tests scripts toolchain

@@ -46,10 +46,22 @@ def conversations(count: int, size: int, seed: int = 1) -> list[bytes]:
         for m in range(6):
             body = " ".join(rng.choice(WORDS) for _ in range(60))
             role = "customer" if m % 2 == 0 else "advocate"
-            messages.append(Message(role=role, author=f"user-{rng.randrange(10**6)}",
-                                    time=start + timedelta(minutes=i * 10 + m), body=body))
-        doc = Conversation(brand=1, source="zendesk", ticket_id=f"T-{i}", language="en",
-                           topics=("esim", "billing"), messages=tuple(messages))
+            messages.append(
+                Message(
+                    role=role,
+                    author=f"user-{rng.randrange(10**6)}",
+                    time=start + timedelta(minutes=i * 10 + m),
+                    body=body,
+                )
+            )
+        doc = Conversation(
+            brand=1,
+            source="zendesk",
+            ticket_id=f"T-{i}",
+            language="en",
+            topics=("esim", "billing"),
+            messages=tuple(messages),
+        )
         data = doc.canonical_bytes()
         if len(data) < size:  # pad the last message to the target size
             last = messages[-1].model_copy(update={"body": messages[-1].body + " " + "x" * (size - len(data) - 1)})
@@ -86,8 +98,10 @@ def main() -> int:
     mean_size = sum(map(len, docs)) / len(docs)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     package = json.loads(IPFS_PACKAGE.read_text())["version"]
-    print(f"{args.rounds} rounds of {args.count} conversations of {mean_size:.0f} bytes, one at a time, "
-          f"median of rounds; {machine}")
+    print(
+        f"{args.rounds} rounds of {args.count} conversations of {mean_size:.0f} bytes, one at a time, "
+        f"median of rounds; {machine}"
+    )
 
     results: dict[str, Figures] = {}
     with tempfile.TemporaryDirectory(prefix="peercare-bench-") as tmp:
@@ -111,15 +125,20 @@ def main() -> int:
             rounds,
         )
 
-    print(json.dumps({
-        "benchmark": "content-store",
-        "documents_per_round": args.count,
-        "rounds": args.rounds,
-        "mean_bytes": round(mean_size),
-        "machine": machine,
-        "node_software": node_label,
-        **results,
-    }, sort_keys=True))
+    print(
+        json.dumps(
+            {
+                "benchmark": "content-store",
+                "documents_per_round": args.count,
+                "rounds": args.rounds,
+                "mean_bytes": round(mean_size),
+                "machine": machine,
+                "node_software": node_label,
+                **results,
+            },
+            sort_keys=True,
+        )
+    )
     return 0
 
 

@@ -40,8 +40,9 @@ from peercare.chain.devnet import BRAND_ADMIN, DEPLOYER, ORACLE, dev_account, re
 from peercare.chain.local import LocalChain  # noqa: E402
 from peercare.config import Settings  # noqa: E402
 from peercare.db.database import Database, sqlite_url  # noqa: E402
-from peercare.db.tables.oracle import Brand, OutboxStatus, OutboxTx, Question, WebhookCredential  # noqa: E402
+from peercare.db.tables.oracle import OutboxStatus, OutboxTx, Question, WebhookCredential  # noqa: E402
 from peercare.db.tables.projections import AnswerRow  # noqa: E402
+from peercare.oracle.brands import configure_brand  # noqa: E402
 from peercare.oracle.webhooks.generic_client import generic_body, generic_headers  # noqa: E402
 
 CHAIN_PORT, API_PORT = 8720, 8721
@@ -77,17 +78,7 @@ def start_chain(data_dir: Path, port: int = CHAIN_PORT) -> tuple[LocalChain, Any
 
 def configure(database: Database) -> None:
     with database.transaction() as session:
-        session.add(
-            Brand(
-                id=1,
-                name="Bench",
-                default_topic="general",
-                topics=[],
-                default_bounty=10**18,
-                answer_window_s=86_400,
-                created_at_ms=0,
-            )
-        )
+        configure_brand(session, 1, "Bench", default_bounty=10**18, answer_window_s=86400)
         session.flush()
         session.add(WebhookCredential(brand_id=1, source="generic", secret=SECRET))
 

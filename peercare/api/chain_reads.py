@@ -1,4 +1,4 @@
-"""The API's one way to read a view function of the chain, and its one error policy: a node that
+"""What the chain layer's view reads (`peercare.chain.views`) mean to an API client: a node that
 cannot be reached, or that answers a read with an error, is a 503 problem document (the request
 may be tried again; nothing was changed)."""
 
@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_abi.abi import decode
-
 from peercare.api.context import ApiContext
 from peercare.api.problems import Problem
-from peercare.chain.rpc import RpcError, RpcUnavailable
-from peercare.core.hex import unhex
+from peercare.chain.rpc import RpcUnavailable
+from peercare.chain.views import ViewFailed
+from peercare.chain.views import read_view as read_chain_view
 
 
 def chain_unavailable(exc: RpcUnavailable) -> Problem:
@@ -21,9 +20,8 @@ def chain_unavailable(exc: RpcUnavailable) -> Problem:
 def read_view(context: ApiContext, to: str, data: str, types: list[str], block: str = "latest") -> tuple[Any, ...]:
     """The decoded outputs of an `eth_call` of `data` on `to` at `block`."""
     try:
-        result = context.rpc.call("eth_call", [{"to": to, "data": data}, block])
+        return read_chain_view(context.rpc, to, data, types, block)
     except RpcUnavailable as exc:
         raise chain_unavailable(exc) from None
-    except RpcError as exc:
-        raise Problem(503, f"the chain node could not answer a read of {to}: {exc}") from None
-    return tuple(decode(types, unhex(str(result))))
+    except ViewFailed as exc:
+        raise Problem(503, str(exc)) from None

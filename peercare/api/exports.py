@@ -198,8 +198,8 @@ KINDS: tuple[Kind, ...] = (
         "rating",
         "ratings",
         RatingEvent,
-        ix.Rating,
-        _of_brand_questions(ix.Rating),
+        ix.AnswerRated,
+        _of_brand_questions(ix.AnswerRated),
         lambda r: {
             "answer_id": r.answer_id,
             "question_id": r.question_id,
@@ -278,7 +278,7 @@ class BrandHistory(BaseModel):
 
 
 def indexed_block(session: Session) -> int | None:
-    cursor = session.get(ix.Cursor, 1)
+    cursor = session.get(ix.IndexerCursor, 1)
     return None if cursor is None else cursor.block_number
 
 

@@ -20,7 +20,7 @@ from peercare.api.problems import Problem
 MAX_ROW_ID = 2**63 - 1
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Items per page (at most {MAX_PAGE})")]
-Cursor = Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$", description="From a previous page")]
+PageCursor = Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$", description="From a previous page")]
 DEFAULT_LIMIT = DEFAULT_PAGE
 
 

@@ -19,7 +19,7 @@ oracle stored), then checks, for every brand or one (one module each in `peercar
 This module owns the order (the chain checked to be the deployment's, the oracle's index read, the
 scratch index built in one pass that stops where the oracle's index did to compare it, then the
 checks) and builds the report (`AuditReport`), which renders as text or JSON. What the checks share
-(the report's types, `PublicContent`, `ScratchIndex`) is `peercare.audit.checks.common`. Pure
+(the report's types, `ScratchIndex`) is `peercare.audit.checks.common`. Pure
 orchestration over `peercare.oracle.indexer` and the checks (which use `peercare.core.merkle` and
 `peercare.reputation.publication`).
 """
@@ -34,16 +34,18 @@ from web3 import Web3
 from web3.contract import Contract
 
 from peercare.audit.checks.batches import check_batches
-from peercare.audit.checks.common import AuditError, AuditReport, Progress, PublicContent, ScratchIndex
+from peercare.audit.checks.common import AuditError, AuditReport, Progress, ScratchIndex
 from peercare.audit.checks.content import check_content
 from peercare.audit.checks.database import check_database, start_database_check
 from peercare.audit.checks.payouts import check_payouts
 from peercare.audit.checks.reputation import check_reputation
 from peercare.chain.deployment import Deployment
+from peercare.chain.views import ChainReader
+from peercare.content.store import EveryStore
 from peercare.content.vault import Vault
 from peercare.db.database import Database
 from peercare.db.tables import projections as ix
-from peercare.oracle.indexer import ChainReader, Indexer
+from peercare.oracle.indexer import Indexer
 
 # The audit's interface (what `peercare.cli.audit` imports); the two types are defined with what the checks share.
 __all__ = ["AuditError", "AuditReport", "run_audit"]
@@ -67,12 +69,12 @@ def run_audit(
     """Audit the deployment's history (see the module docstring). `scratch` must be an empty,
     migrated database; `oracle_database`, if given, is only read and compared."""
     started = clock()
-    public = PublicContent(vault.stores)
+    public = EveryStore(vault.stores)
     ledger = deployment.contract(Web3(), "PeerCareLedger")
     head = _check_chain(rpc, deployment, ledger)
     first = deployment.deployed_at_block
     with scratch.read() as session:
-        if session.get(ix.Cursor, 1) is not None:
+        if session.get(ix.IndexerCursor, 1) is not None:
             raise AuditError("the scratch database already holds an index: the audit starts from an empty one")
 
     database_section, oracle_index = start_database_check(oracle_database, first, head, progress)
@@ -122,7 +124,7 @@ def _index(
     scratch: Database,
     rpc: ChainReader,
     deployment: Deployment,
-    public: PublicContent,
+    public: EveryStore,
     until: int,
     progress: Progress,
     clock: Callable[[], float],

@@ -6,7 +6,6 @@ import hashlib
 import logging
 import secrets
 import sys
-import time
 from decimal import Decimal, InvalidOperation
 
 import click
@@ -16,6 +15,7 @@ from peercare.chain.deployment import Deployment, DeploymentError
 from peercare.config import Settings
 from peercare.db.database import Database
 from peercare.db.tables.oracle import Brand, WebhookCredential
+from peercare.oracle.brands import BrandConfigError, configure_brand
 from peercare.oracle.webhooks import SOURCES
 
 TOKEN_DECIMALS = 18  # PeerCareToken; amounts on the command line are in whole tokens
@@ -95,13 +95,10 @@ def brand(
     expert: tuple[str, ...],
 ) -> None:
     """Configure (or reconfigure) brand BRAND_ID, already registered on the ledger."""
-    for topic in (default_topic, *topics):
-        if not topic or len(topic.encode()) > 31:
-            raise click.BadParameter(f"topic {topic!r} must be 1 to 31 bytes", param_hint="--topic")
     bounty_by_tag = {}
     for item in tag_bounty:
         tag, _, tokens = item.partition("=")
-        bounty_by_tag[tag.strip().lower()] = str(_amount(tokens))
+        bounty_by_tag[tag] = _amount(tokens)
     experts = {}
     for item in expert:
         agent, _, wallet = item.partition("=")
@@ -109,12 +106,21 @@ def brand(
             raise click.BadParameter(f"{wallet!r} is not an address", param_hint="--expert")
         experts[agent] = Web3.to_checksum_address(wallet)
     database = _open_database(Settings())
-    with database.transaction() as session:
-        row = session.get(Brand, brand_id) or Brand(id=brand_id, created_at_ms=int(time.time() * 1000))
-        row.name, row.default_topic, row.topics = name, default_topic, sorted({t.lower() for t in topics})
-        row.default_bounty, row.bounty_by_tag = _amount(bounty), bounty_by_tag
-        row.answer_window_s, row.experts = int(answer_window_days * 86400), experts
-        session.add(row)
+    try:
+        with database.transaction() as session:
+            configure_brand(
+                session,
+                brand_id,
+                name,
+                default_topic=default_topic,
+                topics=topics,
+                default_bounty=_amount(bounty),
+                bounty_by_tag=bounty_by_tag,
+                answer_window_s=int(answer_window_days * 86400),
+                experts=experts,
+            )
+    except BrandConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
     click.echo(f"brand {brand_id} ({name}) configured")
 
 

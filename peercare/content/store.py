@@ -45,18 +45,21 @@ class Store(Protocol):
 
 def get_from_first(stores: Sequence[Store], cid: str) -> bytes:
     """The bytes for `cid` from the first store holding an intact copy. Otherwise `ContentCorrupted`
-    if any copy was corrupted, `StoreUnavailable` if no store answered, else `ContentMissing`."""
+    if any copy was corrupted; `StoreUnavailable` if any store did not answer (the copy may be on
+    it, so "missing" would not be the truth); else `ContentMissing`. The runtime's reads, the
+    vault's and the audit's all answer by this one rule."""
     errors: list[Exception] = []
     for store in stores:
         try:
             return store.get(cid)
         except (ContentMissing, ContentCorrupted, StoreUnavailable) as exc:
             errors.append(exc)
+    detail = "; ".join(map(str, errors))
     if any(isinstance(e, ContentCorrupted) for e in errors):
-        raise ContentCorrupted(cid, "; ".join(map(str, errors)))
-    if errors and all(isinstance(e, StoreUnavailable) for e in errors):
-        raise StoreUnavailable("; ".join(map(str, errors)))
-    raise ContentMissing(cid, "; ".join(map(str, errors)))
+        raise ContentCorrupted(cid, detail)
+    if any(isinstance(e, StoreUnavailable) for e in errors):
+        raise StoreUnavailable(f"{cid} cannot be read: {detail}")
+    raise ContentMissing(cid, detail)
 
 
 class EveryStore:

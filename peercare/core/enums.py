@@ -5,6 +5,7 @@ values; the API shows their labels."""
 from __future__ import annotations
 
 from enum import IntEnum, StrEnum
+from typing import Literal, get_args
 
 
 class RaterKind(IntEnum):
@@ -25,6 +26,12 @@ class RaterKind(IntEnum):
             return cls[label.upper()]
         except KeyError:
             raise ValueError(f"unknown rater kind {label!r}") from None
+
+
+# The labels as a type, for the API's schemas (a JSON string enum). Spelled out because a type
+# checker cannot read them from the enum; the assertion keeps the two from drifting apart.
+RaterKindLabel = Literal["customer", "peer_advocate", "brand_expert"]
+assert get_args(RaterKindLabel) == tuple(kind.label for kind in RaterKind)
 
 
 class QuestionStatus(StrEnum):

@@ -7,7 +7,6 @@ questions not posted yet."""
 from __future__ import annotations
 
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +17,7 @@ from peercare.db.tables.oracle import Brand, Question, WebhookCredential
 from peercare.demo.connection import Connection
 from peercare.demo.errors import DemoError
 from peercare.demo.plan import DEFAULT_BOUNTY, DEFAULT_TOPIC, SOURCE, TOPIC_BOUNTY, Plan
+from peercare.oracle.brands import configure_brand
 
 ANSWER_WINDOW_S = 30 * 86_400  # long enough for any replay: acceptances must come before it ends
 
@@ -32,10 +32,6 @@ class BrandSetup:
     secret: str
     registered: bool  # now, by this run
     deposited: int  # tokens (wei) added to the pool by this run
-
-
-def bounty_rules(plan: Plan) -> dict[str, str]:
-    return {topic: str(TOPIC_BOUNTY) for topic in plan.topics}
 
 
 def set_up_brand(conn: Connection, plan: Plan) -> BrandSetup:
@@ -53,12 +49,16 @@ def set_up_brand(conn: Connection, plan: Plan) -> BrandSetup:
     else:
         _check_brand_on_chain(ledger, brand_id, admin.address, conn.oracle_address)
     with conn.database.transaction() as session:
-        row = session.get(Brand, brand_id) or Brand(id=brand_id, created_at_ms=int(time.time() * 1000))
-        row.name, row.default_topic, row.topics = name, DEFAULT_TOPIC, sorted(plan.topics)
-        row.default_bounty, row.bounty_by_tag = DEFAULT_BOUNTY, bounty_rules(plan)
-        row.answer_window_s, row.experts = ANSWER_WINDOW_S, {}
-        session.add(row)
-        session.flush()
+        configure_brand(
+            session,
+            brand_id,
+            name,
+            default_topic=DEFAULT_TOPIC,
+            topics=plan.topics,
+            default_bounty=DEFAULT_BOUNTY,
+            bounty_by_tag=dict.fromkeys(plan.topics, TOPIC_BOUNTY),
+            answer_window_s=ANSWER_WINDOW_S,
+        )
         credential = session.get(WebhookCredential, (brand_id, SOURCE))
         if credential is None:
             credential = WebhookCredential(brand_id=brand_id, source=SOURCE, secret=secrets.token_urlsafe(32))

@@ -108,7 +108,7 @@ class Watcher:
         """Blocks indexed up to the last block holding one of the brand's writes."""
         with self.conn.database.read() as session:
             target = session.scalar(select(func.max(OutboxTx.block_number)).where(OutboxTx.brand_id == self.brand_id))
-            cursor = session.get(ix.Cursor, 1)
+            cursor = session.get(ix.IndexerCursor, 1)
         reached = -1 if cursor is None else cursor.block_number
         if target is None:
             return Progress(1, 1, True)

@@ -31,7 +31,7 @@ def chain_figures(conn: Connection, brand_id: int) -> dict[str, Any]:
                 ix.AnswerRow.question_id.in_(questions), ix.AnswerRow.batch_root.is_not(None)
             )
         )
-        ratings = session.scalar(select(func.count()).where(ix.Rating.question_id.in_(questions)))
+        ratings = session.scalar(select(func.count()).where(ix.AnswerRated.question_id.in_(questions)))
         acceptances = session.scalar(select(func.count()).where(ix.Acceptance.question_id.in_(questions)))
         paid = sum(session.scalars(select(ix.RewardCredit.amount).where(ix.RewardCredit.question_id.in_(questions))))
         gas = session.scalars(select(OutboxTx.gas_used).where(OutboxTx.brand_id == brand_id))

@@ -54,10 +54,10 @@ from peercare.db.tables.oracle import (
     OutboxStatus,
     OutboxTx,
     Question,
-    Rating,
+    SentRating,
     WebhookEvent,
 )
-from peercare.db.tables.projections import BatchAnchored, Cursor, IndexedBlock
+from peercare.db.tables.projections import BatchAnchored, IndexedBlock, IndexerCursor
 from peercare.oracle.events import (
     CommentAdded,
     SatisfactionRated,
@@ -371,8 +371,10 @@ class Processor:
             return Outcome("rated without an answer from an advocate or expert: nothing to rate")
         rater = hexed(rater_id(source, event.rater_id))
         if session.scalar(
-            select(Rating.id).where(
-                Rating.answer_id == answer.answer_id, Rating.rater_kind == RaterKind.CUSTOMER, Rating.rater_id == rater
+            select(SentRating.id).where(
+                SentRating.answer_id == answer.answer_id,
+                SentRating.rater_kind == RaterKind.CUSTOMER,
+                SentRating.rater_id == rater,
             )
         ):
             return Outcome("this rater rated this answer before; the ledger keeps the first rating")
@@ -382,7 +384,7 @@ class Processor:
         )
         outbox = self._queue(session, OutboxKind.RATE, question.brand_id, data, self._proof_steps(answer))
         session.add(
-            Rating(
+            SentRating(
                 answer_id=answer.answer_id,
                 rater_kind=RaterKind.CUSTOMER,
                 rater_id=rater,
@@ -542,7 +544,7 @@ class Processor:
         until it is `confirmations` deep: a reorganisation may replay it elsewhere)."""
         if row.block_number is None:
             return True
-        cursor = session.get(Cursor, 1)
+        cursor = session.get(IndexerCursor, 1)
         if cursor is None or cursor.block_number < row.block_number:
             return False
         indexed = session.get(IndexedBlock, row.block_number)
@@ -619,7 +621,7 @@ class Processor:
             if again is None:
                 continue  # queued again before, by another processor
             if row.kind == OutboxKind.RATE:
-                session.execute(update(Rating).where(Rating.outbox_id == row.id).values(outbox_id=again))
+                session.execute(update(SentRating).where(SentRating.outbox_id == row.id).values(outbox_id=again))
             log.info(
                 "outbox %d (%s) proved against the dead batch %d: queued again as %d", row.id, row.kind, batch.id, again
             )

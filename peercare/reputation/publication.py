@@ -25,7 +25,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from eth_abi.abi import decode
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from sqlalchemy import func, select, text
@@ -35,6 +34,7 @@ from web3.contract import Contract
 
 from peercare.chain.deployment import Deployment
 from peercare.chain.rpc import Rpc
+from peercare.chain.views import ChainReader, read_view
 from peercare.content.cid import cid_from_digest, digest_from_cid
 from peercare.content.errors import ContentError
 from peercare.core.enums import OutboxKind, RaterKind
@@ -45,7 +45,7 @@ from peercare.db.database import Database
 from peercare.db.tables import projections as ix
 from peercare.db.tables.oracle import Brand, OutboxStatus, OutboxTx
 from peercare.db.tables.reputation import ReputationEpoch
-from peercare.oracle.indexer import ChainReader, ContentSource, Indexer
+from peercare.oracle.indexer import ContentSource, Indexer
 from peercare.oracle.outbox import enqueue
 from peercare.reputation.epoch import (
     EpochError,
@@ -113,9 +113,9 @@ def _acceptances(session: Session, cut: int) -> list[Acceptance]:
 
 def _ratings(session: Session, cut: int) -> list[Rating]:
     query = (
-        select(ix.Rating, ix.QuestionPosted.brand_id, ix.QuestionPosted.topic)
-        .outerjoin(ix.QuestionPosted, ix.QuestionPosted.question_id == ix.Rating.question_id)
-        .where(ix.Rating.block_time <= cut)
+        select(ix.AnswerRated, ix.QuestionPosted.brand_id, ix.QuestionPosted.topic)
+        .outerjoin(ix.QuestionPosted, ix.QuestionPosted.question_id == ix.AnswerRated.question_id)
+        .where(ix.AnswerRated.block_time <= cut)
     )
     return [
         Rating(
@@ -254,15 +254,14 @@ def roots_contract(deployment: Deployment) -> Contract:
 
 def chain_latest_epoch(rpc: ChainReader, roots: Contract) -> int:
     """`ReputationRoots.latestEpoch()` at the chain's latest block."""
-    result = rpc.call("eth_call", [{"to": roots.address, "data": roots.encode_abi("latestEpoch")}, "latest"])
-    (latest,) = decode(["uint64"], unhex(result))
+    (latest,) = read_view(rpc, roots.address, roots.encode_abi("latestEpoch"), ["uint64"])
     return int(latest)
 
 
 def holds_publisher_role(rpc: ChainReader, roots: Contract, account: str) -> bool:
     """Whether `account` may call `publishRoot` (holds `REPUTATION_ORACLE_ROLE`)."""
     data = roots.encode_abi("hasRole", args=[PUBLISHER_ROLE, to_checksum_address(account)])
-    (held,) = decode(["bool"], unhex(rpc.call("eth_call", [{"to": roots.address, "data": data}, "latest"])))
+    (held,) = read_view(rpc, roots.address, data, ["bool"])
     return bool(held)
 
 
@@ -274,7 +273,7 @@ def latest_complete_cut(database: Database, rpc: ChainReader) -> int:
 
 
 def _cursor_block_time(session: Session, rpc: ChainReader) -> int:
-    cursor = session.get(ix.Cursor, 1)
+    cursor = session.get(ix.IndexerCursor, 1)
     if cursor is None:
         raise PublicationError("the indexer has not indexed any block yet")
     header = rpc.call("eth_getBlockByNumber", [hex(cursor.block_number), False])
@@ -472,7 +471,7 @@ def recompute_epoch(
 def index_from_scratch(database: Database, rpc: ChainReader, deployment: Deployment, store: ContentSource) -> None:
     """Index the chain from the deployment block up to the current head into the empty `database`."""
     with database.read() as session:
-        if session.get(ix.Cursor, 1) is not None:
+        if session.get(ix.IndexerCursor, 1) is not None:
             raise PublicationError(
                 "the scratch database already holds an index: recomputation starts from an empty one"
             )

@@ -25,14 +25,14 @@ from peercare.core.ledger_ids import answer_id, question_id, short_string
 from peercare.db.database import Database, sqlite_url
 from peercare.db.tables.oracle import (
     Answer,
-    Brand,
     EventStatus,
     OutboxStatus,
     OutboxTx,
     WebhookCredential,
     WebhookEvent,
 )
-from peercare.db.tables.projections import Cursor, projection_snapshot
+from peercare.db.tables.projections import IndexerCursor, projection_snapshot
+from peercare.oracle.brands import configure_brand
 from peercare.oracle.indexer import Indexer
 from peercare.oracle.leadership import LEASE_KEY
 from peercare.oracle.manifest import BatchManifest
@@ -45,22 +45,19 @@ SECRET = "end-to-end-secret"
 ADVOCATES = [dev_account(i) for i in range(3, 9)]
 
 
-def configure_brand(database: Database, brand_id: int, *, batch_experts: dict[str, str] | None = None) -> None:
+def serve_cardano_brand(database: Database, brand_id: int, *, batch_experts: dict[str, str] | None = None) -> None:
+    """Configure `brand_id` as the end-to-end tests' brand, with a generic webhook signed by `SECRET`."""
     with database.transaction() as session:
-        session.add(
-            Brand(
-                id=brand_id,
-                name="Cardano Support",
-                default_topic="general",
-                topics=["staking", "wallets", "nodes"],
-                default_bounty=10**18,
-                bounty_by_tag={"urgent": str(5 * 10**18)},
-                answer_window_s=30 * 86_400,
-                experts=batch_experts or {},
-                created_at_ms=0,
-            )
+        configure_brand(
+            session,
+            brand_id,
+            "Cardano Support",
+            topics=["staking", "wallets", "nodes"],
+            default_bounty=10**18,
+            bounty_by_tag={"urgent": 5 * 10**18},
+            answer_window_s=30 * 86400,
+            experts=batch_experts or {},
         )
-        session.flush()
         session.add(WebhookCredential(brand_id=brand_id, source="generic", secret=SECRET))
 
 
@@ -163,7 +160,7 @@ def wait_until_drained(dev: DevLedger, database: Database, timeout_s: float = 18
 
 def _indexed_to(database: Database) -> int:
     with database.read() as session:
-        return session.scalar(select(Cursor.block_number)) or -1
+        return session.scalar(select(IndexerCursor.block_number)) or -1
 
 
 def drained(database: Database, rpc: Rpc, oracle_address: str) -> bool:

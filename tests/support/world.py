@@ -35,7 +35,7 @@ from peercare.oracle.webhooks.generic_client import generic_body, generic_header
 from peercare.reputation.publication import latest_complete_cut, publish_epoch
 from peercare.runtime import Oracle
 from tests.support.devchain import DevLedger, start_dev_ledger
-from tests.support.oracle_process import ADVOCATES, SECRET, configure_brand, ticket_history, wait_until_drained
+from tests.support.oracle_process import ADVOCATES, SECRET, serve_cardano_brand, ticket_history, wait_until_drained
 
 TICKETS = 6
 DOMAIN = "testserver"  # what TestClient sends as Host; the sign-in domain of these tests
@@ -148,8 +148,8 @@ def build_world(dev: DevLedger, data_dir: Path) -> World:
         api_burst=10_000,
     )
     oracle = Oracle(settings, dev.deployment)
-    configure_brand(oracle.database, dev.brand_id, batch_experts={"agent-7": dev_account(7).address})
-    configure_brand(oracle.database, brand2)
+    serve_cardano_brand(oracle.database, dev.brand_id, batch_experts={"agent-7": dev_account(7).address})
+    serve_cardano_brand(oracle.database, brand2)
     oracle.start_workers()
     world = World(dev, oracle, TestClient(oracle.app), brand2_id=brand2)
     rng = random.Random(7)

@@ -26,7 +26,7 @@ from web3.contract import Contract
 
 from peercare.api.chain_reads import read_view
 from peercare.api.context import ApiContext
-from peercare.api.paging import DEFAULT_LIMIT, Cursor, Limit, after_cursor
+from peercare.api.paging import DEFAULT_LIMIT, Limit, PageCursor, after_cursor
 from peercare.api.problems import Problem
 from peercare.api.relay import API_ANSWER_PREFIX, check_relay_quota, prepare
 from peercare.api.reputation_reads import EpochUnreadable, Reputation, ReputationCache, reputation_cache
@@ -129,7 +129,7 @@ def earnings(advocate: AdvocateSelf, context: Context) -> EarningsOut:
 
 @router.get("/advocates/{address}/answers", summary="The advocate's answers recorded on chain (paged)")
 def answers(
-    advocate: AdvocateSelf, context: Context, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    advocate: AdvocateSelf, context: Context, limit: Limit = DEFAULT_LIMIT, cursor: PageCursor = None
 ) -> Page[AdvocateAnswer]:
     after = after_cursor(cursor)
     with context.database.read() as session:
@@ -145,9 +145,9 @@ def answers(
         rated = {
             answer: (count, total)
             for answer, count, total in session.execute(
-                select(ix.Rating.answer_id, func.count(), func.sum(ix.Rating.rating))
-                .where(ix.Rating.answer_id.in_(ids))
-                .group_by(ix.Rating.answer_id)
+                select(ix.AnswerRated.answer_id, func.count(), func.sum(ix.AnswerRated.rating))
+                .where(ix.AnswerRated.answer_id.in_(ids))
+                .group_by(ix.AnswerRated.answer_id)
             )
         }
     items = []
@@ -177,14 +177,14 @@ def answers(
 
 @router.get("/advocates/{address}/ratings", summary="The ratings of the advocate's answers (paged)")
 def ratings(
-    advocate: AdvocateSelf, context: Context, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    advocate: AdvocateSelf, context: Context, limit: Limit = DEFAULT_LIMIT, cursor: PageCursor = None
 ) -> Page[AdvocateRating]:
     after = after_cursor(cursor)
     with context.database.read() as session:
         rows = session.execute(
-            select(ix.Rating, _brand_of(ix.Rating.question_id))
-            .where(ix.Rating.advocate == advocate, ix.Rating.id > after)
-            .order_by(ix.Rating.id)
+            select(ix.AnswerRated, _brand_of(ix.AnswerRated.question_id))
+            .where(ix.AnswerRated.advocate == advocate, ix.AnswerRated.id > after)
+            .order_by(ix.AnswerRated.id)
             .limit(limit + 1)
         ).all()
     page = rows[:limit]

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from peercare.api import exports
 from peercare.api.chain_reads import read_view
 from peercare.api.context import ApiContext
-from peercare.api.paging import DEFAULT_LIMIT, Cursor, Limit, after_cursor
+from peercare.api.paging import DEFAULT_LIMIT, Limit, PageCursor, after_cursor
 from peercare.api.problems import Problem
 from peercare.api.schemas.auditors import (
     AnswerAudit,
@@ -215,7 +215,7 @@ def _published(row: ix.ReputationRoot) -> PublishedEpoch:
     responses=_problems({**AUDITOR_ERRORS, 422: "malformed limit or cursor"}),
 )
 def list_epochs(
-    caller: Auditor, context: Context, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    caller: Auditor, context: Context, limit: Limit = DEFAULT_LIMIT, cursor: PageCursor = None
 ) -> Page[PublishedEpoch]:
     after = after_cursor(cursor)
     with context.database.read() as session:

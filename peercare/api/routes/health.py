@@ -92,7 +92,7 @@ def read_writes(session: Session, fee_ceiling_wei: int) -> WritesInDatabase:
         if bumped(fee) > fee_ceiling_wei
     ]
     state = session.scalars(select(SignerState).limit(1)).first()
-    cursor = session.get(ix.Cursor, 1)
+    cursor = session.get(ix.IndexerCursor, 1)
     return WritesInDatabase(
         in_flight=in_flight,
         oldest=oldest,

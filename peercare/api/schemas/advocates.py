@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from peercare.api.schemas.common import Address, Hex32, Strict, TokenAmount
+from peercare.core.enums import RaterKindLabel
 
 AnyHex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", description="32 bytes, 0x-prefixed hex")]
 Cid = Annotated[str, Field(pattern=r"^b[a-z2-7]{58}$", description="A CIDv1 (raw, sha2-256, base32)")]
@@ -56,7 +57,7 @@ class AdvocateRating(BaseModel):
     question_id: Hex32
     brand_id: int | None
     rating: int = Field(ge=1, le=5)
-    rater_kind: Literal["customer", "peer_advocate", "brand_expert"]
+    rater_kind: RaterKindLabel
     rater_id: Hex32 = Field(description="A hash of the rater's id: never the id")
     block_number: int
     block_time: int

@@ -7,5 +7,5 @@ order and each returning (or filling) one `Section` of the report:
 - `reputation`: each published epoch recomputes to the root on chain;
 - `database`: the oracle's own index equals the scratch index up to the block it reached;
 - `common`: what they share: `AuditError`, the report (`Check`, `Entry`, `Section`, `AuditReport`),
-  `Progress`, the public documents (`PublicContent`) and the scratch index (`ScratchIndex`).
+  `Progress`, the scratch index (`ScratchIndex`).
 """

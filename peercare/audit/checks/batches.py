@@ -6,9 +6,10 @@ it; leaves the ledger refuses for the batch's brand are noted, not failed. Owns 
 
 from __future__ import annotations
 
-from peercare.audit.checks.common import Check, Entry, PublicContent, ScratchIndex, Section
+from peercare.audit.checks.common import Check, Entry, ScratchIndex, Section
 from peercare.content.cid import cid_from_digest
 from peercare.content.errors import ContentCorrupted, ContentMissing
+from peercare.content.store import EveryStore
 from peercare.core.hex import unhex
 from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING
 from peercare.core.merkle import verify
@@ -16,7 +17,7 @@ from peercare.db.tables import projections as ix
 from peercare.oracle.manifest import BatchManifest, ManifestError
 
 
-def check_batches(index: ScratchIndex, public: PublicContent, brand_id: int | None) -> Section:
+def check_batches(index: ScratchIndex, public: EveryStore, brand_id: int | None) -> Section:
     section = Section(Check.BATCHES)
     for counter in (
         "batches",

@@ -1,12 +1,12 @@
 """What the audit's checks share: `AuditError`; the report (`Check` and its `TITLES`, `Entry` for a
 finding or a note, one `Section` per check, the whole `AuditReport` rendered as text or JSON);
-`Progress`; the public documents (`PublicContent`, from the content stores); and `ScratchIndex`,
+`Progress`; and `ScratchIndex`,
 what the checks read from the scratch index, loaded once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -14,8 +14,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from peercare.content.errors import ContentCorrupted, ContentMissing, StoreUnavailable
-from peercare.content.store import Store
 from peercare.db.tables import projections as ix
 
 Progress = Callable[[str], None]
@@ -157,31 +155,6 @@ class AuditReport:
         plural = "s" * (total != 1)
         lines.append("Everything checks out." if self.ok else f"{total} finding{plural}: the history does NOT verify.")
         return "\n".join(lines)
-
-
-# ---------------------------------------------------------------- content access
-
-
-class PublicContent:
-    """The public documents (batch and epoch manifests) from the first store holding an intact copy,
-    as `Vault` reads sealed blocks; every store re-hashes what it returns."""
-
-    def __init__(self, stores: Sequence[Store]) -> None:
-        self.stores = list(stores)
-
-    def get(self, cid: str) -> bytes:
-        errors: list[Exception] = []
-        for store in self.stores:
-            try:
-                return store.get(cid)
-            except (ContentMissing, ContentCorrupted, StoreUnavailable) as exc:
-                errors.append(exc)
-        detail = "; ".join(map(str, errors))
-        if any(isinstance(error, ContentCorrupted) for error in errors):
-            raise ContentCorrupted(cid, detail)
-        if any(isinstance(error, StoreUnavailable) for error in errors):
-            raise StoreUnavailable(f"{cid} cannot be read: {detail}")
-        raise ContentMissing(cid, detail)
 
 
 # ---------------------------------------------------------------- the scratch index

@@ -61,9 +61,9 @@ def _read_oracle_index(database: Database, first_block: int, attempts: int = 5) 
             with database.read() as session:
                 if database.engine.dialect.name == "postgresql":
                     session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-                before = session.scalar(select(ix.Cursor.block_number).where(ix.Cursor.id == 1))
+                before = session.scalar(select(ix.IndexerCursor.block_number).where(ix.IndexerCursor.id == 1))
                 snapshot = ix.projection_snapshot(session)
-                after = session.scalar(select(ix.Cursor.block_number).where(ix.Cursor.id == 1))
+                after = session.scalar(select(ix.IndexerCursor.block_number).where(ix.IndexerCursor.id == 1))
             if before == after:
                 return (first_block - 1 if after is None else after), snapshot
     except SQLAlchemyError as err:

@@ -2,7 +2,7 @@
 same transaction, the credits of one acceptance sum to its bounty, the accepted answer was
 recorded, and each brand's pool (and, without --brand, each account's earnings) as summed from the
 events equals what the ledger's views say at the audited head. Owns `check_payouts`, the pool and
-earnings balances, and `_calls` (the ledger's views, read in JSON-RPC batches).
+earnings balances.
 """
 
 from __future__ import annotations
@@ -11,14 +11,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from eth_abi.abi import decode
 from sqlalchemy.orm import Session
 from web3.contract import Contract
 
 from peercare.audit.checks.common import AuditError, Check, ScratchIndex, Section
-from peercare.core.hex import unhex
+from peercare.chain.views import ChainReader, ViewFailed, read_views
 from peercare.db.tables import projections as ix
-from peercare.oracle.indexer import ChainReader
 
 
 def check_payouts(
@@ -115,9 +113,8 @@ def _check_pools(
     brand_id: int | None,
 ) -> None:
     brands = sorted(brand for brand in index.brands if brand_id in (None, brand))
-    results = _calls(rpc, ledger, head, [("pool", [brand]) for brand in brands])
-    for brand, result in zip(brands, results, strict=True):
-        available, escrowed = decode(["uint128", "uint128"], result)
+    results = _calls(rpc, ledger, head, [("pool", [brand]) for brand in brands], ["uint128", "uint128"])
+    for brand, (available, escrowed) in zip(brands, results, strict=True):
         balance = ix.pool_balance(session, brand)
         if (balance.available, balance.escrowed_open) == (available, escrowed):
             section.count("pools balanced")
@@ -140,9 +137,8 @@ def _check_earnings(
     pairs = sorted(
         {(row.account, row.token) for row in index.credits} | {(row.account, row.token) for row in index.withdrawals}
     )
-    results = _calls(rpc, ledger, head, [("earnings", [account, token]) for account, token in pairs])
-    for (account, token), result in zip(pairs, results, strict=True):
-        (held,) = decode(["uint256"], result)
+    results = _calls(rpc, ledger, head, [("earnings", [account, token]) for account, token in pairs], ["uint256"])
+    for (account, token), (held,) in zip(pairs, results, strict=True):
         summed = ix.earnings(session, account, token)
         if summed.claimable == held:
             section.count("earnings balanced")
@@ -156,19 +152,13 @@ def _check_earnings(
         )
 
 
-def _calls(rpc: ChainReader, contract: Contract, block: int, calls: Sequence[tuple[str, list[Any]]]) -> list[bytes]:
-    """`eth_call`s of `contract`'s views at `block`, in JSON-RPC batches."""
-    results: list[bytes] = []
-    for start in range(0, len(calls), 200):
-        chunk = calls[start : start + 200]
-        answers = rpc.batch(
-            [
-                ("eth_call", [{"to": contract.address, "data": contract.encode_abi(name, args=args)}, hex(block)])
-                for name, args in chunk
-            ]
-        )
-        for (name, args), answer in zip(chunk, answers, strict=True):
-            if isinstance(answer, Exception) or not isinstance(answer, str):
-                raise AuditError(f"the ledger's {name}({', '.join(map(str, args))}) failed: {answer}")
-            results.append(unhex(answer))
-    return results
+def _calls(
+    rpc: ChainReader, contract: Contract, block: int, calls: Sequence[tuple[str, list[Any]]], types: list[str]
+) -> list[tuple[Any, ...]]:
+    """The ledger's views at `block`, read in JSON-RPC batches; a failed read stops the audit."""
+    reads = [(str(contract.address), contract.encode_abi(name, args=args)) for name, args in calls]
+    try:
+        return read_views(rpc, reads, types, hex(block))
+    except ViewFailed as exc:
+        name, args = calls[exc.position]
+        raise AuditError(f"the ledger's {name}({', '.join(map(str, args))}) failed: {exc.message}") from None

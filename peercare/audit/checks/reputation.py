@@ -8,12 +8,13 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from peercare.audit.checks.common import Check, Progress, PublicContent, Section
+from peercare.audit.checks.common import Check, Progress, Section
+from peercare.content.store import EveryStore
 from peercare.db.tables import projections as ix
 from peercare.reputation.publication import recompute_from_index
 
 
-def check_reputation(session: Session, public: PublicContent, progress: Progress) -> Section:
+def check_reputation(session: Session, public: EveryStore, progress: Progress) -> Section:
     section = Section(Check.REPUTATION, scope="epochs cover every brand: checked whatever --brand says")
     section.counts = {"epochs": 0, "recomputed": 0}
     epochs = sorted(set(session.scalars(select(ix.ReputationRoot.epoch))))

@@ -109,7 +109,7 @@ class Answer(Base):
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
 
 
-class Rating(Base):
+class SentRating(Base):
     """A rating sent to the chain; the ledger takes one per (answer, rater kind, rater)."""
 
     __tablename__ = "ratings"

@@ -34,7 +34,7 @@ class IndexedBlock(Base):
     parent_hash: Mapped[str] = mapped_column(HASH)
 
 
-class Cursor(Base):
+class IndexerCursor(Base):
     """The one row saying up to which block (inclusive) the projections are complete."""
 
     __tablename__ = "ix_cursor"
@@ -122,7 +122,7 @@ class BatchAnchored(_EventRow, Base):
     manifest_status: Mapped[str] = mapped_column(String(16))
 
 
-class Rating(_EventRow, Base):
+class AnswerRated(_EventRow, Base):
     """`AnswerRated`."""
 
     __tablename__ = "ix_ratings"
@@ -223,7 +223,7 @@ PROJECTIONS: tuple[type[_EventRow], ...] = (
     QuestionPosted,
     AnswerRow,
     BatchAnchored,
-    Rating,
+    AnswerRated,
     Acceptance,
     RewardCredit,
     EarningsWithdrawal,

@@ -14,7 +14,7 @@ Code outside the package imports from here, not from the modules.
 """
 
 from peercare.oracle.indexer.errors import IndexerError
-from peercare.oracle.indexer.follower import ChainReader, Indexer
+from peercare.oracle.indexer.follower import Indexer
 from peercare.oracle.indexer.manifests import ContentSource
 from peercare.oracle.indexer.rescan import rescan_differences
 

@@ -23,15 +23,16 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from peercare.chain.deployment import Deployment
 from peercare.chain.rpc import RpcError
+from peercare.chain.views import ChainReader
 from peercare.db.database import Database
-from peercare.db.tables.projections import PROJECTIONS, Cursor, IndexedBlock
+from peercare.db.tables.projections import PROJECTIONS, IndexedBlock, IndexerCursor
 from peercare.oracle.indexer.chunks import chunks
 from peercare.oracle.indexer.decoder import LogDecoder
 from peercare.oracle.indexer.errors import IndexerError
@@ -52,14 +53,6 @@ KEPT_BLOCKS = 512
 #: Headers asked for in one JSON-RPC batch.
 HEADERS_PER_BATCH = 500
 CURSOR_ID = 1
-
-
-class ChainReader(Protocol):
-    """What the indexer needs of `peercare.chain.rpc.Rpc`."""
-
-    def call(self, method: str, params: list[Any] | None = None) -> Any: ...
-
-    def batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]: ...
 
 
 class _ChainMoved(Exception):
@@ -147,7 +140,7 @@ class Indexer:
     def cursor(self) -> int:
         """The last block indexed (`start_block - 1` before the first step)."""
         with self.database.read() as session:
-            row = session.get(Cursor, CURSOR_ID)
+            row = session.get(IndexerCursor, CURSOR_ID)
             return self.start_block - 1 if row is None else row.block_number
 
     def lag_blocks(self) -> int:
@@ -174,9 +167,11 @@ class Indexer:
         return _Fetched(cursor, logs, last, self._headers(range(cursor + 1, last + 1)), manifests)
 
     def _step(self, session: Session, target: int, prefetched: _Fetched | None = None) -> int:
-        cursor_row = session.scalars(select(Cursor).where(Cursor.id == CURSOR_ID).with_for_update()).first()
+        cursor_row = session.scalars(
+            select(IndexerCursor).where(IndexerCursor.id == CURSOR_ID).with_for_update()
+        ).first()
         if cursor_row is None:
-            cursor_row = Cursor(id=CURSOR_ID, block_number=self.start_block - 1)
+            cursor_row = IndexerCursor(id=CURSOR_ID, block_number=self.start_block - 1)
             session.add(cursor_row)
         cursor = previous = cursor_row.block_number
         stored = session.get(IndexedBlock, cursor)

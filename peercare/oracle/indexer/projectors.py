@@ -19,6 +19,7 @@ from peercare.core.hex import unhex
 from peercare.core.ledger_ids import answer_id
 from peercare.db.tables.projections import (
     Acceptance,
+    AnswerRated,
     AnswerRow,
     BatchAnchored,
     BrandRegistration,
@@ -27,7 +28,6 @@ from peercare.db.tables.projections import (
     PoolMovementKind,
     QuestionExpiry,
     QuestionPosted,
-    Rating,
     ReputationRoot,
     RewardCredit,
 )
@@ -141,7 +141,7 @@ def answer_batch_anchored(out: Projection, at: dict[str, Any], v: dict[str, Any]
 
 
 def answer_rated(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
-    out.rows[Rating].append(
+    out.rows[AnswerRated].append(
         at
         | {
             "answer_id": v["answerId"],

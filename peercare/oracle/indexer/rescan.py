@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from peercare.chain.deployment import Deployment
+from peercare.chain.views import ChainReader
 from peercare.db.database import Database
-from peercare.db.tables.projections import Cursor, projection_snapshot, snapshot_differences
-from peercare.oracle.indexer.follower import CURSOR_ID, ChainReader, Indexer
+from peercare.db.tables.projections import IndexerCursor, projection_snapshot, snapshot_differences
+from peercare.oracle.indexer.follower import CURSOR_ID, Indexer
 from peercare.oracle.indexer.manifests import ContentSource
 
 
@@ -24,7 +25,7 @@ def rescan_differences(
     `database` has reached, and compare the two: per table whose rows differ, (rows only in
     `database`, rows only in the rescan). Empty when the incremental index equals a full rescan."""
     with database.transaction() as session:
-        row = session.get(Cursor, CURSOR_ID)
+        row = session.get(IndexerCursor, CURSOR_ID)
     first = deployment.deployed_at_block if start_block is None else start_block
     until = first - 1 if row is None else row.block_number
     rescan = Indexer(

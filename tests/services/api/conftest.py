@@ -1,13 +1,9 @@
-"""Fixtures for the API tests: one running PeerCare with a history (`world.py`), shared by the
-session. Port: `PEERCARE_TEST_API_CHAIN_PORT` (8740), apart from the other suites' chains.
+"""Fixtures for the API tests besides the shared `world` (`tests/services/conftest.py`).
 
 `database` runs a test twice, on an empty migrated database of its own on SQLite and on
 PostgreSQL (a throwaway server, `pgserver.py`, on `PEERCARE_TEST_API_PG_PORT` (5940): distinct from
 the oracle and reputation suites' so that runs side by side do not collide), for what the world's
 SQLite cannot show: races between concurrent transactions.
-
-Tests that change state must not depend on totals other tests change: post a new ticket, use a
-fresh advocate, or compare before and after.
 """
 
 from __future__ import annotations
@@ -21,17 +17,9 @@ import pytest
 
 from peercare.db.database import Database, sqlite_url
 from tests.support.pgserver import PostgresServer, running_postgres
-from tests.support.world import World, running_world
 
-CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_API_CHAIN_PORT", "8740"))
 POSTGRES_PORT = int(os.environ.get("PEERCARE_TEST_API_PG_PORT", "5940"))
 _database_numbers = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with running_world(tmp_path_factory, CHAIN_PORT, "api") as built:
-        yield built
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from peercare.db.tables import projections as ix
 from peercare.db.tables.api import KeyRole
 from peercare.db.tables.oracle import Brand
 from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
-from tests.support.oracle_process import SECRET, configure_brand
+from tests.support.oracle_process import SECRET, serve_cardano_brand
 from tests.support.world import World
 
 UNKNOWN_BRAND = 987_654
@@ -63,7 +63,7 @@ def own(world: World) -> Iterator[Own]:
         funds=OWN_FUNDS,
         minter=dev_account(DEPLOYER),
     )
-    configure_brand(world.oracle.database, brand_id)
+    serve_cardano_brand(world.oracle.database, brand_id)
     with world.oracle.database.transaction() as session:
         token = create_api_key(session, KeyRole.BRAND, brand_id, "this module's brand")[1]
     world.drain()  # its registration indexed
@@ -121,7 +121,7 @@ def test_a_brand_reads_its_configuration_and_webhook_sources_but_no_secret(world
     body = response.json()
     assert body["id"] == world.dev.brand_id
     assert body["name"] == "Cardano Support"
-    assert body["topics"] == ["staking", "wallets", "nodes"]
+    assert body["topics"] == ["nodes", "staking", "wallets"]  # stored lower-case and sorted, as configured
     assert body["default_topic"] == "general"
     assert body["default_bounty"] == str(10**18)
     assert body["bounty_by_tag"] == {"urgent": str(5 * 10**18)}

@@ -35,7 +35,7 @@ def projection_counts(world: World, brand_id: int) -> dict[str, int]:
     }
     by_question: dict[str, Any] = {
         "answers": ix.AnswerRow,
-        "ratings": ix.Rating,
+        "ratings": ix.AnswerRated,
         "acceptances": ix.Acceptance,
         "reward_credits": ix.RewardCredit,
     }
@@ -73,7 +73,7 @@ def test_the_json_export_holds_every_projected_event_of_the_brand(world: World, 
     assert {name: len(history[name]) for name in counts} == counts
     assert counts["questions"] >= 2 and counts["answers"] >= 4 and counts["reward_credits"] > 0
     with world.oracle.database.read() as session:
-        cursor = session.get(ix.Cursor, 1)
+        cursor = session.get(ix.IndexerCursor, 1)
     assert cursor is not None and history["indexed_block"] == cursor.block_number
     assert history["brand_id"] == brand_id and history["chain_id"] == world.dev.deployment.chain_id
     assert history["contracts"] == {name: c.address for name, c in world.dev.deployment.contracts.items()}
@@ -112,7 +112,7 @@ def test_the_csv_read_in_small_pages_is_the_csv_read_at_once(world: World) -> No
     world.drain()
     whole = export(world, brand_id, "csv").text
     with world.oracle.database.read() as session:
-        cursor = session.get(ix.Cursor, 1)
+        cursor = session.get(ix.IndexerCursor, 1)
     assert cursor is not None
     chunks = list(history_csv(world.oracle.database, brand_id, cursor.block_number, page=2))
     assert len(chunks) > 10

@@ -19,7 +19,8 @@ from peercare.api.limits import TooManyRequests
 from peercare.api.relay import API_ANSWER_PREFIX, check_relay_quota
 from peercare.config import Settings
 from peercare.db.database import Database
-from peercare.db.tables.oracle import Answer, Brand, OutboxTx, Question
+from peercare.db.tables.oracle import Answer, OutboxTx, Question
+from peercare.oracle.brands import configure_brand
 
 WALLET = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
 QUESTION = "0x" + "ab" * 32
@@ -32,8 +33,7 @@ def _outbox(kind: str) -> OutboxTx:
 
 def _open_a_question(database: Database) -> None:
     with database.transaction() as session:
-        brand = Brand(id=1, name="Acme", default_topic="general", default_bounty=0, answer_window_s=60, created_at_ms=0)
-        session.add(brand)
+        configure_brand(session, 1, "Acme")
         post = _outbox("post_question")
         session.add(post)
         session.flush()

@@ -41,7 +41,7 @@ from peercare.api.limits import RateLimiter
 from peercare.api.security import create_api_key
 from peercare.db.tables import projections as ix
 from peercare.db.tables.api import KeyRole
-from tests.support.oracle_process import configure_brand
+from tests.support.oracle_process import serve_cardano_brand
 from tests.support.world import World
 
 PORT = int(os.environ.get("PEERCARE_TEST_API_PORT", "8745"))
@@ -79,7 +79,7 @@ class LiveApi:
 
 @pytest.fixture(scope="session")
 def live(world: World) -> Iterator[tuple[World, dict[str, dict[str, str]], dict[str, str]]]:
-    configure_brand(world.oracle.database, SCRATCH_BRAND)
+    serve_cardano_brand(world.oracle.database, SCRATCH_BRAND)
     with world.oracle.database.transaction() as session:
         scratch_key = create_api_key(session, KeyRole.BRAND, SCRATCH_BRAND, "schemathesis")[1]
     with world.oracle.database.read() as session:

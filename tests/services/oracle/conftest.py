@@ -17,7 +17,7 @@ import pytest
 
 from peercare.db.database import Database, sqlite_url
 from tests.support.devchain import DevLedger, start_dev_ledger
-from tests.support.oracle_process import configure_brand
+from tests.support.oracle_process import serve_cardano_brand
 from tests.support.pgserver import PostgresServer, running_postgres
 
 # Overridable so that several test runs can share the machine (each its own chain and server).
@@ -96,6 +96,6 @@ def dev_ledger(request: pytest.FixtureRequest) -> Iterator[DevLedger]:
 def oracle_database(database_url: str) -> Iterator[Database]:
     database = Database(database_url)
     database.migrate()
-    configure_brand(database, 1)
+    serve_cardano_brand(database, 1)
     yield database
     database.dispose()

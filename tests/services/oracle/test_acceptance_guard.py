@@ -19,7 +19,8 @@ from peercare.chain.devnet import dev_account
 from peercare.content.vault import Vault
 from peercare.core.ledger_ids import question_id, short_string
 from peercare.db.database import Database, alembic_config
-from peercare.db.tables.oracle import Brand, OutboxTx, Question, WebhookEvent
+from peercare.db.tables.oracle import OutboxTx, Question, WebhookEvent
+from peercare.oracle.brands import configure_brand
 from peercare.oracle.events import event_from_json
 from peercare.oracle.processor import Processor
 from tests.support.devchain import DevLedger
@@ -31,16 +32,7 @@ QUESTION_1 = "0x" + question_id(1, short_string("generic"), "1").hex()
 @pytest.fixture
 def processor(database: Database, tmp_path: Path, dev_ledger_session: DevLedger) -> Iterator[Processor]:
     with database.transaction() as session:
-        session.add(
-            Brand(
-                id=1,
-                name="Acme",
-                default_topic="general",
-                default_bounty=10**18,
-                answer_window_s=86_400,
-                created_at_ms=0,
-            )
-        )
+        configure_brand(session, 1, "Acme", default_bounty=10**18, answer_window_s=86400)
     vault = Vault.open(tmp_path / "content")
     yield Processor(database, vault, vault.stores[0], dev_ledger_session.deployment, batch_size=4)
     vault.close()
@@ -97,9 +89,7 @@ def an_acceptance(key: str) -> OutboxTx:
 
 def test_the_database_refuses_a_second_acceptance_of_one_question(database: Database) -> None:
     with database.transaction() as session:
-        session.add(
-            Brand(id=1, name="Acme", default_topic="general", default_bounty=0, answer_window_s=60, created_at_ms=0)
-        )
+        configure_brand(session, 1, "Acme", answer_window_s=60)
         session.add(an_acceptance(f"accept:{QUESTION_1}"))
         session.add(OutboxTx(kind="rate", brand_id=1, to="0x" + "11" * 20, data="0x", gas_limit=1, created_at_ms=0))
         session.add(OutboxTx(kind="rate", brand_id=1, to="0x" + "11" * 20, data="0x", gas_limit=1, created_at_ms=0))

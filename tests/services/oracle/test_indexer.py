@@ -33,12 +33,12 @@ from peercare.core.merkle import StandardMerkleTree, root_of_leaves
 from peercare.db.database import Database, sqlite_url
 from peercare.db.tables.projections import (
     Acceptance,
+    AnswerRated,
     AnswerRow,
     BatchAnchored,
-    Cursor,
+    IndexerCursor,
     PoolMovement,
     QuestionPosted,
-    Rating,
     ReputationRoot,
     RewardCredit,
     earnings,
@@ -277,7 +277,7 @@ def test_incremental_index_equals_rescan_and_matches_contract_balances(
     answers = rows(database, AnswerRow)
     assert [(a.batch_root, a.leaf_index) for a in answers] == [(None, 0)] + [("0x" + root.hex(), i) for i in range(3)]
     assert answers[2].answer_id == "0x" + answer_id(q2, carol.address, manifest.leaves[1].content_digest).hex()
-    assert [r.rating for r in rows(database, Rating)] == [5, 4]
+    assert [r.rating for r in rows(database, AnswerRated)] == [5, 4]
     credits = [(c.account, c.amount) for c in rows(database, RewardCredit)]
     assert credits == [
         (alice.address, 1_000),
@@ -328,7 +328,7 @@ def test_reorg_within_confirmations_never_counts_the_orphaned_acceptance(
 
     assert indexer.reorgs == 0  # nothing indexed was orphaned
     assert rows(database, Acceptance) == [] and rows(database, RewardCredit) == []
-    assert [r.rating for r in rows(database, Rating)] == [2]
+    assert [r.rating for r in rows(database, AnswerRated)] == [2]
     with database.transaction() as session:
         assert question_status(session, "0x" + question.hex()).status is QuestionStatus.OPEN
         assert pool_balance(session, chain.dev.brand_id).paid == 0
@@ -366,7 +366,7 @@ def test_reorg_deeper_than_confirmations_is_rewound_and_the_orphaned_payout_is_g
         assert earnings(session, advocate.address, chain.token.address).claimable == 0
         assert pool_balance(session, chain.dev.brand_id).paid == 0
         assert question_status(session, "0x" + question.hex()).status is QuestionStatus.OPEN
-    assert [r.rating for r in rows(database, Rating)] == [3]
+    assert [r.rating for r in rows(database, AnswerRated)] == [3]
     assert_matches_contract(database, chain, [advocate.address])
     assert_equals_rescan(database, scratch, rpc, chain)
 
@@ -602,7 +602,7 @@ def test_failed_step_commits_nothing_and_rows_are_never_duplicated(
     with pytest.raises(RuntimeError):
         indexer.step()
     with database.transaction() as session:
-        assert session.get(Cursor, 1) is None
+        assert session.get(IndexerCursor, 1) is None
         assert all(table_rows == [] for table_rows in projection_snapshot(session).values())
 
     monkeypatch.undo()

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from peercare.api import problems
 from peercare.api.intake import MAX_BODY_BYTES, Intake, webhook_router
 from peercare.db.database import Database
-from peercare.db.tables.oracle import Brand, WebhookCredential, WebhookEvent
+from peercare.db.tables.oracle import WebhookCredential, WebhookEvent
+from peercare.oracle.brands import configure_brand
 from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
 
 SECRET = "brand-one-secret"
@@ -26,9 +27,7 @@ URL = "/api/v1/webhooks/1/generic"
 @pytest.fixture
 def intake(database: Database) -> Iterator[Intake]:
     with database.transaction() as session:
-        session.add(
-            Brand(id=1, name="Acme", default_topic="general", default_bounty=0, answer_window_s=60, created_at_ms=0)
-        )
+        configure_brand(session, 1, "Acme", answer_window_s=60)
         session.flush()
         session.add(WebhookCredential(brand_id=1, source="generic", secret=SECRET))
     intake = Intake(database)
@@ -75,9 +74,7 @@ def test_a_webhook_configured_after_the_credentials_were_cached_answers_at_once(
     body = ticket_body()
     assert client.post(URL, content=body, headers=signed(body)).status_code == 200  # cached
     with database.transaction() as session:
-        session.add(
-            Brand(id=2, name="Beta", default_topic="general", default_bounty=0, answer_window_s=60, created_at_ms=0)
-        )
+        configure_brand(session, 2, "Beta", answer_window_s=60)
         session.flush()
         session.add(WebhookCredential(brand_id=2, source="generic", secret="brand-two-secret"))
     other = ticket_body("T-2", "evt-2")

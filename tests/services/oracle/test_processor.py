@@ -26,14 +26,14 @@ from peercare.db.database import Database
 from peercare.db.tables.oracle import (
     Answer,
     AnswerBatch,
-    Brand,
     EventStatus,
     OutboxStatus,
     OutboxTx,
     Question,
-    Rating,
+    SentRating,
     WebhookEvent,
 )
+from peercare.oracle.brands import configure_brand
 from peercare.oracle.indexer import Indexer
 from peercare.oracle.manifest import BatchManifest
 from peercare.oracle.processor import Processor, answer_conversation
@@ -70,18 +70,15 @@ def vault(tmp_path: Path) -> Iterator[Vault]:
 @pytest.fixture
 def processor(database: Database, vault: Vault, dev_ledger_session: DevLedger, clock: Clock) -> Processor:
     with database.transaction() as session:
-        session.add(
-            Brand(
-                id=1,
-                name="Acme",
-                default_topic="general",
-                topics=["wallets", "staking"],
-                default_bounty=5 * TOKEN,
-                bounty_by_tag={"urgent": str(50 * TOKEN)},
-                answer_window_s=86_400,
-                experts={"agent-9": EXPERT_WALLET},
-                created_at_ms=0,
-            )
+        configure_brand(
+            session,
+            1,
+            "Acme",
+            topics=["wallets", "staking"],
+            default_bounty=5 * TOKEN,
+            bounty_by_tag={"urgent": 50 * TOKEN},
+            answer_window_s=86400,
+            experts={"agent-9": EXPERT_WALLET},
         )
     return Processor(
         database, vault, vault.stores[0], dev_ledger_session.deployment, batch_size=4, batch_max_age_s=2.0, clock=clock
@@ -426,7 +423,7 @@ def test_answers_of_a_batch_whose_anchor_failed_on_chain_go_into_a_new_batch_and
         answers = session.scalars(select(Answer)).all()
         batches = {b.id: b for b in session.scalars(select(AnswerBatch))}
         anchors = {r.id: r.status for r in session.scalars(select(OutboxTx))}
-        rating = session.scalars(select(Rating)).one()
+        rating = session.scalars(select(SentRating)).one()
     assert len(answers) == 3
     assert {anchors[batches[a.batch_id or 0].outbox_id] for a in answers} == {OutboxStatus.MINED}  # none left dead
     assert {batches[a.batch_id or 0].size for a in answers} == {3}

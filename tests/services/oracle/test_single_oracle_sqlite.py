@@ -16,7 +16,7 @@ from peercare.db.database import Database, sqlite_url
 from peercare.db.tables.oracle import Brand, EventStatus, OutboxStatus, OutboxTx, Question, WebhookEvent
 from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
 from tests.support.devchain import DevLedger
-from tests.support.oracle_process import SECRET, OracleProcess, configure_brand
+from tests.support.oracle_process import SECRET, OracleProcess, serve_cardano_brand
 
 PORT = 8913
 SECOND_PORT = 8914
@@ -35,7 +35,7 @@ def test_a_second_oracle_on_one_sqlite_database_is_refused_and_the_first_keeps_s
     url = sqlite_url(tmp_path / "oracle.sqlite3")
     database = Database(url)
     database.migrate()
-    configure_brand(database, 1)
+    serve_cardano_brand(database, 1)
     first = OracleProcess(dev_ledger, tmp_path, url, PORT, confirmations="0")
     first.start()
     try:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response
 from sqlalchemy import func, select
 
-from peercare.api.paging import DEFAULT_LIMIT, Cursor, Limit, after_cursor
+from peercare.api.paging import DEFAULT_LIMIT, Limit, PageCursor, after_cursor
 from peercare.api.problems import Problem
 from peercare.api.routes.brands.common import configured_brand
 from peercare.api.schemas.brands import KeyIn, KeyOut, NewKeyOut
@@ -41,7 +41,7 @@ def create_key(brand_id: BrandAdmin, body: KeyIn, context: Context) -> NewKeyOut
 
 @router.get("/brands/{brand_id}/keys", summary="The brand's API keys, oldest first (never their secrets)")
 def list_keys(
-    brand_id: BrandAdmin, context: Context, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    brand_id: BrandAdmin, context: Context, limit: Limit = DEFAULT_LIMIT, cursor: PageCursor = None
 ) -> Page[KeyOut]:
     after = after_cursor(cursor)
     with context.database.read() as session:

@@ -44,7 +44,7 @@ def get_pool(brand_id: BrandReader, context: Context) -> PoolOut:
         configured_brand(session, brand_id)
         token = _token_of(session, brand_id)
         balance = ix.pool_balance(session, brand_id)
-        cursor = session.get(ix.Cursor, 1)
+        cursor = session.get(ix.IndexerCursor, 1)
     try:
         block = int(context.rpc.call("eth_blockNumber"), 16)
         available, escrowed = read_view(

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from peercare.api.context import ApiContext
-from peercare.api.paging import DEFAULT_LIMIT, Cursor, Limit, after_cursor
+from peercare.api.paging import DEFAULT_LIMIT, Limit, PageCursor, after_cursor
 from peercare.api.problems import Problem
 from peercare.api.routes.brands.common import configured_brand
 from peercare.api.schemas.brands import (
@@ -84,7 +84,7 @@ def _route_summary(route: QuestionRoute) -> RouteSummary:
 
 @router.get("/brands/{brand_id}/questions", summary="The brand's questions on chain, oldest first, with their routes")
 def list_questions(
-    brand_id: BrandReader, context: Context, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    brand_id: BrandReader, context: Context, limit: Limit = DEFAULT_LIMIT, cursor: PageCursor = None
 ) -> Page[QuestionOut]:
     after = after_cursor(cursor)
     with context.database.read() as session:

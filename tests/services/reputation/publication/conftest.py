@@ -23,7 +23,7 @@ from peercare.chain.devnet import DEPLOYER, dev_account, transact
 from peercare.chain.rpc import Rpc
 from peercare.content.embedded import EmbeddedStore
 from peercare.db.database import Database, sqlite_url
-from peercare.db.tables.oracle import Brand
+from peercare.oracle.brands import configure_brand
 from tests.support.devchain import DevLedger, start_dev_ledger
 from tests.support.epoch_support import HistoryFacts, make_history
 from tests.support.pgserver import PostgresServer, running_postgres
@@ -103,18 +103,14 @@ def facts(chain_session: tuple[DevLedger, HistoryFacts]) -> HistoryFacts:
 def oracle_database(database: Database, facts: HistoryFacts) -> Database:
     """`database` with brand 1 as the oracle serves it: topics, default topic and one expert."""
     with database.transaction() as session:
-        session.add(
-            Brand(
-                id=1,
-                name="Acme",
-                default_topic="general",
-                topics=["wallets"],
-                default_bounty=10**18,
-                bounty_by_tag={},
-                answer_window_s=30 * 86_400,
-                experts={"agent-7": facts.expert.address},
-                created_at_ms=0,
-            )
+        configure_brand(
+            session,
+            1,
+            "Acme",
+            topics=["wallets"],
+            default_bounty=10**18,
+            answer_window_s=30 * 86400,
+            experts={"agent-7": facts.expert.address},
         )
     return database
 

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from peercare.content.cid import MAX_BLOCK_SIZE, compute_cid
+from peercare.content.embedded import EmbeddedStore
 from peercare.content.errors import ContentCorrupted, ContentMissing, ContentTooLarge, InvalidCid, StoreUnavailable
-from peercare.content.store import Store
+from peercare.content.ipfs import IpfsStore
+from peercare.content.store import EveryStore, Store
 
 if TYPE_CHECKING:
     from tests.services.content.conftest import Harness
@@ -100,3 +102,17 @@ def test_unreachable_store_fails_fast_with_a_clear_error(harness: Harness) -> No
     with pytest.raises(StoreUnavailable, match=r"unavailable|cannot use data folder"):
         harness.unreachable().put(b"conversation")
     assert time.monotonic() - started < 3.0
+
+
+def test_reading_several_stores_never_calls_missing_what_an_unreachable_one_may_hold(
+    tmp_path: Path, silent_port: int
+) -> None:
+    embedded = EmbeddedStore(tmp_path / "content")
+    down = IpfsStore(f"http://127.0.0.1:{silent_port}", timeout=0.2, fetch_timeout=0.2, attempts=1)
+    cid = compute_cid(os.urandom(64))
+    with pytest.raises(StoreUnavailable, match=cid):
+        EveryStore([embedded, down]).get(cid)
+    with pytest.raises(ContentMissing, match=cid):
+        EveryStore([embedded, EmbeddedStore(tmp_path / "other")]).get(cid)
+    stored = embedded.put(b"a block the first store holds")
+    assert EveryStore([down, embedded]).get(stored) == b"a block the first store holds"

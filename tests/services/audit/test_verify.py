@@ -247,7 +247,7 @@ def wait_for_oracle_index(world: World, timeout_s: float = 30) -> None:
     while True:
         head = world.dev.w3.eth.get_block("latest")
         with world.oracle.database.read() as session:
-            cursor = session.get(ix.Cursor, 1)
+            cursor = session.get(ix.IndexerCursor, 1)
             block = session.get(ix.IndexedBlock, head["number"])
         at_head = cursor is not None and cursor.block_number == head["number"]
         if at_head and block is not None and block.hash == "0x" + bytes(head["hash"]).hex():

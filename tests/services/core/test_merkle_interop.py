@@ -30,7 +30,7 @@ from peercare.core.ledger_ids import (
 )
 from peercare.core.merkle import MerkleError, StandardMerkleTree, verify
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SCRIPT = REPO / "toolchain" / "merkle-oz.mjs"
 LIBRARY = REPO / "node_modules" / "@openzeppelin" / "merkle-tree"
 

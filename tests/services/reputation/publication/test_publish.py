@@ -14,8 +14,9 @@ from peercare.content.embedded import EmbeddedStore
 from peercare.core.enums import OutboxKind, RaterKind
 from peercare.core.ledger_ids import reputation_topic
 from peercare.db.database import Database
-from peercare.db.tables.oracle import Brand, OutboxStatus, OutboxTx
+from peercare.db.tables.oracle import OutboxStatus, OutboxTx
 from peercare.db.tables.reputation import ReputationEpoch
+from peercare.oracle.brands import configure_brand
 from peercare.oracle.outbox import GAS_LIMITS
 from peercare.reputation.epoch import build_epoch, verify_manifest
 from peercare.reputation.history import Expert, account_key
@@ -75,11 +76,7 @@ def test_an_epoch_counts_only_the_brands_this_oracle_serves_and_the_ledger_admit
     index_all(oracle_database, rpc, dev_ledger, store)
     with oracle_database.transaction() as session:
         # Configured here but never registered on the ledger: nothing of it can be vouched for.
-        session.add(
-            Brand(
-                id=99, name="Unadmitted", default_topic="general", default_bounty=0, answer_window_s=60, created_at_ms=0
-            )
-        )
+        configure_brand(session, 99, "Unadmitted", answer_window_s=60)
     with oracle_database.read() as session:
         assert [b.brand for b in scope_of(session).brands] == [dev_ledger.brand_id]
         assert history_from_projections(session, cut=facts.cut, scope=Scope.of([])).acceptances == ()

@@ -19,6 +19,7 @@ from peercare.db.database import Database, sqlite_url
 from peercare.db.tables import projections as ix
 from peercare.db.tables.api import QuestionRoute
 from peercare.db.tables.oracle import Brand, OutboxTx, Question
+from peercare.oracle.brands import configure_brand
 from peercare.routing.live import Epochs, Router, check_route, open_assignments
 from peercare.routing.offers import OfferParams, commitment_of, decision_from_record
 from tests.support.world import World
@@ -92,19 +93,7 @@ def test_no_question_is_routed_before_an_epoch_is_published(world: World, tmp_pa
     empty = Database(sqlite_url(tmp_path / "empty.sqlite3"))
     empty.migrate()
     with empty.transaction() as session:
-        session.add(
-            Brand(
-                id=1,
-                name="b",
-                default_topic="general",
-                topics=[],
-                default_bounty=1,
-                bounty_by_tag={},
-                answer_window_s=3600,
-                experts={},
-                created_at_ms=0,
-            )
-        )
+        configure_brand(session, 1, "b", default_bounty=1, answer_window_s=3600)
         outbox = OutboxTx(
             kind="post_question", brand_id=1, to="0x" + "11" * 20, data="0x", gas_limit=1, created_at_ms=0
         )

@@ -23,7 +23,7 @@ from web3 import Web3
 
 from peercare.chain.deployment import Deployment
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PORT = 8961
 NETWORK = "peercare-dotted-path-test"
 

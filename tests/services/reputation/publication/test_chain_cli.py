@@ -16,7 +16,7 @@ from peercare.cli.reputation import reputation
 from peercare.content.cid import digest_from_cid
 from peercare.content.embedded import EmbeddedStore
 from peercare.db.database import Database
-from peercare.db.tables.projections import Cursor
+from peercare.db.tables.projections import IndexerCursor
 from peercare.reputation.publication import PUBLISHER_ROLE
 from tests.support.devchain import DevLedger
 from tests.support.epoch_support import index_all, publish_directly, send_outbox
@@ -56,7 +56,7 @@ def test_publish_then_recompute_checks_out_and_a_wrong_root_exits_non_zero(
     assert out["epoch"] == 1 and out["outbox_id"] == 1 and out["leaves"] >= 4
     assert out["brands"] == [dev_ledger.brand_id]
     with oracle_database.read() as session:  # the index's latest complete cut (the chain mines on meanwhile)
-        cursor = session.get(Cursor, 1)
+        cursor = session.get(IndexerCursor, 1)
     assert cursor is not None
     assert out["cut"] == dev_ledger.w3.eth.get_block(cursor.block_number)["timestamp"] - 1
 

@@ -22,8 +22,8 @@ from tests.support.oracle_process import (
     Sender,
     assert_exactly_once_on_chain,
     assert_projections_equal_a_rescan,
-    configure_brand,
     lease_holder_pid,
+    serve_cardano_brand,
     ticket_stream,
     wait_until_drained,
 )
@@ -44,7 +44,7 @@ def pg_url(postgres: PostgresServer) -> str:
 def pg_database(pg_url: str) -> Iterator[Database]:
     database = Database(pg_url)
     database.migrate()
-    configure_brand(database, 1)
+    serve_cardano_brand(database, 1)
     yield database
     database.dispose()
 
