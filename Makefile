@@ -85,7 +85,7 @@ lint: $(VENV)/.stamp
 # The inner loop: ruff, and the tests of pure logic (reputation, routing, Merkle trees, EIP-712
 # vectors) that start no chain and no server.
 FAST_SUITES := tests/services/reputation --ignore=tests/services/reputation/publication tests/services/routing \
-	--ignore=tests/services/routing/live \
+	--ignore=tests/services/routing/live --ignore=tests/services/routing/rounds \
 	tests/services/runtime tests/services/core/test_eip712_vectors.py tests/services/core/test_merkle.py
 
 test-fast: $(VENV)/.stamp

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     batch_size: int = Field(256, ge=1, le=10_000, description="Answers per anchored Merkle batch (flush by size).")
     batch_max_age_s: float = Field(2.0, gt=0, description="Oldest unanchored answer's age that flushes a batch.")
     confirmations: int = Field(2, ge=0, le=1000, description="Blocks below head before a write or event is final.")
+    route_offers: int = Field(
+        3, ge=1, le=20, description="Advocates offered a question at once in a direct round (docs/routing.md)."
+    )
     # The signer (docs/signer.md). A transaction not mined after `replace_after_blocks` blocks and
     # `replace_after_s` seconds (whichever comes later) is replaced with a 12.5% higher fee, up to the ceiling.
     max_in_flight: int = Field(64, ge=1, le=4096, description="Signed transactions not yet mined, at most.")

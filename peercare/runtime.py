@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -29,11 +30,13 @@ from peercare.content.store import EveryStore, Store
 from peercare.content.vault import Vault
 from peercare.db.database import Database
 from peercare.oracle.account import oracle_account
+from peercare.oracle.deliveries.sender import DeliverySender
 from peercare.oracle.indexer import Indexer
 from peercare.oracle.leadership import Leadership, PostgresLease, content_identity, lock_sqlite_database
 from peercare.oracle.processor import Processor
 from peercare.oracle.signer import Signer, SignerError
 from peercare.routing.live import Router
+from peercare.routing.offers import OfferParams
 
 log = logging.getLogger("peercare.oracle")
 
@@ -118,6 +121,8 @@ class Oracle:
         self.signer_rpc = Rpc(url, timeout_s=settings.rpc_timeout_s)
         self.indexer_rpc = Rpc(url, timeout_s=settings.rpc_timeout_s)
         self.account = oracle_account(settings, deployment.chain_id)
+        # To the brands' ticketing systems; never through an environment's proxy settings.
+        self.deliveries_http = httpx.Client(trust_env=False)
         self._build_writers()
         self.intake = Intake(self.database)
         self.api_rpc = Rpc(url, timeout_s=settings.rpc_timeout_s, max_attempts=3)
@@ -148,6 +153,7 @@ class Oracle:
             ),
             Worker("indexer", lambda: self.indexer.step(), idle_s=0.5, observe_step=observe),
             Worker("router", lambda: self.router.step(), idle_s=0.5, observe_step=observe),
+            Worker("deliveries", lambda: self.deliveries.step(), idle_s=0.2, observe_step=observe),
         ]
         self.leadership = None if self.lease is None else Leadership(self.lease, self._elect, self._depose)
 
@@ -178,7 +184,8 @@ class Oracle:
         self.indexer = Indexer(
             self.database, self.indexer_rpc, deployment, public_store, confirmations=settings.confirmations
         )
-        self.router = Router(self.database, public_store)
+        self.router = Router(self.database, public_store, params=OfferParams(offers=settings.route_offers))
+        self.deliveries = DeliverySender(self.database, client=self.deliveries_http)
 
     def _stop_for(self, stopped: WorkerStopped) -> None:
         """A worker cannot go on: stop serving, so that `serve` raises it and the process exits."""
@@ -222,6 +229,7 @@ class Oracle:
         else:
             self._depose()
         self.intake.writer.stop()
+        self.deliveries_http.close()
         self.signer_rpc.close()
         self.indexer_rpc.close()
         self.api_rpc.close()

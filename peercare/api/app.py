@@ -12,7 +12,7 @@ from peercare.api.context import ApiContext
 from peercare.api.intake import Intake, webhook_router
 from peercare.api.limits import BodyLimit, Principals, RateLimit, RateLimiter, WebhookLimits
 from peercare.api.metrics import Metrics
-from peercare.api.routes import advocates, auditors, auth, brands, health
+from peercare.api.routes import advocates, auditors, auth, brands, health, offers
 from peercare.api.security import rate_key
 from peercare.web import router as web_router
 
@@ -30,7 +30,15 @@ def create_app(context: ApiContext, intake: Intake | None = None) -> FastAPI:
     observed = app.state.metrics = Metrics(context)  # GET /metrics (not in the schema); workers report to it too
     problems.install(app)
     limits.install(app)
-    for router in (health.router, auth.router, advocates.router, brands.router, auditors.router, relay.router):
+    for router in (
+        health.router,
+        auth.router,
+        advocates.router,
+        offers.router,
+        brands.router,
+        auditors.router,
+        relay.router,
+    ):
         app.include_router(router)
     app.include_router(web_router)  # the advocate's and the auditor's pages (not in the schema)
     app.include_router(metrics.router)

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import secrets
 import sys
+import time
 from decimal import Decimal, InvalidOperation
 
 import click
@@ -14,8 +15,9 @@ from web3 import Web3
 from peercare.chain.deployment import Deployment, DeploymentError
 from peercare.config import Settings
 from peercare.db.database import Database
-from peercare.db.tables.oracle import Brand, WebhookCredential
-from peercare.oracle.brands import BrandConfigError, configure_brand
+from peercare.db.tables.oracle import DEFAULT_MAX_OFFER_ROUNDS, DEFAULT_OFFER_WINDOW_S, Brand, WebhookCredential
+from peercare.oracle.brands import MAX_OFFER_ROUNDS, BrandConfigError, configure_brand
+from peercare.oracle.deliveries.queue import set_channel
 from peercare.oracle.webhooks import SOURCES
 
 TOKEN_DECIMALS = 18  # PeerCareToken; amounts on the command line are in whole tokens
@@ -84,6 +86,20 @@ def run() -> None:
 @click.option("--tag-bounty", multiple=True, metavar="TAG=TOKENS", help="Bounty for tickets with this tag.")
 @click.option("--answer-window-days", default=7.0, show_default=True, type=click.FloatRange(min=0.001))
 @click.option("--expert", multiple=True, metavar="AGENT_ID=WALLET", help="A brand expert's agent id and wallet.")
+@click.option(
+    "--offer-window-minutes",
+    default=DEFAULT_OFFER_WINDOW_S / 60,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="How long an offer waits for its advocate before it moves on.",
+)
+@click.option(
+    "--max-offer-rounds",
+    default=DEFAULT_MAX_OFFER_ROUNDS,
+    show_default=True,
+    type=click.IntRange(0, MAX_OFFER_ROUNDS),
+    help="Rounds of direct offers before a question no one took is offered to a swarm.",
+)
 def brand(
     brand_id: int,
     name: str,
@@ -93,6 +109,8 @@ def brand(
     tag_bounty: tuple[str, ...],
     answer_window_days: float,
     expert: tuple[str, ...],
+    offer_window_minutes: float,
+    max_offer_rounds: int,
 ) -> None:
     """Configure (or reconfigure) brand BRAND_ID, already registered on the ledger."""
     bounty_by_tag = {}
@@ -118,6 +136,8 @@ def brand(
                 bounty_by_tag=bounty_by_tag,
                 answer_window_s=int(answer_window_days * 86400),
                 experts=experts,
+                offer_window_s=int(offer_window_minutes * 60),
+                max_offer_rounds=max_offer_rounds,
             )
     except BrandConfigError as exc:
         raise click.BadParameter(str(exc)) from None
@@ -148,3 +168,39 @@ def webhook(brand_id: int, source: str, secret: str | None) -> None:
     if password:
         click.echo(f"basic auth: {username} / {password}")
     click.echo("these are shown once; run this again to rotate them")
+
+
+@oracle.command("channel")
+@click.argument("brand_id", type=click.IntRange(1, 2**64 - 1))
+@click.argument("source", type=click.Choice(SOURCES))
+@click.option(
+    "--url", "base_url", required=True, help="generic: the receiving URL; zendesk/freshdesk: the account URL."
+)
+@click.option("--username", help="zendesk: the email of the agent the API token belongs to.")
+@click.option(
+    "--secret", prompt=True, hide_input=True, help="generic: HMAC secret; zendesk: API token; freshdesk: API key."
+)
+def channel(brand_id: int, source: str, base_url: str, username: str | None, secret: str) -> None:
+    """Tell brand BRAND_ID's SOURCE ticketing system about offers and answers (docs/webhooks.md, Outbound)."""
+    if not base_url.startswith(("http://", "https://")):
+        raise click.BadParameter(f"{base_url!r} is not an http(s) URL", param_hint="--url")
+    if source == "zendesk" and not username:
+        raise click.BadParameter(
+            "zendesk's API token authenticates as an agent: give the agent's email", param_hint="--username"
+        )
+    if len(secret) < 8:
+        raise click.BadParameter("at least 8 characters", param_hint="--secret")
+    database = _open_database(Settings())
+    with database.transaction() as session:
+        if session.get(Brand, brand_id) is None:
+            raise click.UsageError(f"brand {brand_id} is not configured: run `peercare oracle brand {brand_id}` first")
+        set_channel(
+            session,
+            brand_id,
+            source,
+            base_url=base_url.rstrip("/"),
+            secret=secret,
+            username=username if source == "zendesk" else None,
+            now_ms=int(time.time() * 1000),
+        )
+    click.echo(f"brand {brand_id}: offers and answers are now told to {source} at {base_url.rstrip('/')}")

@@ -1,5 +1,6 @@
 """The project's enumerations, one owner each: who rated (the ledger's `RaterKind`), where a
-question is (`QuestionStatus`) and what an outbox row writes (`OutboxKind`). Tables store their
+question is (`QuestionStatus`), what an outbox row writes (`OutboxKind`), where an offer to an
+advocate is (`OfferState`) and what part it offers (`OfferRole`). Tables store their
 values; the API shows their labels."""
 
 from __future__ import annotations
@@ -53,3 +54,22 @@ class OutboxKind(StrEnum):
     RATE = "rate"
     PUBLISH_REPUTATION = "publish_reputation"
     NONCE_FILLER = "nonce_filler"  # a no-op self-transfer taking a nonce no row can use (the signer's)
+
+
+class OfferState(StrEnum):
+    """Where an offer of a question to one advocate is (`peercare.routing.rounds`)."""
+
+    OFFERED = "offered"  # waiting for the advocate, until its window ends
+    ACCEPTED = "accepted"  # the advocate took it (it counts toward their load until the question closes)
+    DECLINED = "declined"  # the advocate said no (with an optional reason)
+    EXPIRED = "expired"  # the window ended with no word from the advocate
+    ANSWERED = "answered"  # the advocate's answer to the question is recorded
+
+
+class OfferRole(StrEnum):
+    """What an offer asks of its advocate: to answer (a direct offer), or to join a swarm (as an
+    advocate or as the brand's expert) for a share of the bounty."""
+
+    ANSWERER = "answerer"
+    SWARM = "swarm"
+    EXPERT = "expert"

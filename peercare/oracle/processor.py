@@ -58,6 +58,7 @@ from peercare.db.tables.oracle import (
     WebhookEvent,
 )
 from peercare.db.tables.projections import BatchAnchored, IndexedBlock, IndexerCursor
+from peercare.oracle.deliveries.clients import is_delivered_by_peercare
 from peercare.oracle.events import (
     CommentAdded,
     SatisfactionRated,
@@ -705,6 +706,8 @@ def _answer_author(brand: Brand, requester_id: str, event: CommentAdded) -> _Aut
         return "an internal note, not an answer"
     if event.author_id == requester_id:
         return "the requester's own comment, not an answer"
+    if is_delivered_by_peercare(event.body):
+        return "PeerCare's own reply, posted for an answer already recorded"
     if event.author_wallet:  # checksummed when the event was parsed
         return _Author(event.author_wallet, "advocate", "advocate")
     wallet = brand.experts.get(event.author_id)

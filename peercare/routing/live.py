@@ -1,4 +1,5 @@
-"""Live routing: each new question is offered to advocates once, on the latest published reputation.
+"""Live routing: each new question is offered to advocates on the latest published reputation, and
+offered again to others when no one took it (`rounds.py`).
 
 The oracle runs `Router(database, public_store).step` in a worker loop (`runtime.Worker`,
 like the processor). A step takes up to `batch` questions that have no `QuestionRoute` yet, in
@@ -12,14 +13,17 @@ batch does not pile onto the same three advocates. The brand's experts are the s
 the asker (the requester, when they are one of the brand's experts or their requester id is a
 wallet) is never offered their own question.
 
-A question is routed exactly once: the route is the question's primary key, inserted only where
-none exists, so two routers running side by side never write two decisions for one question.
+Each round of a question is decided exactly once: (question, round) is the primary key of its
+`RouteRound`, inserted only where none exists, and its offers are written in the same transaction
+only by the router whose insert took; two routers running side by side never write two decisions
+for one round. A step first routes new questions (round 0), then settles offers (answered,
+expired) and opens the next round of questions no one took (`rounds.py`).
 
 Before the first epoch is published nothing is routed: a question waits. There are no candidates
 without an epoch (the candidate index is the epoch's scores), so the only possible decision would
 be "swarm to the brand's expert", and since a route is never revised, every early question would
 keep that empty decision for good. Waiting costs the first questions nothing they would otherwise
-get, and the oracle publishes epochs on a schedule; a `QuestionRoute.epoch` of null never occurs.
+get, and the oracle publishes epochs on a schedule; a `RouteRound.epoch` of null never occurs.
 
 The stored decision is `offers.decision_record` plus `experts`: the expert wallets the decision
 could pick from, which the commitment does not cover but `offers.replay` needs (a brand may change
@@ -34,8 +38,8 @@ import logging
 import re
 import threading
 import time
-from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,9 +54,11 @@ from peercare.content.store import Store
 from peercare.core.ledger_ids import reputation_topic, short_string
 from peercare.db.database import Database
 from peercare.db.tables import projections as ix
-from peercare.db.tables.api import QuestionRoute
 from peercare.db.tables.oracle import Brand, Question
+from peercare.db.tables.routing import Offer, RouteRound
+from peercare.oracle.deliveries.queue import enqueue
 from peercare.reputation.epoch import verify_manifest
+from peercare.routing import rounds
 from peercare.routing.offers import (
     BPS,
     CandidateIndex,
@@ -156,37 +162,24 @@ def asker_of(requester_id: str, experts: Mapping[str, str]) -> str | None:
     return None if wallet is None else to_checksum_address(wallet)
 
 
-def open_assignments(session: Session, now_s: int) -> Counter[str]:
-    """Per account (lower-case), the open questions it is offered: offers and the swarm's expert of
-    routed questions not accepted and before their deadline."""
-    query = (
-        select(QuestionRoute.decision)
-        .join(Question, Question.question_id == QuestionRoute.question_id)
-        .where(Question.accepted_answer_id.is_(None), Question.deadline > now_s)
-    )
-    load: Counter[str] = Counter()
-    for record in session.scalars(query):
-        load.update(_assigned(record["offers"], record["expert"]))
-    return load
-
-
-def _assigned(offers: Iterable[str], expert: str | None) -> list[str]:
-    return [a.lower() for a in offers] + ([expert.lower()] if expert else [])
-
-
 @dataclass(frozen=True)
 class _Pending:
     question_id: str
     brand_id: int
+    source: str
+    ticket_id: str
     topic: str
     requester_id: str
     accepted_answer_id: str | None
     deadline: int
     experts: dict[str, str]  # agent id -> wallet
+    offer_window_s: int
+    max_offer_rounds: int
 
 
 class Router:
-    """Routes questions that have no route yet; `step()` returns how many it routed."""
+    """Routes questions that have no route yet, and opens the next round of those no one took;
+    `step()` returns how many rounds it decided."""
 
     def __init__(
         self,
@@ -204,6 +197,9 @@ class Router:
         self.clock = clock
 
     def step(self) -> int:
+        return self._first_rounds() + self._next_rounds()
+
+    def _first_rounds(self) -> int:
         now = self.clock()
         with self.database.read() as session:
             scores = self.epochs.latest(session)
@@ -213,51 +209,119 @@ class Router:
                 select(
                     Question.question_id,
                     Question.brand_id,
+                    Question.source,
+                    Question.ticket_id,
                     Question.topic,
                     Question.requester_id,
                     Question.accepted_answer_id,
                     Question.deadline,
                     Brand.experts,
+                    Brand.offer_window_s,
+                    Brand.max_offer_rounds,
                 )
                 .join(Brand, Brand.id == Question.brand_id)
-                .outerjoin(QuestionRoute, QuestionRoute.question_id == Question.question_id)
-                .where(QuestionRoute.question_id.is_(None))
+                .outerjoin(RouteRound, RouteRound.question_id == Question.question_id)
+                .where(RouteRound.question_id.is_(None))
                 .order_by(Question.outbox_id)
                 .limit(self.batch)
             )
             pending = [_Pending(*row) for row in session.execute(query)]
             if not pending:
                 return 0
-            load = open_assignments(session, int(now))
-        rows = []
+            load = rounds.open_assignments(session, int(now))
+        decided = []
         for question in pending:
-            decision = self._decide(question, scores, load)
-            if question.accepted_answer_id is None and question.deadline > now:  # it is open: a load
-                load.update(_assigned(decision.offers, decision.expert))
-            rows.append(
-                {
-                    "question_id": question.question_id,
-                    "brand_id": question.brand_id,
-                    "epoch": scores.epoch,
-                    "decision": decision_record(decision) | {"experts": _experts(question.experts)},
-                    "created_at_ms": int(now * 1000),
-                }
-            )
-        # A route is written only where none exists: a router running beside this one may have
-        # routed some of these questions meanwhile, and its decision stands.
-        insert = postgresql.insert if self.database.engine.dialect.name == "postgresql" else sqlite.insert
-        statement = (
-            insert(QuestionRoute)
-            .on_conflict_do_nothing(index_elements=["question_id"])
-            .returning(QuestionRoute.question_id)
-        )
-        with self.database.transaction() as session:
-            routed = len(session.execute(statement, rows).all())
+            decision = self._decide(question, 0, scores, load)
+            is_open = question.accepted_answer_id is None and question.deadline > now
+            if is_open:  # a load, and offers to make
+                load.update(rounds.assigned(decision))
+            decided.append(_Round(question, 0, decision, is_open))
+        routed = self._write(decided, scores.epoch, now)
         if routed:
             log.info("routed %d questions on epoch %d", routed, scores.epoch)
         return routed
 
-    def _decide(self, question: _Pending, scores: EpochScores, load: Mapping[str, int]) -> RoutingDecision:
+    def _next_rounds(self) -> int:
+        """Settle offers, then decide the next round of each question no one took (`rounds.py`)."""
+        now = self.clock()
+        with self.database.transaction() as session:
+            answered, expired = rounds.settle(session, int(now * 1000))
+        if answered or expired:
+            log.info("offers settled: %d answered, %d expired", answered, expired)
+        with self.database.read() as session:
+            due = rounds.stalled(session, int(now), self.batch)
+            if not due:
+                return 0
+            scores = self.epochs.latest(session)
+            load = rounds.open_assignments(session, int(now))
+        if scores is None:
+            return 0
+        decided = []
+        for question in due:
+            decision = self._decide(question, question.next_round, scores, load, question.offered_before)
+            if not decision.offers and decision.expert is None:
+                continue  # no one new to offer it to: this round would change nothing (rounds.py)
+            load.update(rounds.assigned(decision))
+            decided.append(_Round(question, question.next_round, decision))
+        opened = self._write(decided, scores.epoch, now)
+        if opened:
+            log.info("opened %d next rounds on epoch %d", opened, scores.epoch)
+        return opened
+
+    def _write(self, decided: list[_Round], epoch: int, now: float) -> int:
+        """Insert the rounds, and the offers of those whose insert took. A router running beside
+        this one may have decided some of these rounds meanwhile: its decision stands."""
+        if not decided:
+            return 0
+        now_ms = int(now * 1000)
+        insert = postgresql.insert if self.database.engine.dialect.name == "postgresql" else sqlite.insert
+        statement = (
+            insert(RouteRound)
+            .on_conflict_do_nothing(index_elements=["question_id", "round"])
+            .returning(RouteRound.question_id)
+        )
+        rows = [
+            {
+                "question_id": r.question.question_id,
+                "round": r.round,
+                "brand_id": r.question.brand_id,
+                "epoch": epoch,
+                "decision": decision_record(r.decision) | {"experts": _experts(r.question.experts)},
+                "created_at_ms": now_ms,
+            }
+            for r in decided
+        ]
+        with self.database.transaction() as session:
+            written = set(session.scalars(statement, rows))
+            offers = [
+                row
+                for r in decided
+                if r.question.question_id in written and r.is_open
+                for row in rounds.offer_rows(
+                    r.decision,
+                    question_id=r.question.question_id,
+                    round_number=r.round,
+                    brand_id=r.question.brand_id,
+                    offer_window_s=r.question.offer_window_s,
+                    deadline_s=r.question.deadline,
+                    now_ms=now_ms,
+                )
+            ]
+            if offers:
+                session.execute(insert(Offer), offers)
+            for r in decided:
+                if r.question.question_id in written and r.is_open:
+                    _tell_the_brand(session, r, epoch, now_ms)
+        return len(written)
+
+    def _decide(
+        self,
+        question: _Pending | rounds.Stalled,
+        number: int,
+        scores: EpochScores,
+        load: Mapping[str, int],
+        unavailable: frozenset[str] = frozenset(),
+    ) -> RoutingDecision:
         # Reputation is namespaced by brand: the question's topic as its brand's (`scope.py`).
         topic = reputation_topic(question.brand_id, short_string(question.topic))
         return route(
@@ -265,12 +329,65 @@ class Router:
                 question_id=bytes.fromhex(question.question_id[2:]),
                 topic=topic,
                 asker=asker_of(question.requester_id, question.experts),
+                escalated=rounds.escalated(number, question.max_offer_rounds),
             ),
             scores.index(topic, self.params.newcomer_below),
-            LiveState(open_assignments=load),
+            LiveState(open_assignments=load, unavailable=unavailable),
             self.params,
             experts=_experts(question.experts),
         )
+
+
+@dataclass(frozen=True)
+class _Round:
+    """A round decided, to write: its question, number and decision."""
+
+    question: _Pending | rounds.Stalled
+    round: int
+    decision: RoutingDecision
+    is_open: bool = True  # a question closed before it was routed keeps its decision but offers no one
+
+
+def _tell_the_brand(session: Session, decided: _Round, epoch: int, now_ms: int) -> None:
+    """Queue the round for the brand's ticketing system (nothing if the brand has no channel to it):
+    an internal note with who was offered and why, tags, and the assignee when the first person
+    chosen is one of the brand's agents."""
+    decision = decided.decision
+    offers = rounds.offer_rows(
+        decision,
+        question_id=decided.question.question_id,
+        round_number=decided.round,
+        brand_id=decided.question.brand_id,
+        offer_window_s=decided.question.offer_window_s,
+        deadline_s=decided.question.deadline,
+        now_ms=now_ms,
+    )
+    agents = {wallet.lower(): agent for agent, wallet in decided.question.experts.items()}
+    chosen = [o["advocate"].lower() for o in offers]
+    assignee = next((agents[a] for a in chosen if a in agents), None)
+    kind = "escalation" if decision.request.escalated else "offer"
+    enqueue(
+        session,
+        key=f"{kind}:{decided.question.question_id}:{decided.round}",
+        brand_id=decided.question.brand_id,
+        source=decided.question.source,
+        ticket_id=decided.question.ticket_id,
+        question_id=decided.question.question_id,
+        kind=kind,
+        payload={
+            "question_id": decided.question.question_id,
+            "round": decided.round,
+            "mode": decision.mode,
+            "offers": [
+                {"advocate": o["advocate"], "role": str(o["role"]), "share_bps": o["share_bps"]} for o in offers
+            ],
+            "why": explain(decision, epoch, decided.question.topic),
+            "commitment": "0x" + decision.commitment.hex(),
+            "assignee_agent_id": assignee,
+            "tags": [],
+        },
+        now_ms=now_ms,
+    )
 
 
 def _experts(experts: Mapping[str, str]) -> list[str]:
@@ -367,3 +484,14 @@ def explain(decision: RoutingDecision, epoch: int | None, topic: str | None = No
     if decision.request.asker:
         lines.append(f"The asker {to_checksum_address(decision.request.asker)} is never offered their own question.")
     return "\n".join(lines)
+
+
+def explain_for(decision: RoutingDecision, epoch: int | None, topic: str, account: str) -> str:
+    """Why `account` was offered the question, naming no one else: the round's reason (figures,
+    no accounts) and the account's own line of `explain`."""
+    lines = explain(decision, epoch, topic).splitlines()
+    own = to_checksum_address(account)
+    mine = [line.split(" ", 1)[1] for line in lines[1:] if line.split(" ", 2)[1:2] == [own]]
+    if not mine and decision.expert and decision.expert.lower() == account.lower():
+        mine = [line for line in lines[1:] if line.startswith("Brand expert")]
+    return "\n".join([lines[0], *mine])

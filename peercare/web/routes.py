@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 #: Assets by the name the pages use, with their media types.
 _MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8", ".js": "text/javascript"}
-ASSETS = ("web.css", "common.js", "keccak.js", "advocate.js", "auditor.js")
+ASSETS = ("web.css", "common.js", "keccak.js", "advocate.js", "offers.js", "auditor.js")
 PAGES = ("advocate.html", "auditor.html")
 SECURITY_HEADERS = {
     "Content-Security-Policy": (

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
 from pathlib import Path
 
 import uvicorn
-from eth_account.messages import encode_defunct
+from eth_account.messages import encode_defunct, encode_typed_data
 from eth_account.signers.local import LocalAccount
 from playwright.sync_api import Page
 
@@ -64,6 +65,7 @@ class Wallet:
         self.address = address
         self.key = key
         self.signed: list[str] = []
+        self.typed: list[dict[str, object]] = []  # EIP-712 typed data it signed
 
     def __call__(self, method: str, params: list[str]) -> object:
         if method in ("eth_requestAccounts", "eth_accounts"):
@@ -74,6 +76,12 @@ class Wallet:
             message = bytes.fromhex(data.removeprefix("0x")).decode()
             self.signed.append(message)
             return "0x" + self.key.sign_message(encode_defunct(text=message)).signature.hex().removeprefix("0x")
+        if method == "eth_signTypedData_v4":
+            address, typed = params
+            assert address.lower() == self.address.lower(), f"asked to sign for {address}"
+            self.typed.append(json.loads(typed))
+            signed = self.key.sign_message(encode_typed_data(full_message=self.typed[-1]))
+            return "0x" + signed.signature.hex().removeprefix("0x")
         raise ValueError(f"the test wallet does not answer {method}")
 
 

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account.messages import encode_defunct
@@ -111,11 +112,12 @@ def siwe_message(address: str, nonce: str, chain_id: int, **changes: object) -> 
 
 
 @contextmanager
-def running_world(tmp_path_factory: pytest.TempPathFactory, port: int, suite: str) -> Iterator[World]:
-    """A world on its own chain at 127.0.0.1:`port`, stopped (workers, then chain) on exit."""
+def running_world(tmp_path_factory: pytest.TempPathFactory, port: int, suite: str, **settings: Any) -> Iterator[World]:
+    """A world on its own chain at 127.0.0.1:`port`, stopped (workers, then chain) on exit;
+    `settings` change the oracle's `Settings`."""
     chain, dev = start_dev_ledger(tmp_path_factory.mktemp("chain"), port, f"peercare-{suite}-test-{port}")
     try:
-        built = build_world(dev, tmp_path_factory.mktemp("data"))
+        built = build_world(dev, tmp_path_factory.mktemp("data"), **settings)
         try:
             yield built
         finally:
@@ -125,7 +127,7 @@ def running_world(tmp_path_factory: pytest.TempPathFactory, port: int, suite: st
         chain.stop()
 
 
-def build_world(dev: DevLedger, data_dir: Path) -> World:
+def build_world(dev: DevLedger, data_dir: Path, **overrides: Any) -> World:
     roots = dev.roots
     role = roots.functions.REPUTATION_ORACLE_ROLE().call()
     transact(dev.w3, dev_account(DEPLOYER), roots.functions.grantRole(role, dev.oracle.address))
@@ -146,6 +148,7 @@ def build_world(dev: DevLedger, data_dir: Path) -> World:
         api_domains=DOMAIN,
         api_rate_per_s=10_000,
         api_burst=10_000,
+        **overrides,
     )
     oracle = Oracle(settings, dev.deployment)
     serve_cardano_brand(oracle.database, dev.brand_id, batch_experts={"agent-7": dev_account(7).address})

@@ -53,6 +53,7 @@ from peercare.core.ledger_ids import answer_id
 from peercare.core.typed_data import answer_typed_data, recover_signer
 from peercare.db.tables import projections as ix
 from peercare.db.tables.oracle import Answer, OutboxStatus, OutboxTx, Question
+from peercare.oracle.deliveries import queue as deliveries
 from peercare.oracle.outbox import enqueue
 from peercare.oracle.processor import answer_conversation
 
@@ -294,7 +295,7 @@ def submit_answer(body: SubmitIn, advocate: AdvocateSelf, context: Context) -> S
     with context.database.read() as session:
         _refuse_existing(session, aid)
         question = _open_question(session, question_id)
-    _check_content(context, question, advocate, body.content_cid)
+    text = _check_content(context, question, advocate, body.content_cid)
     chain_nonce = _read(context, context.ledger, "nonces", [advocate], "uint256")
     signed = (bytes.fromhex(question_id[2:]), digest, advocate, body.nonce, body.deadline)
     data = context.ledger.encode_abi("submitAnswerWithSig", args=[signed, signature])
@@ -331,6 +332,18 @@ def submit_answer(body: SubmitIn, advocate: AdvocateSelf, context: Context) -> S
                     created_at_ms=now_ms,
                     outbox_id=outbox.id,
                 )
+            )
+            # The customer sees the answer where they asked: a public reply on the ticket.
+            deliveries.enqueue(
+                session,
+                key=f"answer:{aid}",
+                brand_id=question.brand_id,
+                source=question.source,
+                ticket_id=question.ticket_id,
+                question_id=question_id,
+                kind="answer",
+                payload={"question_id": question_id, "answer_id": aid, "advocate": advocate, "body": text},
+                now_ms=now_ms,
             )
     except IntegrityError:  # another process recorded the same answer in between
         raise Problem(409, f"answer {aid} was submitted already") from None
@@ -393,9 +406,9 @@ def _refuse_existing(session: Session, aid: str) -> None:
         raise Problem(409, f"answer {aid} was submitted already")
 
 
-def _check_content(context: ApiContext, question: Question, advocate: str, cid: str) -> None:
+def _check_content(context: ApiContext, question: Question, advocate: str, cid: str) -> str:
     """The CID must be a stored draft of this advocate's answer to this question, so that nobody
-    signs someone else's answer as theirs."""
+    signs someone else's answer as theirs. Returns the answer's text."""
     try:
         conversation: Conversation = context.vault.get(cid)
     except ContentErased:
@@ -410,6 +423,7 @@ def _check_content(context: ApiContext, question: Question, advocate: str, cid: 
         or (message.role, message.author) != ("advocate", advocate)
     ):
         raise Problem(422, f"content_cid: {cid} is not {advocate}'s drafted answer to question {question.question_id}")
+    return message.body
 
 
 def _next_nonce(context: ApiContext, session: Session, advocate: str, chain_nonce: int | None = None) -> int:

@@ -12,6 +12,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from peercare.api.schemas.common import Address, Hex32, Strict, TokenAmount
 from peercare.api.schemas.relay import PreparedTx
+from peercare.oracle.brands import MAX_OFFER_ROUNDS
 from peercare.oracle.webhooks import SOURCES
 
 #: A bounty above the ledger's pool accounting limit (uint128) could never be escrowed.
@@ -83,6 +84,12 @@ class BrandPatch(Strict):
     experts: Annotated[dict[AgentId, Wallet], Field(max_length=100)] | SkipJsonSchema[None] = Field(
         None, description="The brand's experts: ticketing agent id -> wallet"
     )
+    offer_window_s: Annotated[int, Field(ge=60, le=MAX_WINDOW_S)] | SkipJsonSchema[None] = Field(
+        None, description="How long an offer waits for its advocate before the question moves on"
+    )
+    max_offer_rounds: Annotated[int, Field(ge=0, le=MAX_OFFER_ROUNDS)] | SkipJsonSchema[None] = Field(
+        None, description="Rounds of direct offers before a question no one took is offered to a swarm"
+    )
 
     @field_validator("*", mode="before")
     @classmethod
@@ -123,6 +130,8 @@ class BrandOut(BaseModel):
     bounty_by_tag: dict[str, TokenAmount]
     answer_window_s: int
     experts: dict[str, Address]
+    offer_window_s: int
+    max_offer_rounds: int
     webhooks: list[WebhookOut] = Field(description="Configured webhook sources (their secrets are never shown)")
     created_at_ms: int
 
@@ -198,12 +207,30 @@ class DepositPlan(BaseModel):
 PostedStatus = Literal["open", "accepted", "expired"]
 
 
+class OfferOut(BaseModel):
+    """One offer of the question to one person, and where it is (`core.enums.OfferState`)."""
+
+    advocate: Address
+    role: Literal["answerer", "swarm", "expert"]
+    share_bps: int = Field(description="A swarm member's share of the bounty in basis points; 0 for a direct offer")
+    state: Literal["offered", "accepted", "declined", "expired", "answered"]
+    offered_at_ms: int
+    window_ends_at_ms: int = Field(description="The advocate's exclusive window ends then")
+    decided_at_ms: int | None = Field(description="When it was accepted, declined, expired or answered")
+    reason: str | None = Field(description="The advocate's reason for declining, if given")
+
+
 class RouteSummary(BaseModel):
+    """The question's latest round of offers."""
+
+    round: int = Field(description="0 for the first; a round follows when no one took the one before")
+    escalated: bool = Field(description="Swarmed because no one took the brand's `max_offer_rounds` rounds")
     epoch: int | None = Field(description="The reputation epoch whose scores decided")
     mode: Literal["direct", "swarm"]
     offers: list[Address] = Field(description="Advocates offered the question, best first")
     expert: Address | None = Field(description="The swarm's brand expert")
     routed_at_ms: int
+    offer_states: list[OfferOut] = Field(description="Each offer of the round and its state")
 
 
 class QuestionOut(BaseModel):
@@ -261,8 +288,15 @@ class RoutingOut(BaseModel):
     record: dict[str, Any] = Field(description="The stored decision record (`offers.decision_from_record` reads it)")
 
 
+class RoundOut(RoutingOut):
+    round: int
+    escalated: bool
+    offer_states: list[OfferOut]
+
+
 class QuestionDetail(QuestionOut):
-    routing: RoutingOut | None = Field(description="The full routing decision (null: not routed yet)")
+    routing: RoutingOut | None = Field(description="The first round's full routing decision (null: not routed yet)")
+    rounds: list[RoundOut] = Field(description="Every round of offers, first first, each with its offers' states")
 
 
 # ---------------------------------------------------------------- API keys

@@ -1,5 +1,4 @@
-"""The API's own state: API keys (stored hashed), Sign-In with Ethereum nonces and sessions, and
-the routing decision recorded for each question.
+"""The API's own state: API keys (stored hashed), and Sign-In with Ethereum nonces and sessions.
 
 Secrets are never stored: an API key or session token is 32 random bytes shown once, and the
 database keeps its SHA-256. A key is found by its public prefix, then compared in constant time.
@@ -8,9 +7,8 @@ database keeps its SHA-256. A key is found by its public prefix, then compared i
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from peercare.db.base import ADDRESS, Base
@@ -53,16 +51,3 @@ class AdvocateSession(Base):
     address: Mapped[str] = mapped_column(ADDRESS, index=True)
     created_at_ms: Mapped[int]
     expires_at_ms: Mapped[int]
-
-
-class QuestionRoute(Base):
-    """Who a question was offered to and why: `peercare.routing.offers.decision_record` of the
-    decision taken with the scores of reputation epoch `epoch` (null: no epoch published yet)."""
-
-    __tablename__ = "question_routes"
-    __table_args__ = (Index("ix_question_routes_brand_id", "brand_id"),)
-    question_id: Mapped[str] = mapped_column(ForeignKey("questions.question_id"), primary_key=True)
-    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"))
-    epoch: Mapped[int | None]
-    decision: Mapped[dict[str, Any]]
-    created_at_ms: Mapped[int]

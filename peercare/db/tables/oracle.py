@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from peercare.db.base import ADDRESS, HASH, Amount, Base
 
+DEFAULT_OFFER_WINDOW_S = 30 * 60  # a contact centre's first-response target: an offer not taken moves on
+DEFAULT_MAX_OFFER_ROUNDS = 2  # direct rounds before a question no one took is swarmed
+
 
 class Brand(Base):
     """A brand the oracle serves; `id` is its id on the ledger."""
@@ -25,6 +28,14 @@ class Brand(Base):
     answer_window_s: Mapped[int]  # a question's deadline is its posting time plus this
     experts: Mapped[dict[str, Any]] = mapped_column(default=dict)  # ticketing-system agent id -> wallet
     created_at_ms: Mapped[int]
+    # How offers move (peercare.routing.rounds): each offer's exclusive window, and the round from
+    # which a question no one took is escalated to a swarm.
+    offer_window_s: Mapped[int] = mapped_column(
+        default=DEFAULT_OFFER_WINDOW_S, server_default=str(DEFAULT_OFFER_WINDOW_S)
+    )
+    max_offer_rounds: Mapped[int] = mapped_column(
+        default=DEFAULT_MAX_OFFER_ROUNDS, server_default=str(DEFAULT_MAX_OFFER_ROUNDS)
+    )
 
 
 class WebhookCredential(Base):

@@ -1,5 +1,5 @@
-// The advocate view. Reputation is public (GET /advocates/{address}/reputation); earnings and
-// answers need a session, which Sign-In with Ethereum gives: a nonce from the API, an EIP-4361
+// The advocate view. Reputation is public (GET /advocates/{address}/reputation); earnings,
+// answers and offers (offers.js) need a session, which Sign-In with Ethereum gives: a nonce from the API, an EIP-4361
 // message laid out exactly as peercare/api/siwe.py formats it, signed by the browser wallet
 // (EIP-1193 `personal_sign`), exchanged for a token kept in sessionStorage (gone with the tab).
 
@@ -21,6 +21,7 @@ import {
   unixTime,
   yesNo,
 } from "/web/common.js";
+import { showOffers } from "/web/offers.js";
 
 const SESSION_KEY = "peercare.advocate.session";
 const STATEMENT = "Sign in to PeerCare.";
@@ -224,6 +225,8 @@ async function showPrivate(address, session) {
     ]);
     showEarnings(earnings);
     showAnswers(answers);
+    $("offers-section").hidden = false;
+    await showOffers(address, session, $("offers"), $("offers-message"));
   } catch (err) {
     show(earningsBox);
     if (err instanceof ApiError && err.status === 401) {
@@ -295,6 +298,8 @@ async function render() {
   quiet($("account-message"));
   show($("earnings"));
   show($("answers"));
+  show($("offers"));
+  $("offers-section").hidden = true;
   const session = storedSession();
   updateButtons(session);
   let address;

@@ -41,6 +41,9 @@ POLICIES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/advocates/{address}/answers"): OWNER,
     ("POST", "/api/v1/advocates/{address}/answers/draft"): OWNER,
     ("GET", "/api/v1/advocates/{address}/ratings"): OWNER,
+    ("GET", "/api/v1/advocates/{address}/offers"): OWNER,
+    ("POST", "/api/v1/advocates/{address}/offers/{question_id}/accept"): OWNER,
+    ("POST", "/api/v1/advocates/{address}/offers/{question_id}/decline"): OWNER,
     ("POST", "/api/v1/advocates/{address}/withdrawals/prepare"): OWNER,
     ("GET", "/api/v1/brands/{brand_id}"): BRAND_1_READERS,
     ("PATCH", "/api/v1/brands/{brand_id}"): BRAND_1,
@@ -49,6 +52,9 @@ POLICIES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/brands/{brand_id}/pool/deposits/prepare"): BRAND_1,
     ("GET", "/api/v1/brands/{brand_id}/questions"): BRAND_1_READERS,
     ("GET", "/api/v1/brands/{brand_id}/questions/{question_id}"): BRAND_1_READERS,
+    ("PUT", "/api/v1/brands/{brand_id}/channels/{source}"): BRAND_1,
+    ("GET", "/api/v1/brands/{brand_id}/deliveries"): BRAND_1_READERS,
+    ("POST", "/api/v1/brands/{brand_id}/deliveries/{delivery_id}/retry"): BRAND_1,  # none parked: 404
     ("GET", "/api/v1/brands/{brand_id}/keys"): BRAND_1,
     ("POST", "/api/v1/brands/{brand_id}/keys"): BRAND_1,
     ("DELETE", "/api/v1/brands/{brand_id}/keys/{prefix}"): BRAND_1,
@@ -83,6 +89,7 @@ def objects(world: World) -> dict[str, str]:
         "epoch": "1",
         "source": "zendesk",
         "prefix": "000000000000",
+        "delivery_id": "1",
     }
 
 

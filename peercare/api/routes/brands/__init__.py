@@ -1,5 +1,6 @@
 """Routes for brands: their configuration, webhook secrets, pool, questions and who they were
-routed to, and their API keys, one module per resource; `router` mounts them all.
+routed to, the outbound channels and deliveries to their ticketing systems, and their API keys,
+one module per resource; `router` mounts them all.
 
 Reads (`BrandReader`) are open to the brand's own keys and to auditor keys covering the brand;
 writes (`BrandAdmin`) need the brand's key. The configuration is the oracle's (`db.tables.oracle.Brand`)
@@ -13,9 +14,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from peercare.api.routes.brands import configuration, keys, pool, questions, webhooks
+from peercare.api.routes.brands import configuration, deliveries, keys, pool, questions, webhooks
 
 router = APIRouter(prefix="/api/v1", tags=["brands"])
 # In this order in the schema's paths.
-for resource in (configuration, webhooks, pool, questions, keys):
+for resource in (configuration, webhooks, pool, questions, deliveries, keys):
     router.include_router(resource.router)

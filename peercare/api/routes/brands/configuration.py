@@ -29,6 +29,8 @@ def _brand_out(session: Session, brand: Brand) -> BrandOut:
         bounty_by_tag={tag: str(amount) for tag, amount in brand.bounty_by_tag.items()},
         answer_window_s=brand.answer_window_s,
         experts=dict(brand.experts),
+        offer_window_s=brand.offer_window_s,
+        max_offer_rounds=brand.max_offer_rounds,
         webhooks=[
             WebhookOut(source=c.source, endpoint=webhook_endpoint(brand.id, c.source), basic_username=c.basic_username)
             for c in credentials

@@ -16,17 +16,21 @@ from peercare.api.problems import Problem
 from peercare.api.routes.brands.common import configured_brand
 from peercare.api.schemas.brands import (
     Evaluated,
+    OfferOut,
     PostedStatus,
     QuestionDetail,
     QuestionOut,
+    RoundOut,
     RouteSummary,
     RoutingOut,
     Share,
 )
 from peercare.api.schemas.common import Page
 from peercare.api.security import BrandReader, Context
+from peercare.core.enums import OfferRole, OfferState
 from peercare.db.tables import projections as ix
-from peercare.db.tables.api import QuestionRoute
+from peercare.db.tables.routing import Offer, RouteRound
+from peercare.routing import rounds
 from peercare.routing.live import Epochs, check_route, explain, topic_label
 from peercare.routing.offers import decision_from_record
 
@@ -44,9 +48,7 @@ def _questions(session: Session, posted: list[ix.QuestionPosted]) -> list[Questi
         a.question_id: a for a in session.scalars(select(ix.Acceptance).where(ix.Acceptance.question_id.in_(ids)))
     }
     expired = set(session.scalars(select(ix.QuestionExpiry.question_id).where(ix.QuestionExpiry.question_id.in_(ids))))
-    routes = {
-        r.question_id: r for r in session.scalars(select(QuestionRoute).where(QuestionRoute.question_id.in_(ids)))
-    }
+    routes = rounds.latest_rounds(session, ids)
     out = []
     for p in posted:
         acceptance, route = accepted.get(p.question_id), routes.get(p.question_id)
@@ -65,15 +67,18 @@ def _questions(session: Session, posted: list[ix.QuestionPosted]) -> list[Questi
                 answers=answers.get(p.question_id, 0),
                 accepted_answer_id=acceptance.answer_id if acceptance else None,
                 accepted_advocate=acceptance.advocate if acceptance else None,
-                route=None if route is None else _route_summary(route),
+                route=None if route is None else _route_summary(*route),
             )
         )
     return out
 
 
-def _route_summary(route: QuestionRoute) -> RouteSummary:
+def _route_summary(route: RouteRound, offers: list[Offer]) -> RouteSummary:
     record = route.decision
     return RouteSummary(
+        round=route.round,
+        escalated=bool(record["escalated"]),
+        offer_states=[_offer_out(o) for o in offers],
         epoch=route.epoch,
         mode=record["mode"],
         offers=[to_checksum_address(a) for a in record["offers"]],
@@ -103,7 +108,20 @@ def list_questions(
     return Page(items=items, next_cursor=str(posted[-1].id) if more else None)
 
 
-def _routing(session: Session, epochs: Epochs, route: QuestionRoute, topic: str) -> RoutingOut:
+def _offer_out(offer: Offer) -> OfferOut:
+    return OfferOut(
+        advocate=offer.advocate,
+        role=OfferRole(offer.role).value,
+        share_bps=offer.share_bps,
+        state=OfferState(offer.state).value,
+        offered_at_ms=offer.offered_at_ms,
+        window_ends_at_ms=offer.window_ends_at_ms,
+        decided_at_ms=offer.decided_at_ms,
+        reason=offer.reason,
+    )
+
+
+def _routing(session: Session, epochs: Epochs, route: RouteRound, topic: str) -> RoutingOut:
     record = route.decision
     check = check_route(session, epochs, route.epoch, record)
     decision = decision_from_record(record)
@@ -162,6 +180,15 @@ def get_question(brand_id: BrandReader, question_id: QuestionIdPath, context: Co
         if posted is None:
             raise Problem(404, f"brand {brand_id} has no question {question_id} on chain")
         (summary,) = _questions(session, [posted])
-        route = session.get(QuestionRoute, question_id)
-        routing = None if route is None else _routing(session, _epochs(context), route, summary.topic)
-    return QuestionDetail(**summary.model_dump(), routing=routing)
+        epochs = _epochs(context)
+        rounds_out = [
+            RoundOut(
+                **_routing(session, epochs, route, summary.topic).model_dump(),
+                round=route.round,
+                escalated=bool(route.decision["escalated"]),
+                offer_states=[_offer_out(o) for o in offers],
+            )
+            for route, offers in rounds.rounds_of(session, question_id)
+        ]
+    first = None if not rounds_out else RoutingOut(**rounds_out[0].model_dump(include=set(RoutingOut.model_fields)))
+    return QuestionDetail(**summary.model_dump(), routing=first, rounds=rounds_out)

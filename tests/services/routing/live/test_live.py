@@ -17,11 +17,12 @@ from peercare.content.embedded import EmbeddedStore
 from peercare.core.ledger_ids import question_id, reputation_topic, short_string
 from peercare.db.database import Database, sqlite_url
 from peercare.db.tables import projections as ix
-from peercare.db.tables.api import QuestionRoute
 from peercare.db.tables.oracle import Brand, OutboxTx, Question
+from peercare.db.tables.routing import RouteRound
 from peercare.oracle.brands import configure_brand
-from peercare.routing.live import Epochs, Router, check_route, open_assignments
+from peercare.routing.live import Epochs, Router, check_route
 from peercare.routing.offers import OfferParams, commitment_of, decision_from_record
+from peercare.routing.rounds import open_assignments
 from tests.support.world import World
 
 #: No open-assignment cap: the few advocates of the world are soon at the default cap (3) once
@@ -44,9 +45,10 @@ def new_ticket(world: World, ticket: str, tags: list[str], requester: str) -> st
     return "0x" + question_id(brand_id, short_string("generic"), ticket).hex()
 
 
-def route_of(world: World, qid: str) -> QuestionRoute:
+def route_of(world: World, qid: str) -> RouteRound:
+    """The question's first round."""
     with world.oracle.database.read() as session:
-        found = session.get(QuestionRoute, qid)
+        found = session.get(RouteRound, (qid, 0))
     assert found is not None, f"{qid} was not routed"
     return found
 
@@ -76,7 +78,7 @@ def test_every_question_is_routed_once_on_the_latest_epoch_and_replays(world: Wo
     epochs = Epochs(world.oracle.context.public_store)
     with world.oracle.database.read() as session:
         questions = set(session.scalars(select(Question.question_id)))
-        routes = list(session.scalars(select(QuestionRoute)))
+        routes = list(session.scalars(select(RouteRound).where(RouteRound.round == 0)))
         latest = session.scalar(select(func.max(ix.ReputationRoot.epoch)))
         assert {r.question_id for r in routes} == questions and len(routes) == len(questions) >= 8
         for route in routes:
@@ -116,7 +118,7 @@ def test_no_question_is_routed_before_an_epoch_is_published(world: World, tmp_pa
     router = Router(empty, EmbeddedStore(tmp_path / "content"))
     assert router.step() == 0
     with empty.read() as session:
-        assert session.scalar(select(func.count()).select_from(QuestionRoute)) == 0
+        assert session.scalar(select(func.count()).select_from(RouteRound)) == 0
     empty.dispose()
 
 
@@ -175,7 +177,7 @@ def test_two_routers_route_a_question_once(world: World) -> None:
         thread.join()
     assert sum(counts) <= 1  # 0 if the oracle's own router got there first
     with world.oracle.database.read() as session:
-        assert session.scalar(select(func.count()).where(QuestionRoute.question_id == qid)) == 1
+        assert session.scalar(select(func.count()).where(RouteRound.question_id == qid)) == 1
 
 
 def test_the_brand_sees_who_its_question_was_offered_to_and_why(world: World) -> None:
@@ -219,19 +221,26 @@ def test_the_brand_sees_who_its_question_was_offered_to_and_why(world: World) ->
         cursor = page.json()["next_cursor"]
         assert listed is not None or cursor is not None
     assert listed["status"] == "open"
+    offer_states = listed["route"].pop("offer_states")
     assert listed["route"] == {
+        "round": 0,
+        "escalated": False,
         "epoch": 1,
         "mode": routing["mode"],
         "offers": routing["offers"],
         "expert": routing["expert"],
         "routed_at_ms": routing["routed_at_ms"],
     }
+    # Each person the round chose has an offer, waiting for them.
+    chosen = routing["offers"] + ([routing["expert"]] if routing["expert"] else [])
+    assert [o["advocate"] for o in offer_states] == chosen
+    assert all(o["state"] == "offered" for o in offer_states)
 
 
 def test_a_tampered_decision_record_is_caught(world: World) -> None:
     route_everything(world)
     with world.oracle.database.read() as session:
-        route = session.scalars(select(QuestionRoute).where(QuestionRoute.brand_id == world.dev.brand_id)).first()
+        route = session.scalars(select(RouteRound).where(RouteRound.brand_id == world.dev.brand_id)).first()
         assert route is not None
         epochs = Epochs(world.oracle.context.public_store)
         record = route.decision
