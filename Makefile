@@ -120,7 +120,7 @@ test-services: setup compile
 gas: setup compile
 	$(VENV)/bin/python -m peercare.chain.deploy scripts/gas.py peercare-test
 
-bench: gas bench-content bench-reputation bench-routing-eval bench-oracle bench-api
+bench: gas bench-content bench-reputation bench-routing-eval bench-oracle bench-api bench-deliveries
 
 clean:
 	rm -rf build reports $(TOOLCHAIN)

@@ -19,3 +19,8 @@ bench-oracle: setup compile
 .PHONY: bench-api
 bench-api: setup compile
 	$(VENV)/bin/python scripts/bench_api.py
+
+# Outbound deliveries per second to the Zendesk and Freshdesk stand-ins and a generic receiver.
+.PHONY: bench-deliveries
+bench-deliveries: setup
+	$(VENV)/bin/python scripts/bench_deliveries.py

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
@@ -49,7 +49,9 @@ class AcceptIn(Strict):
 
 
 class DeclineIn(AcceptIn):
-    reason: str | SkipJsonSchema[None] = Field(None, max_length=MAX_REASON, description="Optional, shown to the brand")
+    reason: Annotated[str, Field(max_length=MAX_REASON)] | SkipJsonSchema[None] = Field(
+        None, description="Optional, shown to the brand"
+    )
 
 
 class DecisionOut(BaseModel):

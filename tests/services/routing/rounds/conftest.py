@@ -1,4 +1,4 @@
-"""The rounds' own world (`tests/support/world.py`) on `PEERCARE_TEST_ROUNDS_CHAIN_PORT` (8750):
+"""The rounds' own world (`tests/support/world.py`) on `PEERCARE_TEST_ROUNDS_CHAIN_PORT` (8754):
 its router offers one advocate per direct round, so that with the world's three advocates per
 topic a next round can still reach someone new, and its loads start from this module's questions
 only."""
@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.world import World, running_world
 
-CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_ROUNDS_CHAIN_PORT", "8750"))
+CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_ROUNDS_CHAIN_PORT", "8754"))
 
 
 @pytest.fixture(scope="session")

@@ -154,6 +154,8 @@ def test_a_decision_on_an_offer_that_is_not_yours_or_no_longer_open_is_refused_a
     assert accepted.json()["state"] == "accepted"
     again = decide(world, mine, qid, "decline", round=0, reason="changed my mind")
     assert again.status_code == 409 and "already accepted" in again.json()["detail"]
+    without_reason = decide(world, mine, qid, "decline", round=0, reason=None)  # null: no reason given
+    assert without_reason.status_code == 409 and "already accepted" in without_reason.json()["detail"]
     (kept,) = [o for o in offers_of(world, qid, 0) if o.advocate == mine]
     assert (kept.state, kept.reason) == ("accepted", None)
     listed = world.client.get(f"/api/v1/advocates/{mine}/offers", headers=as_advocate(world, mine)).json()
