@@ -19,12 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy import select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from peercare.api.limits import WebhookLimits
 from peercare.api.problems import Problem
-from peercare.db.database import Database
+from peercare.db.database import Database, insert_or_ignore
 from peercare.db.tables.oracle import WebhookCredential, WebhookEvent
 from peercare.oracle.events import TicketEvent
 from peercare.oracle.webhooks import SOURCES, Credential, WebhookRejected, verify_and_parse
@@ -108,11 +107,7 @@ class EventWriter:
         self.max_group = max_group
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="peercare-intake-writer", daemon=True)
-        dialect = database.engine.dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        self._insert_statement = insert(WebhookEvent).on_conflict_do_nothing(
-            index_elements=["brand_id", "source", "event_key"]
-        )
+        self._insert_statement = insert_or_ignore(database.engine, WebhookEvent, ["brand_id", "source", "event_key"])
         self.groups = 0  # commits so far (the benchmark reports events per commit)
 
     def start(self) -> None:

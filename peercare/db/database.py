@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -43,6 +44,17 @@ def _sqlite_begin(connection: Any) -> None:
     # sessions (`Database.read`) take no lock: WAL readers never block the writer.
     read_only = connection.get_execution_options().get(READ_ONLY, False)
     connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def insert_or_ignore(
+    bind: Engine | Session, table: Any, index_elements: list[Any]
+) -> postgresql.Insert | sqlite.Insert:
+    """`INSERT ... ON CONFLICT (index_elements) DO NOTHING` into `table` (a mapped class or a
+    `Table`), in the SQL of the database `bind` talks to: how every writer inserts a row that may
+    exist already (a replayed cause) without a race between reading and writing."""
+    engine = bind.get_bind() if isinstance(bind, Session) else bind
+    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=index_elements)
 
 
 def make_engine(url: str) -> Engine:

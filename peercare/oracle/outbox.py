@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from peercare.core.enums import OutboxKind
+from peercare.db.database import insert_or_ignore
 from peercare.db.tables.oracle import OutboxStatus, OutboxTx
 
 GAS_LIMITS: Mapping[OutboxKind, int] = {
@@ -73,9 +73,8 @@ def enqueue_once(
     `dedupe_key`. The new row's id, or None when a row with that key exists (queued by another
     writer whose transaction committed first: on PostgreSQL this insert waits for it)."""
     session.flush()  # the rows queued before this one keep the lower ids: the signer sends in id order
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
-        insert(OutboxTx)
+        insert_or_ignore(session, OutboxTx, [OutboxTx.dedupe_key])
         .values(
             kind=kind.value,
             brand_id=brand_id,
@@ -86,7 +85,6 @@ def enqueue_once(
             created_at_ms=now_ms,
             dedupe_key=dedupe_key,
         )
-        .on_conflict_do_nothing(index_elements=[OutboxTx.dedupe_key])
         .returning(OutboxTx.id)
     )
     return session.scalar(statement)

@@ -44,15 +44,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eth_utils.address import to_checksum_address
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from peercare.content.cid import cid_from_digest
 from peercare.content.errors import ContentError
 from peercare.content.store import Store
 from peercare.core.ledger_ids import reputation_topic, short_string
-from peercare.db.database import Database
+from peercare.db.database import Database, insert_or_ignore
 from peercare.db.tables import projections as ix
 from peercare.db.tables.oracle import Brand, Question
 from peercare.db.tables.routing import Offer, RouteRound
@@ -274,11 +273,8 @@ class Router:
         if not decided:
             return 0
         now_ms = int(now * 1000)
-        insert = postgresql.insert if self.database.engine.dialect.name == "postgresql" else sqlite.insert
-        statement = (
-            insert(RouteRound)
-            .on_conflict_do_nothing(index_elements=["question_id", "round"])
-            .returning(RouteRound.question_id)
+        statement = insert_or_ignore(self.database.engine, RouteRound, ["question_id", "round"]).returning(
+            RouteRound.question_id
         )
         rows = [
             {
@@ -293,11 +289,10 @@ class Router:
         ]
         with self.database.transaction() as session:
             written = set(session.scalars(statement, rows))
-            offers = [
-                row
-                for r in decided
-                if r.question.question_id in written and r.is_open
-                for row in rounds.offer_rows(
+            for r in decided:
+                if r.question.question_id not in written or not r.is_open:
+                    continue
+                offers = rounds.offer_rows(
                     r.decision,
                     question_id=r.question.question_id,
                     round_number=r.round,
@@ -306,12 +301,9 @@ class Router:
                     deadline_s=r.question.deadline,
                     now_ms=now_ms,
                 )
-            ]
-            if offers:
-                session.execute(insert(Offer), offers)
-            for r in decided:
-                if r.question.question_id in written and r.is_open:
-                    _tell_the_brand(session, r, epoch, now_ms)
+                if offers:
+                    session.execute(insert(Offer), offers)
+                _tell_the_brand(session, r, offers, epoch, now_ms)
         return len(written)
 
     def _decide(
@@ -348,20 +340,11 @@ class _Round:
     is_open: bool = True  # a question closed before it was routed keeps its decision but offers no one
 
 
-def _tell_the_brand(session: Session, decided: _Round, epoch: int, now_ms: int) -> None:
+def _tell_the_brand(session: Session, decided: _Round, offers: list[dict[str, Any]], epoch: int, now_ms: int) -> None:
     """Queue the round for the brand's ticketing system (nothing if the brand has no channel to it):
-    an internal note with who was offered and why, tags, and the assignee when the first person
-    chosen is one of the brand's agents."""
+    an internal note with who was offered (`offers`: the round's offer rows) and why, tags, and the
+    assignee when the first person chosen is one of the brand's agents."""
     decision = decided.decision
-    offers = rounds.offer_rows(
-        decision,
-        question_id=decided.question.question_id,
-        round_number=decided.round,
-        brand_id=decided.question.brand_id,
-        offer_window_s=decided.question.offer_window_s,
-        deadline_s=decided.question.deadline,
-        now_ms=now_ms,
-    )
     agents = {wallet.lower(): agent for agent, wallet in decided.question.experts.items()}
     chosen = [o["advocate"].lower() for o in offers]
     assignee = next((agents[a] for a in chosen if a in agents), None)

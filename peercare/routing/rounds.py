@@ -139,13 +139,17 @@ class Stalled:
     offered_before: frozenset[str]  # lower-case: everyone offered the question in any round
 
 
+def _latest_round(question_ids: Sequence[str] | None = None) -> Any:
+    """(question_id, round): each routed question's latest round (of `question_ids` only, if given)."""
+    query = select(RouteRound.question_id, func.max(RouteRound.round).label("round"))
+    if question_ids is not None:
+        query = query.where(RouteRound.question_id.in_(question_ids))
+    return query.group_by(RouteRound.question_id).subquery()
+
+
 def stalled(session: Session, now_s: int, limit: int) -> list[Stalled]:
     """Up to `limit` open questions due a next round, oldest first."""
-    latest = (
-        select(RouteRound.question_id, func.max(RouteRound.round).label("round"))
-        .group_by(RouteRound.question_id)
-        .subquery()
-    )
+    latest = _latest_round()
     taken_or_waiting = exists().where(
         Offer.question_id == latest.c.question_id, Offer.round == latest.c.round, Offer.state.not_in(CLOSED)
     )
@@ -234,12 +238,7 @@ def latest_rounds(session: Session, question_ids: Sequence[str]) -> dict[str, tu
     """Per question routed, its latest round with the round's offers in the decision's order."""
     if not question_ids:
         return {}
-    latest = (
-        select(RouteRound.question_id, func.max(RouteRound.round).label("round"))
-        .where(RouteRound.question_id.in_(question_ids))
-        .group_by(RouteRound.question_id)
-        .subquery()
-    )
+    latest = _latest_round(question_ids)
     found: dict[str, tuple[RouteRound, list[Offer]]] = {
         route.question_id: (route, [])
         for route in session.scalars(

@@ -8,9 +8,9 @@ import random
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from peercare.db.database import insert_or_ignore
 from peercare.db.tables.deliveries import Delivery, DeliveryChannel, DeliveryStatus
 
 BACKOFF_BASE_S = 1.0  # the first retry waits about this long
@@ -35,9 +35,8 @@ def enqueue(
     to tell). Returns whether it was queued."""
     if session.get(DeliveryChannel, (brand_id, source)) is None:
         return False
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
-        insert(Delivery)
+        insert_or_ignore(session, Delivery, ["key"])
         .values(
             key=key,
             brand_id=brand_id,
@@ -52,7 +51,6 @@ def enqueue(
             next_attempt_at_ms=now_ms,
             created_at_ms=now_ms,
         )
-        .on_conflict_do_nothing(index_elements=["key"])
         .returning(Delivery.id)
     )
     return session.execute(statement).first() is not None
