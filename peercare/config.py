@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     route_offers: int = Field(
         3, ge=1, le=20, description="Advocates offered a question at once in a direct round (docs/routing.md)."
     )
+    route_max_open: int = Field(
+        3, ge=1, description="Open offers an advocate may hold before routing passes them over (docs/routing.md)."
+    )
     # The signer (docs/signer.md). A transaction not mined after `replace_after_blocks` blocks and
     # `replace_after_s` seconds (whichever comes later) is replaced with a 12.5% higher fee, up to the ceiling.
     max_in_flight: int = Field(64, ge=1, le=4096, description="Signed transactions not yet mined, at most.")

@@ -184,7 +184,8 @@ class Oracle:
         self.indexer = Indexer(
             self.database, self.indexer_rpc, deployment, public_store, confirmations=settings.confirmations
         )
-        self.router = Router(self.database, public_store, params=OfferParams(offers=settings.route_offers))
+        params = OfferParams(offers=settings.route_offers, max_open=settings.route_max_open)
+        self.router = Router(self.database, public_store, params=params)
         self.deliveries = DeliverySender(self.database, client=self.deliveries_http)
 
     def _stop_for(self, stopped: WorkerStopped) -> None:

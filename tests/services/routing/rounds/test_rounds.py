@@ -15,16 +15,19 @@ from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from peercare.core.ledger_ids import question_id, short_string
 from peercare.db.tables.oracle import Brand, Question
 from peercare.db.tables.routing import Offer, RouteRound
+from peercare.routing import inbox
+from peercare.routing.inbox import OfferRefused
 from peercare.routing.live import Epochs, Router, check_route
 from peercare.routing.offers import OfferParams
+from tests.services.routing.rounds.conftest import UNCAPPED
 from tests.support.world import World
 
-PARAMS = OfferParams(offers=1)  # as the world's own router (conftest.py): either may decide a round
+PARAMS = OfferParams(offers=1, max_open=UNCAPPED)  # as the world's own router (conftest.py): either may decide
 
 
 def new_question(world: World, tag: str = "staking") -> str:
@@ -164,21 +167,21 @@ def test_a_decision_on_an_offer_that_is_not_yours_or_no_longer_open_is_refused_a
 
 
 def test_an_offer_whose_window_ended_is_closed_to_decisions_before_the_router_expires_it(world: World) -> None:
+    # The moment just after the window is given to `inbox` as its clock, not written into the offer:
+    # the world's own router settles offers every half second, and would expire an offer whose
+    # window had really ended before the decision below is tried.
     qid = new_question(world)
     run(world)
     (offer, *_) = offers_of(world, qid, 0)
-    with world.oracle.database.transaction() as session:
-        session.execute(
-            update(Offer)
-            .where(Offer.question_id == qid, Offer.advocate == offer.advocate)
-            .values(window_ends_at_ms=int(time.time() * 1000) - 1)
-        )
-    ended = decide(world, offer.advocate, qid, "accept", round=0)
-    assert ended.status_code == 409 and "window ended" in ended.json()["detail"]
+    after_window = offer.window_ends_at_ms + 1
+    with pytest.raises(OfferRefused) as refused, world.oracle.database.transaction() as session:
+        inbox.decide(session, offer.advocate, qid, 0, accept=True, reason=None, now_ms=after_window)
+    assert refused.value.status == 409 and "window ended" in refused.value.detail
     (still,) = [o for o in offers_of(world, qid, 0) if o.advocate == offer.advocate]
     assert still.state == "offered" and still.decided_at_ms is None
-    listed = world.client.get(f"/api/v1/advocates/{offer.advocate}/offers", headers=as_advocate(world, offer.advocate))
-    assert qid not in [i["question_id"] for i in listed.json()["items"]]
+    with world.oracle.database.read() as session:
+        assert qid in [w.offer.question_id for w in inbox.waiting(session, offer.advocate, after_window - 2)]
+        assert qid not in [w.offer.question_id for w in inbox.waiting(session, offer.advocate, after_window)]
 
 
 def test_declined_by_everyone_the_question_reaches_new_people_in_a_round_that_replays(world: World) -> None:
