@@ -304,6 +304,9 @@ class Router:
                 if offers:
                     session.execute(insert(Offer), offers)
                 _tell_the_brand(session, r, offers, epoch, now_ms)
+            # An advocate may have answered before being offered the question: the offer is
+            # answered from the start, in the same transaction, so no reader ever sees it waiting.
+            rounds.mark_answered(session, now_ms, sorted(written))
         return len(written)
 
     def _decide(

@@ -6,7 +6,8 @@ advocates and expert are offered to join for their share of the bounty (a questi
 before it was first routed keeps its decision but is offered to no one). An offer waits for its
 advocate until its window ends (the brand's `offer_window_s`, never past the question's deadline);
 the advocate accepts or declines it (`peercare.routing.inbox`), or the window ends and it expires.
-An offer whose advocate's answer is recorded is answered.
+An offer whose advocate's answer is recorded is answered (from its round's own write, when the advocate
+answered before being offered the question).
 
 When every offer of a question's latest round was declined or expired, and the question is still
 open, the router opens the next round: a new decision on the latest epoch with everyone offered
@@ -96,17 +97,7 @@ def open_assignments(session: Session, now_s: int) -> Counter[str]:
 def settle(session: Session, now_ms: int) -> tuple[int, int]:
     """Mark answered the live offers whose advocate answered, then expire the offers whose window
     ended; returns (answered, expired)."""
-    answered = _changed(
-        session,
-        update(Offer)
-        .where(
-            Offer.state.in_(LIVE),
-            exists().where(
-                Answer.question_id == Offer.question_id, func.lower(Answer.advocate) == func.lower(Offer.advocate)
-            ),
-        )
-        .values(state=OfferState.ANSWERED, decided_at_ms=now_ms),
-    )
+    answered = mark_answered(session, now_ms)
     expired = _changed(
         session,
         update(Offer)
@@ -114,6 +105,20 @@ def settle(session: Session, now_ms: int) -> tuple[int, int]:
         .values(state=OfferState.EXPIRED, decided_at_ms=now_ms),
     )
     return answered, expired
+
+
+def mark_answered(session: Session, now_ms: int, question_ids: Sequence[str] | None = None) -> int:
+    """Mark answered the live offers (of `question_ids` only, if given) whose advocate's answer is
+    recorded; returns how many."""
+    statement = update(Offer).where(
+        Offer.state.in_(LIVE),
+        exists().where(
+            Answer.question_id == Offer.question_id, func.lower(Answer.advocate) == func.lower(Offer.advocate)
+        ),
+    )
+    if question_ids is not None:
+        statement = statement.where(Offer.question_id.in_(question_ids))
+    return _changed(session, statement.values(state=OfferState.ANSWERED, decided_at_ms=now_ms))
 
 
 def _changed(session: Session, statement: Update) -> int:

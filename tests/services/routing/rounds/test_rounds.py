@@ -254,6 +254,38 @@ def test_an_offered_advocates_answer_settles_their_offer(world: World) -> None:
     assert settled.state == "answered" and settled.decided_at_ms is not None
 
 
+def test_an_advocate_who_answered_before_being_offered_the_question_is_offered_it_answered(world: World) -> None:
+    # Round 1 is opened by this test's router alone: its clock is past the window of round 0's
+    # offer, which the world's own router (on the real clock) leaves open. The round is read at
+    # once, with no settling step between: its offers must be settled in the round's own write.
+    qid = new_question(world)
+    run(world)
+    (first,) = offers_of(world, qid, 0)
+    with world.oracle.database.read() as session:
+        question = session.get(Question, qid)
+        assert question is not None
+        ticket_id = question.ticket_id
+    others = [a.address for a in world.advocates if a.address.lower() != first.advocate.lower()]
+    for n, wallet in enumerate(others):
+        world.deliver(
+            world.dev.brand_id,
+            "comment_added",
+            f"{ticket_id}-early-{n}",
+            ticket_id,
+            comment_id=f"early-{n}",
+            author_id=f"adv-early-{n}",
+            author_wallet=wallet,
+            body="I know this one",
+            public=True,
+        )
+    world.drain()
+    later = first.window_ends_at_ms / 1000 + 1
+    router(world, clock=lambda: later).step()
+    second = offers_of(world, qid, 1)
+    assert second and {o.advocate.lower() for o in second} <= {a.lower() for a in others}
+    assert {(o.state, o.decided_at_ms) for o in second} == {("answered", int(later * 1000))}
+
+
 class Receiver(ThreadingHTTPServer):
     """A brand's own system on loopback: records what PeerCare posts to it."""
 
