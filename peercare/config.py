@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     )
     api_host: str = Field("127.0.0.1", description="Interface the HTTP API listens on.")
     api_port: int = Field(8700, ge=1, le=65535, description="Port of the HTTP API.")
+    demo_brand_port: int = Field(
+        8702, ge=1, le=65535, description="Port of `peercare demo`'s stand-in for the brand's own system."
+    )
     api_domains: str | None = Field(
         None,
         description="Comma-separated host[:port] a Sign-In with Ethereum message may name "

@@ -15,6 +15,14 @@ from peercare.demo.connection import connect
 from peercare.demo.deliveries import send_all
 from peercare.demo.epoch import publish_reputation
 from peercare.demo.errors import DemoError
+from peercare.demo.offers import (
+    OfferTaker,
+    connect_brand_system,
+    halves,
+    offer_figures,
+    settle_offers,
+    wait_for_deliveries,
+)
 from peercare.demo.plan import attribution, build_plan
 from peercare.demo.progress import wait_for_oracle
 from peercare.demo.summary import chain_figures, describe, tokens
@@ -85,10 +93,20 @@ def demo(dump_dir: Path, limit: int | None, rate: float, wait_timeout: float, as
                 f"pool {'topped up with ' + tokens(setup.deposited) + ' tokens' if setup.deposited else 'funded'}; "
                 f"webhooks to {conn.api_base}/api/v1/webhooks/{setup.brand_id}/generic"
             )
-            sent = send_all(conn, plan, setup, rate=rate, bar_file=bars)
-            timings["sent_s"] = time.monotonic() - started
+            first, second = halves(plan)
+            sent = send_all(conn, first, setup, rate=rate, bar_file=bars)
             wait_for_oracle(conn, setup.brand_id, bar_file=bars, timeout_s=wait_timeout)
-            timings["on_chain_s"] = time.monotonic() - started
+            publish_reputation(conn, first, setup.brand_id, bar_file=bars, timeout_s=wait_timeout)
+            timings["first_half_s"] = time.monotonic() - started
+            with connect_brand_system(conn, setup.brand_id) as brand_system:
+                settle_offers(OfferTaker(conn, first, setup.brand_id, timeout_s=wait_timeout), first, bar_file=bars)
+                taker = OfferTaker(conn, second, setup.brand_id, timeout_s=wait_timeout)
+                sent += send_all(conn, second, setup, rate=rate, bar_file=bars, before=taker.before)
+                timings["sent_s"] = time.monotonic() - started
+                wait_for_oracle(conn, setup.brand_id, bar_file=bars, timeout_s=wait_timeout)
+                timings["on_chain_s"] = time.monotonic() - started
+                wait_for_deliveries(conn, setup.brand_id, bar_file=bars, timeout_s=wait_timeout)
+                routed = offer_figures(conn, setup.brand_id, brand_system)
             epoch = publish_reputation(conn, plan, setup.brand_id, bar_file=bars, timeout_s=wait_timeout)
             timings["epoch_s"] = time.monotonic() - started
             figures = chain_figures(conn, setup.brand_id)
@@ -112,6 +130,7 @@ def demo(dump_dir: Path, limit: int | None, rate: float, wait_timeout: float, as
             "signed": sent.signed,
         },
         "chain": figures,
+        **routed,
         "token": symbol,
         "epoch": {
             "epoch": epoch.epoch,

@@ -17,6 +17,9 @@ before they sign them, like the API's draft route does) and talks to its HTTP AP
    `advocate_answers.py`), one at a time in plan order for each ticket and each advocate (the order
    the oracle handles them, hence the order of each advocate's signed answers and their nonces),
    re-sent on a second run and answered "duplicate" by the oracle;
+   The plan is replayed in two halves with a reputation epoch between them, so that the second
+   half is routed live: the replayed advocates accept or decline their offers by a stated rule,
+   and a stand-in for the brand's system receives the deliveries (`offers.py`);
 3. waiting for the oracle to handle every event, settle every chain write and index it, mining
    empty blocks on the local chain so that the last writes reach their confirmation depth
    (`progress.py`: `wait_for_oracle`);

@@ -8,6 +8,7 @@ from __future__ import annotations
 import heapq
 import random
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TextIO
@@ -37,6 +38,14 @@ class Sent:
     def total(self) -> int:
         return self.accepted + self.duplicate + self.ignored
 
+    def __add__(self, other: Sent) -> Sent:
+        return Sent(
+            self.accepted + other.accepted,
+            self.duplicate + other.duplicate,
+            self.ignored + other.ignored,
+            self.signed + other.signed,
+        )
+
 
 def send_all(
     conn: Connection,
@@ -46,19 +55,21 @@ def send_all(
     rate: float,
     bar_file: TextIO | None,
     concurrency: int = CONCURRENCY,
+    before: Callable[[Delivery], None] | None = None,
 ) -> Sent:
     """Deliver every event of the plan, at most `rate` per second (0: no limit) and `concurrency` at
     once. A delivery is sent only once the oracle has acknowledged (stored) the deliveries it must
     follow (`Plan.predecessors`), so the oracle handles each ticket's events, and each advocate's
-    signed answers, in plan order; other tickets go in parallel, first in plan order first."""
+    signed answers, in plan order; other tickets go in parallel, first in plan order first.
+    `before`, if given, runs in the sending thread before each delivery (`offers.OfferTaker`)."""
     signer = AnswerSigner(conn, plan, setup.brand_id)
     path = f"/api/v1/webhooks/{setup.brand_id}/{SOURCE}"
     sent = Sent()
     deliveries = list(plan.deliveries())
-    waiting_on = [len(before) for before in plan.predecessors()]
+    waiting_on = [len(earlier) for earlier in plan.predecessors()]
     followers: list[list[int]] = [[] for _ in deliveries]
-    for n, before in enumerate(plan.predecessors()):
-        for m in before:
+    for n, earlier in enumerate(plan.predecessors()):
+        for m in earlier:
             followers[m].append(n)
     ready = [n for n, count in enumerate(waiting_on) if count == 0]
     heapq.heapify(ready)
@@ -66,6 +77,8 @@ def send_all(
     credentials_until = started + CREDENTIALS_DELAY_S
 
     def deliver(delivery: Delivery) -> str:
+        if before is not None:
+            before(delivery)
         extra = {}
         if delivery.signer is not None:
             extra["signature"] = signer.signature(delivery)
@@ -129,7 +142,7 @@ def _post(
         if response.status_code == 200:
             return str(response.json().get("status"))
         if response.status_code == 429:  # the brand's webhook burst is spent: wait as told (jittered), go on
-            time.sleep(_retry_after(response) + random.uniform(0.0, 0.5))
+            time.sleep(retry_after(response) + random.uniform(0.0, 0.5))
             continue
         retry = response.status_code == 503 and attempt < 10
         retry |= response.status_code == 404 and time.monotonic() < credentials_until
@@ -139,7 +152,7 @@ def _post(
     raise DemoError(_refusal(response, delivery, path))
 
 
-def _retry_after(response: httpx.Response) -> float:
+def retry_after(response: httpx.Response) -> float:
     """The 429's `Retry-After` in seconds (1 when absent or not a number of seconds), at most 60."""
     value = response.headers.get("retry-after", "")
     return min(60.0, float(value)) if value.isdigit() else 1.0

@@ -90,6 +90,24 @@ def describe(summary: dict[str, Any]) -> list[str]:
             f"  FAILED                {chain['failed_events']} events, {chain['failed_writes']} chain writes "
             "(see the oracle's database: webhook_events.error, outbox.error)"
         )
+    offers, routing = summary["offers"], summary["routing"]
+    late = offers["ticket_to_offer_delivered_ms"]
+    share = routing["accepted_answer_offered_share"]
+    lines += [
+        f"  offers                {offers['made']:,} in {offers['rounds']:,} rounds "
+        f"({offers['escalated']:,} escalated): "
+        f"{offers['accepted']:,} accepted, {offers['answered']:,} answered, {offers['waiting']:,} waiting, "
+        f"{offers['declined']:,} declined, {offers['expired']:,} expired",
+        f"  offers delivered      {offers['delivered']:,} to the brand's system"
+        + (f"; ticket to offer delivered p50 {late['p50']:,} ms, p99 {late['p99']:,} ms" if late["count"] else ""),
+        "  accepted answers      "
+        + (
+            f"{share:.1%} by an advocate offered the question (of {routing['accepted_answers_judged']:,} "
+            "written after it was routed)"
+            if share is not None
+            else "none written after its question was routed"
+        ),
+    ]
     epoch = summary["epoch"]
     if epoch["epoch"] is None:
         lines.append(f"  reputation            {epoch['note']}")

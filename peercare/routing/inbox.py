@@ -100,7 +100,7 @@ def decide(
                 )
             ),
         )
-        .values(state=state, decided_at_ms=now_ms, reason=kept)
+        .values(state=state, decided_at_ms=now_ms, accepted_at_ms=now_ms if accept else None, reason=kept)
         .execution_options(synchronize_session=False)
     )
     if not cast(CursorResult[Any], changed).rowcount:

@@ -41,6 +41,7 @@ def peercare_env(data_dir: Path, chain_port: int = CHAIN_PORT) -> dict[str, str]
         "PEERCARE_DATA_DIR": str(data_dir),
         "PEERCARE_CHAIN_PORT": str(chain_port),
         "PEERCARE_API_PORT": str(chain_port + 1),
+        "PEERCARE_DEMO_BRAND_PORT": str(chain_port + 30),
         "PEERCARE_BROWNIE_NETWORK": f"peercare-demo-test-{chain_port}",
     }
 

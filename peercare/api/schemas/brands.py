@@ -217,6 +217,7 @@ class OfferOut(BaseModel):
     offered_at_ms: int
     window_ends_at_ms: int = Field(description="The advocate's exclusive window ends then")
     decided_at_ms: int | None = Field(description="When it was accepted, declined, expired or answered")
+    accepted_at_ms: int | None = Field(description="When the advocate accepted it (kept once it is answered)")
     reason: str | None = Field(description="The advocate's reason for declining, if given")
 
 

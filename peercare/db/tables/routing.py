@@ -50,4 +50,5 @@ class Offer(Base):
     offered_at_ms: Mapped[int]
     window_ends_at_ms: Mapped[int]  # the advocate's exclusive window: accept or decline before it ends
     decided_at_ms: Mapped[int | None]  # when it was accepted, declined, expired or answered
+    accepted_at_ms: Mapped[int | None]  # when the advocate accepted it (kept once it is answered)
     reason: Mapped[str | None] = mapped_column(Text)  # the advocate's reason for declining, if given

@@ -19,14 +19,16 @@ from web3 import Web3
 from web3.contract import Contract
 
 from peercare.chain.deployment import Deployment
+from peercare.cli import main
 from peercare.cli.demo import demo
 from peercare.core.ledger_ids import question_id, short_string
+from peercare.demo.offers import halves
 from peercare.demo.plan import UPVOTE_RATING, Plan, advocate_account, build_plan
 from peercare.routing.dump import load_dump
 from tests.support.demo_peercare import ROOT, RunningPeerCare
 
 DUMP = ROOT / "tests" / "data" / "stackexchange" / "cardano-se"
-LIMIT = 15
+LIMIT = 40
 ACCEPTED = 2  # IPeerCareLedger.QuestionStatus.Accepted
 
 
@@ -190,3 +192,52 @@ def test_second_run_duplicates_nothing(
     assert second["chain"] == first_run["chain"]
     assert (second["epoch"]["epoch"], second["epoch"]["published_now"]) == (first_run["epoch"]["epoch"], False)
     assert second["epoch"]["top"] == first_run["epoch"]["top"]
+
+
+def brand_key(peercare: RunningPeerCare, brand_id: int) -> str:
+    created = CliRunner().invoke(main, ["api", "key", "create", "--brand", str(brand_id)], env=peercare.env)
+    assert created.exit_code == 0, created.output
+    return created.output.split(": ", 1)[1].split()[0]
+
+
+def test_second_half_questions_are_offered_and_the_advocates_who_answer_accept(
+    first_run: dict[str, Any], peercare: RunningPeerCare, plan: Plan
+) -> None:
+    # Read back through the brand's API, not from the demo's own figures.
+    brand_id = first_run["brand_id"]
+    headers = {"Authorization": f"Bearer {brand_key(peercare, brand_id)}"}
+    _, second = halves(plan)
+    answerers = {
+        t.ticket_id: {str(d.data["author_wallet"]).lower() for d in t.deliveries if "author_wallet" in d.data}
+        for t in plan.tickets
+    }
+    second_half = {t.ticket_id for t in second.tickets}
+    offers: list[tuple[str, int, dict[str, Any]]] = []
+    with httpx.Client(base_url=peercare.api_url, headers=headers) as api:
+        items = api.get(f"/api/v1/brands/{brand_id}/questions", params={"limit": 200}).json()["items"]
+        for item in items:
+            detail = api.get(f"/api/v1/brands/{brand_id}/questions/{item['question_id']}").json()
+            offers += [(item["ticket_id"], r["round"], o) for r in detail["rounds"] for o in r["offer_states"]]
+    assert {i["ticket_id"] for i in items} == {t.ticket_id for t in plan.tickets}
+    assert all(i["route"] is not None for i in items), "every question is routed"
+    first_offers = [(ticket, o) for ticket, n, o in offers if n == 0]
+    assert {t for t, _ in first_offers} & second_half, "the second half's questions were offered to someone"
+    for ticket, offer in first_offers:  # the rule: who answers it accepts first, the others decline
+        answers_it = offer["advocate"].lower() in answerers[ticket]
+        # A first-half question was offered after its answers: those who answered it never accepted.
+        assert (offer["accepted_at_ms"] is not None) == (answers_it and ticket in second_half), (ticket, offer)
+        assert offer["state"] == ("answered" if answers_it else "declined"), (ticket, offer)
+    # The summary is a snapshot: the router may open next rounds of questions everyone declined
+    # after it; accepting and declining are the demo's alone, done before it.
+    shown = first_run["offers"]
+    states = Counter(o["state"] for _, _, o in offers)
+    assert shown["accepted"] == sum(o["accepted_at_ms"] is not None for *_, o in offers)
+    assert shown["declined"] == states["declined"] and shown["made"] <= len(offers)
+    # The brand's system received each delivery once, every one signed with the channel's secret.
+    delivered = shown["deliveries"]
+    assert delivered["received_by_the_brand"] == delivered["delivered"] > 0 and delivered["parked"] == 0
+    assert (delivered["received_twice"], delivered["refused_by_the_brand"]) == (0, 0)
+    latency = shown["ticket_to_offer_delivered_ms"]
+    assert 0 < latency["count"] <= shown["delivered"] and 0 < latency["p50"] <= latency["p99"]
+    share = first_run["routing"]["accepted_answer_offered_share"]
+    assert first_run["routing"]["accepted_answers_judged"] > 0 and 0 <= share <= 1

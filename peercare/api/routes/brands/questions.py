@@ -117,6 +117,7 @@ def _offer_out(offer: Offer) -> OfferOut:
         offered_at_ms=offer.offered_at_ms,
         window_ends_at_ms=offer.window_ends_at_ms,
         decided_at_ms=offer.decided_at_ms,
+        accepted_at_ms=offer.accepted_at_ms,
         reason=offer.reason,
     )
 

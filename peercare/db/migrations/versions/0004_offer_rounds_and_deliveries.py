@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("offered_at_ms", BIG, nullable=False),
         sa.Column("window_ends_at_ms", BIG, nullable=False),
         sa.Column("decided_at_ms", BIG, nullable=True),
+        sa.Column("accepted_at_ms", BIG, nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(["brand_id"], ["brands.id"], name=op.f("fk_offers_brand_id_brands")),
         sa.ForeignKeyConstraint(

@@ -229,10 +229,13 @@ def test_expired_offers_move_on_and_from_max_offer_rounds_the_question_is_swarme
     assert "escalated" in detail["rounds"][1]["why"]
 
 
-def test_an_offered_advocates_answer_settles_their_offer(world: World) -> None:
+def test_an_offered_advocates_answer_settles_their_offer_and_keeps_when_they_accepted_it(world: World) -> None:
     qid = new_question(world)
     run(world)
     offer = offers_of(world, qid, 0)[0]
+    response = decide(world, offer.advocate, qid, "accept", round=0)
+    assert response.status_code == 200, response.text
+    accepted_at = response.json()["decided_at_ms"]
     with world.oracle.database.read() as session:
         question = session.get(Question, qid)
         assert question is not None
@@ -252,6 +255,7 @@ def test_an_offered_advocates_answer_settles_their_offer(world: World) -> None:
     run(world)
     (settled,) = [o for o in offers_of(world, qid, 0) if o.advocate == offer.advocate]
     assert settled.state == "answered" and settled.decided_at_ms is not None
+    assert settled.accepted_at_ms == accepted_at
 
 
 def test_an_advocate_who_answered_before_being_offered_the_question_is_offered_it_answered(world: World) -> None:
@@ -283,7 +287,7 @@ def test_an_advocate_who_answered_before_being_offered_the_question_is_offered_i
     router(world, clock=lambda: later).step()
     second = offers_of(world, qid, 1)
     assert second and {o.advocate.lower() for o in second} <= {a.lower() for a in others}
-    assert {(o.state, o.decided_at_ms) for o in second} == {("answered", int(later * 1000))}
+    assert {(o.state, o.decided_at_ms, o.accepted_at_ms) for o in second} == {("answered", int(later * 1000), None)}
 
 
 class Receiver(ThreadingHTTPServer):
