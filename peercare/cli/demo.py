@@ -99,13 +99,14 @@ def demo(dump_dir: Path, limit: int | None, rate: float, wait_timeout: float, as
             publish_reputation(conn, first, setup.brand_id, bar_file=bars, timeout_s=wait_timeout)
             timings["first_half_s"] = time.monotonic() - started
             with connect_brand_system(conn, setup.brand_id) as brand_system:
-                settle_offers(OfferTaker(conn, first, setup.brand_id, timeout_s=wait_timeout), first, bar_file=bars)
-                taker = OfferTaker(conn, second, setup.brand_id, timeout_s=wait_timeout)
-                sent += send_all(conn, second, setup, rate=rate, bar_file=bars, before=taker.before)
-                timings["sent_s"] = time.monotonic() - started
-                wait_for_oracle(conn, setup.brand_id, bar_file=bars, timeout_s=wait_timeout)
-                timings["on_chain_s"] = time.monotonic() - started
-                wait_for_deliveries(conn, setup.brand_id, bar_file=bars, timeout_s=wait_timeout)
+                taker = OfferTaker(conn, plan, setup.brand_id, timeout_s=wait_timeout)
+                with taker.sweeping():
+                    settle_offers(taker, first, bar_file=bars)
+                    sent += send_all(conn, second, setup, rate=rate, bar_file=bars, before=taker.before)
+                    timings["sent_s"] = time.monotonic() - started
+                    wait_for_oracle(conn, setup.brand_id, bar_file=bars, timeout_s=wait_timeout)
+                    timings["on_chain_s"] = time.monotonic() - started
+                    wait_for_deliveries(conn, setup.brand_id, bar_file=bars, timeout_s=wait_timeout)
                 routed = offer_figures(conn, setup.brand_id, brand_system)
             epoch = publish_reputation(conn, plan, setup.brand_id, bar_file=bars, timeout_s=wait_timeout)
             timings["epoch_s"] = time.monotonic() - started

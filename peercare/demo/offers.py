@@ -6,15 +6,16 @@ second half, whose questions the router offers to advocates as they arrive (`pee
 The first half's questions are routed too once the epoch is published (those still open are
 offered); its advocates follow the same rule before the second half starts.
 
-**The rule the replayed advocates follow.** Before a second-half question's first comment is sent,
-the demo waits until the router has decided the question's first round. Then each advocate offered
-the question who answers it in the history accepts the offer (`POST /advocates/{a}/offers/{q}/accept`,
-signed in with Sign-In with Ethereum with their demo wallet, as a person would); every other one
-declines it at once (`.../decline`, with a reason), which frees them for the next question (an
-offer left waiting holds its advocate until its window ends: with every unanswered offer ignored,
-the best advocates would all be at their open-offer cap within the first questions). A question
-declined by everyone reaches new people in a next round, which the advocates leave alone: it is
-answered or expires after the demo. The answers themselves are sent as the history has them.
+**The rule the replayed advocates follow.** An advocate offered a question accepts the offer when
+they answer the question in the history, and declines it at once otherwise (signed in with
+Sign-In with Ethereum with their demo wallet, `POST /advocates/{a}/offers/{q}/accept` or
+`.../decline` with a reason, as a person would), in every round. So that an answer is not sent
+before its author could accept, the demo waits, before a second-half question's first comment,
+until the router has decided the question's first round and its advocates have decided; later
+rounds (the router opens one when everyone declined, up to the escalated round) are decided as
+they appear, by a sweep running beside the replay. Left waiting instead, undecided offers would
+hold the best advocates at their open-offer cap for the rest of a replay that compresses months
+into minutes. The answers themselves are sent as the history has them.
 
 **The brand's system.** While the demo runs, `BrandSystem` stands in for the brand's own system: a
 server on 127.0.0.1:`demo_brand_port` set as the brand's generic outbound channel, which checks
@@ -37,6 +38,8 @@ import secrets
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
@@ -61,8 +64,10 @@ from peercare.demo.progress import POLL_S, Progress, wait_for
 from peercare.oracle.deliveries import queue
 from peercare.oracle.webhooks.generic import GENERIC_SCHEME, GENERIC_SIGNATURE, GENERIC_TIMESTAMP
 from peercare.oracle.webhooks.generic_client import generic_signature
+from peercare.routing import rounds
 
 RATE_LIMITED_TRIES = 30
+STALLED_SCAN = 10_000  # questions due a next round looked at while waiting for routing to settle
 DECLINE_REASON = "not a question I answered (demo replay)"
 SIGNATURE_TOLERANCE_S = 300  # a delivery signed longer ago than this is refused (a replay)
 
@@ -79,6 +84,7 @@ class BrandSystem(ThreadingHTTPServer):
     """The brand's own system while the demo runs: receives PeerCare's signed outbound deliveries."""
 
     daemon_threads = True
+    request_queue_size = 128  # as a real server's (socketserver's 5 drops concurrent connections)
 
     def __init__(self, port: int, brand_id: int, secret: str) -> None:
         self.brand_id, self.secret = brand_id, secret
@@ -180,6 +186,48 @@ class OfferTaker:
         with self.lock:
             self.gated.add(ticket_id)
 
+    def sweep(self) -> int:
+        """Decide by the rule every offer of the plan's questions still waiting, in any round (the
+        router opens next rounds as offers are declined); returns how many."""
+        with self.conn.database.read() as session:
+            waiting = session.execute(
+                select(Offer.question_id, Offer.round, Offer.advocate, Question.ticket_id)
+                .join(Question, Question.question_id == Offer.question_id)
+                .where(Offer.brand_id == self.brand_id, Offer.state == OfferState.OFFERED)
+                .order_by(Offer.offered_at_ms)
+            ).all()
+        decided = 0
+        for qid, round_number, advocate, ticket_id in waiting:
+            if ticket_id in self.answerers:  # not a question of this plan (a larger --limit before): left alone
+                self._decide(advocate, qid, advocate.lower() in self.answerers[ticket_id], round_number)
+                decided += 1
+        return decided
+
+    @contextmanager
+    def sweeping(self) -> Iterator[None]:
+        """`sweep` in a thread of its own, every `POLL_S`, while the block runs."""
+        stop = threading.Event()
+        failed: list[BaseException] = []
+
+        def loop() -> None:
+            while not stop.is_set():
+                try:
+                    if not self.sweep():
+                        stop.wait(POLL_S)
+                except BaseException as exc:  # handed to the block's thread, which stops the demo
+                    failed.append(exc)
+                    return
+
+        thread = threading.Thread(target=loop, name="peercare-demo-offers", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+        if failed:
+            raise failed[0]
+
     def _first_round(self, qid: str, ticket_id: str) -> list[str]:
         """Wait until the router has decided the question's first round; its offers still open."""
         deadline = time.monotonic() + self.timeout_s
@@ -201,9 +249,13 @@ class OfferTaker:
                 )
             time.sleep(POLL_S / 5)
 
-    def _decide(self, advocate: str, qid: str, accept: bool) -> None:
+    def _decide(self, advocate: str, qid: str, accept: bool, round_number: int = 0) -> None:
         headers = {"Authorization": f"Bearer {self._token(advocate)}"}
-        verb, body = ("accept", {"round": 0}) if accept else ("decline", {"round": 0, "reason": DECLINE_REASON})
+        verb, body = (
+            ("accept", {"round": round_number})
+            if accept
+            else ("decline", {"round": round_number, "reason": DECLINE_REASON})
+        )
         response = self._post(f"/api/v1/advocates/{advocate}/offers/{qid}/{verb}", json=body, headers=headers)
         if response.status_code not in (200, 409):  # 409: no longer open (the window ended, or a re-run)
             raise DemoError(f"{advocate} could not {verb} the offer of {qid}: {response.status_code} {response.text}")
@@ -249,16 +301,21 @@ class OfferTaker:
 
 def settle_offers(taker: OfferTaker, plan: Plan, *, bar_file: TextIO | None) -> None:
     """The rule applied to every ticket of `plan` (already replayed), once each is routed."""
-    with click.progressbar(plan.tickets, label="offers decided         ", file=bar_file, show_pos=True) as tickets:
+    with click.progressbar(plan.tickets, label="first half routed      ", file=bar_file, show_pos=True) as tickets:
         for ticket in tickets:
             taker.take(ticket.ticket_id)
 
 
 def wait_for_deliveries(conn: Connection, brand_id: int, *, bar_file: TextIO | None, timeout_s: float) -> None:
-    """Wait until every question of the brand is routed and every delivery made so far is sent."""
+    """Wait until routing is done with the brand's questions: each is routed, no offer waits for a
+    decision, no question is due a next round, and every delivery made is sent."""
 
     def measure() -> Progress:
         with conn.database.read() as session:
+            waiting = session.scalar(
+                select(func.count()).where(Offer.brand_id == brand_id, Offer.state == OfferState.OFFERED)
+            )
+            due = [q for q in rounds.stalled(session, int(time.time()), STALLED_SCAN) if q.brand_id == brand_id]
             unrouted = session.scalar(
                 select(func.count())
                 .select_from(Question)
@@ -273,9 +330,9 @@ def wait_for_deliveries(conn: Connection, brand_id: int, *, bar_file: TextIO | N
             )
         pending = counts.get(DeliveryStatus.PENDING, 0)
         total = sum(counts.values())
-        return Progress(total - pending, total, not unrouted and not pending)
+        return Progress(total - pending, total, not unrouted and not pending and not waiting and not due)
 
-    wait_for("delivering offers      ", measure, bar_file=bar_file, timeout_s=timeout_s, what="the router")
+    wait_for("offers and deliveries  ", measure, bar_file=bar_file, timeout_s=timeout_s, what="the router")
 
 
 def _percentile(values: list[int], share: float) -> int | None:

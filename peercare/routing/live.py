@@ -257,9 +257,9 @@ class Router:
             return 0
         decided = []
         for question in due:
+            # A round that can offer no one new is written too: it records why the question stops
+            # moving, and ends its rounds (rounds.py).
             decision = self._decide(question, question.next_round, scores, load, question.offered_before)
-            if not decision.offers and decision.expert is None:
-                continue  # no one new to offer it to: this round would change nothing (rounds.py)
             load.update(rounds.assigned(decision))
             decided.append(_Round(question, question.next_round, decision))
         opened = self._write(decided, scores.epoch, now)

@@ -5,17 +5,21 @@ person it chose: each advocate of a direct decision is offered the question to a
 advocates and expert are offered to join for their share of the bounty (a question that closed
 before it was first routed keeps its decision but is offered to no one). An offer waits for its
 advocate until its window ends (the brand's `offer_window_s`, never past the question's deadline);
-the advocate accepts or declines it (`peercare.routing.inbox`), or the window ends and it expires.
+the advocate accepts or declines it (`peercare.routing.inbox`), or the window ends (or the question
+closes first) and it expires.
 An offer whose advocate's answer is recorded is answered (from its round's own write, when the advocate
 answered before being offered the question).
 
 When every offer of a question's latest round was declined or expired, and the question is still
 open, the router opens the next round: a new decision on the latest epoch with everyone offered
-before unavailable, so it reaches new people. From round `max_offer_rounds` on it is escalated: the
-question is swarmed (brand experts plus top advocates) whatever the scores say. A round is a
-committed decision like the first and replays with `check_route` (the unavailable are recorded in
-it). A round that offered no one (nobody eligible) is the last: the question waits for an answer
-from anyone, as an unrouted one does.
+before unavailable, so it reaches new people. Round `max_offer_rounds` is escalated: the question
+is swarmed (brand experts plus top advocates) whatever the scores say, and the brand is told. A
+round is a committed decision like the first and replays with `check_route` (the unavailable are
+recorded in it). The escalated round is the last, and so is a round that could offer no one new
+(it is recorded all the same, saying so): the question then waits for an answer from anyone, as an
+unrouted one does. Without that end, a question everyone declines would be offered down the whole
+ranking, and a question that can reach no one new would be decided again at every step, ahead of
+the questions behind it.
 
 Load: the open assignments of an account are its offers still offered or accepted, of questions not
 accepted and before their deadline; a declined, expired or answered offer is no longer a load.
@@ -29,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from eth_utils.address import to_checksum_address
-from sqlalchemy import CursorResult, Update, and_, exists, func, select, update
+from sqlalchemy import CursorResult, Update, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from peercare.core.enums import OfferRole, OfferState
@@ -95,13 +99,20 @@ def open_assignments(session: Session, now_s: int) -> Counter[str]:
 
 
 def settle(session: Session, now_ms: int) -> tuple[int, int]:
-    """Mark answered the live offers whose advocate answered, then expire the offers whose window
-    ended; returns (answered, expired)."""
+    """Mark answered the live offers whose advocate answered, then expire the offers still waiting
+    whose window ended or whose question closed first (accepted, or past its deadline): no one can
+    decide on those any more; returns (answered, expired)."""
     answered = mark_answered(session, now_ms)
+    closed = select(Question.question_id).where(
+        or_(Question.accepted_answer_id.is_not(None), Question.deadline * 1000 <= now_ms)
+    )
     expired = _changed(
         session,
         update(Offer)
-        .where(Offer.state == OfferState.OFFERED, Offer.window_ends_at_ms <= now_ms)
+        .where(
+            Offer.state == OfferState.OFFERED,
+            or_(Offer.window_ends_at_ms <= now_ms, Offer.question_id.in_(closed)),
+        )
         .values(state=OfferState.EXPIRED, decided_at_ms=now_ms),
     )
     return answered, expired
@@ -178,7 +189,8 @@ def stalled(session: Session, now_s: int, limit: int) -> list[Stalled]:
         .where(
             Question.accepted_answer_id.is_(None),
             Question.deadline > now_s,
-            any_offer,
+            latest.c.round < Brand.max_offer_rounds,  # the escalated round is the last
+            any_offer,  # a round that offered no one is the last
             ~taken_or_waiting,
         )
         .order_by(Question.outbox_id)

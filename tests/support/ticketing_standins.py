@@ -288,6 +288,9 @@ def _html_to_text(markup: str) -> str:
 
 
 class _Server(ThreadingHTTPServer):
+    # A listen backlog like a real server's (socketserver's default is 5: a sender with more
+    # requests in flight would see connections dropped and retried a second later).
+    request_queue_size = 128
     # Handler threads are not daemons and server_close() joins them: closing leaks no thread. A Hang
     # waits on the stand-in's closing event, so closing never waits out a hang.
     daemon_threads = False

@@ -220,19 +220,23 @@ def test_second_half_questions_are_offered_and_the_advocates_who_answer_accept(
             offers += [(item["ticket_id"], r["round"], o) for r in detail["rounds"] for o in r["offer_states"]]
     assert {i["ticket_id"] for i in items} == {t.ticket_id for t in plan.tickets}
     assert all(i["route"] is not None for i in items), "every question is routed"
-    first_offers = [(ticket, o) for ticket, n, o in offers if n == 0]
-    assert {t for t, _ in first_offers} & second_half, "the second half's questions were offered to someone"
-    for ticket, offer in first_offers:  # the rule: who answers it accepts first, the others decline
+    assert {t for t, _, _ in offers} & second_half, "the second half's questions were offered to someone"
+    for ticket, number, offer in offers:  # the rule, in every round: who answers it accepts, the others decline
         answers_it = offer["advocate"].lower() in answerers[ticket]
-        # A first-half question was offered after its answers: those who answered it never accepted.
-        assert (offer["accepted_at_ms"] is not None) == (answers_it and ticket in second_half), (ticket, offer)
-        assert offer["state"] == ("answered" if answers_it else "declined"), (ticket, offer)
-    # The summary is a snapshot: the router may open next rounds of questions everyone declined
-    # after it; accepting and declining are the demo's alone, done before it.
+        decided = "answered" if answers_it else "declined"
+        # A later round's offer may see its question solved before the sweep reaches it: expired.
+        assert offer["state"] in ({decided} if number == 0 else {decided, "expired"}), (ticket, number, offer)
+        if offer["accepted_at_ms"] is not None:
+            assert answers_it, (ticket, number, offer)
+        if number == 0:  # decided before the question's first comment was sent (second half only)
+            assert (offer["accepted_at_ms"] is not None) == (answers_it and ticket in second_half), (ticket, offer)
     shown = first_run["offers"]
     states = Counter(o["state"] for _, _, o in offers)
+    assert shown["made"] == len(offers) and shown["waiting"] == 0
     assert shown["accepted"] == sum(o["accepted_at_ms"] is not None for *_, o in offers)
-    assert shown["declined"] == states["declined"] and shown["made"] <= len(offers)
+    assert [shown[state] for state in ("answered", "declined", "expired")] == [
+        states[state] for state in ("answered", "declined", "expired")
+    ]
     # The brand's system received each delivery once, every one signed with the channel's secret.
     delivered = shown["deliveries"]
     assert delivered["received_by_the_brand"] == delivered["delivered"] > 0 and delivered["parked"] == 0

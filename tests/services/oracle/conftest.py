@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 
 from peercare.db.database import Database, sqlite_url
+from tests.support.delivery_load import TICKETS, zendesk_with_tickets
 from tests.support.devchain import DevLedger, start_dev_ledger
 from tests.support.oracle_process import serve_cardano_brand
 from tests.support.pgserver import PostgresServer, running_postgres
+from tests.support.ticketing_standins import ZendeskStandin
 
 # Overridable so that several test runs can share the machine (each its own chain and server).
 CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_CHAIN_PORT", "8671"))
@@ -99,3 +101,10 @@ def oracle_database(database_url: str) -> Iterator[Database]:
     serve_cardano_brand(database, 1)
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def zendesk_tickets() -> Iterator[ZendeskStandin]:
+    """The Zendesk stand-in holding the kill tests' tickets (`tests/support/delivery_load.py`)."""
+    with zendesk_with_tickets(TICKETS) as standin:
+        yield standin

@@ -6,8 +6,13 @@ as the system asks; what cannot succeed is parked with its reason and can be ret
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import Counter
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +24,7 @@ from peercare.oracle.brands import configure_brand
 from peercare.oracle.deliveries import queue
 from peercare.oracle.deliveries.clients import is_delivered_by_peercare
 from peercare.oracle.deliveries.sender import DeliverySender
+from tests.support.delivery_load import note_payload
 from tests.support.ticketing_standins import AppliedButLost, RateLimited, ServerError, ZendeskStandin
 
 EMAIL, TOKEN = "bot@acme.example", "zendesk-api-token"
@@ -67,16 +73,7 @@ def sender(database: Database, clock: Clock) -> Iterator[DeliverySender]:
 
 
 def offer(database: Database, key: str = "offer:0xq:0", brand_id: int = 1) -> bool:
-    payload = {
-        "question_id": "0x" + "ab" * 32,
-        "round": 0,
-        "mode": "direct",
-        "offers": [{"advocate": "0x" + "11" * 20, "role": "answerer", "share_bps": 0}],
-        "why": "offered directly",
-        "commitment": "0x" + "cd" * 32,
-        "assignee_agent_id": None,
-        "tags": [],
-    }
+    payload = note_payload("0x" + "ab" * 32)
     with database.transaction() as session:
         return queue.enqueue(
             session,
@@ -87,7 +84,7 @@ def offer(database: Database, key: str = "offer:0xq:0", brand_id: int = 1) -> bo
             kind="offer",
             payload=payload,
             now_ms=int(START * 1000),
-            question_id=payload["question_id"],
+            question_id=str(payload["question_id"]),
         )
 
 
@@ -243,3 +240,70 @@ def test_peercares_own_posts_are_recognised_when_they_come_back_as_comments(
     assert is_delivered_by_peercare(reply.body) and is_delivered_by_peercare(reply.html_body)
     assert not is_delivered_by_peercare("Restart it")
     assert not is_delivered_by_peercare("quoting [peercare-delivery answer:0xa] then more\nthanks")
+
+
+class HoldingReceiver(ThreadingHTTPServer):
+    """A generic receiver that holds each request until another is in flight (or 0.3 s have
+    passed), so that requests sent side by side are seen side by side; it records, per ticket,
+    the most requests it had in flight at once."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        self.in_flight: Counter[str] = Counter()
+        self.most: Counter[str] = Counter()
+        self.most_overall = 0
+        self.received: Counter[str] = Counter()
+        self.changed = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                ticket = str(body["ticket_id"])
+                with receiver.changed:
+                    receiver.in_flight[ticket] += 1
+                    receiver.most[ticket] = max(receiver.most[ticket], receiver.in_flight[ticket])
+                    receiver.most_overall = max(receiver.most_overall, sum(receiver.in_flight.values()))
+                    receiver.changed.notify_all()
+                    receiver.changed.wait_for(lambda: sum(receiver.in_flight.values()) > 1, timeout=0.3)
+                    receiver.in_flight[ticket] -= 1
+                    receiver.received[str(body["id"])] += 1
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+def test_a_step_sends_other_tickets_deliveries_side_by_side_but_one_ticket_at_a_time(
+    database: Database, sender: DeliverySender
+) -> None:
+    receiver = HoldingReceiver()
+    try:
+        with database.transaction() as session:
+            url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+            queue.set_channel(session, 1, "generic", base_url=url, secret="s" * 32, username=None, now_ms=0)
+            for ticket in ("t1", "t2", "t3"):
+                for n in range(3):
+                    queue.enqueue(
+                        session,
+                        key=f"offer:{ticket}:{n}",
+                        brand_id=1,
+                        source="generic",
+                        ticket_id=ticket,
+                        kind="offer",
+                        payload={"round": n},
+                        now_ms=int(START * 1000),
+                    )
+        assert [sender.step() for _ in range(4)] == [3, 3, 3, 0]  # one per ticket and step
+        assert receiver.received == Counter({f"offer:{t}:{n}": 1 for t in ("t1", "t2", "t3") for n in range(3)})
+        assert receiver.most_overall > 1 and max(receiver.most.values()) == 1
+        with database.read() as session:
+            assert set(session.scalars(select(Delivery.status))) == {DeliveryStatus.DELIVERED}
+    finally:
+        receiver.shutdown()
+        receiver.server_close()

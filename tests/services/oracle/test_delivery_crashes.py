@@ -1,5 +1,5 @@
 """Nothing lost or doubled on the way out, whatever crashes: the delivery sender runs as a process
-of its own and is killed with SIGKILL at random moments, 25 times, while it delivers 450 queued
+of its own and is killed with SIGKILL at random moments, 25 times, while it delivers 300 queued
 notes and replies to the Zendesk stand-in, some of whose answers are lost after it applied the
 change. Afterwards every delivery is delivered, and the stand-in holds exactly one comment per
 delivery."""
@@ -12,82 +12,19 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from peercare.db.database import Database, sqlite_url
-from peercare.db.tables.deliveries import Delivery, DeliveryStatus
+from peercare.db.tables.deliveries import Delivery
 from peercare.oracle.brands import configure_brand
-from peercare.oracle.deliveries import queue
+from tests.support.delivery_load import TICKETS, applied, delivered, queue_deliveries
 from tests.support.health_support import wait_for
 from tests.support.ticketing_standins import AppliedButLost, ZendeskStandin
 
 ROOT = Path(__file__).resolve().parents[3]
-EMAIL, TOKEN = "bot@acme.example", "zendesk-api-token"
-TICKETS = 150
 KILLS = 25
-MARKER = "[peercare-delivery "
-
-
-@pytest.fixture
-def zendesk() -> Iterator[ZendeskStandin]:
-    with ZendeskStandin(email=EMAIL, api_token=TOKEN) as standin:
-        for ticket in range(1, TICKETS + 1):
-            standin.add_ticket(ticket, subject=f"Ticket {ticket}")
-        yield standin
-
-
-def queue_deliveries(database: Database, zendesk: ZendeskStandin) -> list[str]:
-    keys = []
-    with database.transaction() as session:
-        configure_brand(session, 1, "Acme")
-        queue.set_channel(session, 1, "zendesk", base_url=zendesk.base_url, secret=TOKEN, username=EMAIL, now_ms=0)
-        for ticket in range(1, TICKETS + 1):
-            for kind, key in (
-                ("offer", f"offer:{ticket}:0"),
-                ("escalation", f"escalation:{ticket}:1"),
-                ("answer", f"answer:{ticket}"),
-            ):
-                payload = (
-                    {
-                        "question_id": f"q{ticket}",
-                        "answer_id": f"a{ticket}",
-                        "advocate": "0x" + "11" * 20,
-                        "body": "Fixed",
-                    }
-                    if kind == "answer"
-                    else {
-                        "question_id": f"q{ticket}",
-                        "round": 0,
-                        "mode": "direct",
-                        "offers": [{"advocate": "0x" + "22" * 20, "role": "answerer", "share_bps": 0}],
-                        "why": "offered directly",
-                        "commitment": "0x" + "cd" * 32,
-                        "assignee_agent_id": None,
-                        "tags": [],
-                    }
-                )
-                queue.enqueue(
-                    session,
-                    key=key,
-                    brand_id=1,
-                    source="zendesk",
-                    ticket_id=str(ticket),
-                    kind=kind,
-                    payload=payload,
-                    now_ms=int(time.time() * 1000),
-                )
-                keys.append(key)
-    return keys
-
-
-def delivered(database: Database) -> int:
-    with database.read() as session:
-        return session.scalar(select(func.count()).where(Delivery.status == DeliveryStatus.DELIVERED)) or 0
 
 
 class Worker:
@@ -112,12 +49,14 @@ class Worker:
         self.process.wait()
 
 
-def test_every_delivery_is_applied_exactly_once_after_25_kills(tmp_path: Path, zendesk: ZendeskStandin) -> None:
+def test_every_delivery_is_applied_exactly_once_after_25_kills(tmp_path: Path, zendesk_tickets: ZendeskStandin) -> None:
     url = sqlite_url(tmp_path / "oracle.sqlite3")
     database = Database(url)
     database.migrate()
-    keys = queue_deliveries(database, zendesk)
-    zendesk.inject(*[AppliedButLost(method="PUT") for _ in range(15)])
+    with database.transaction() as session:
+        configure_brand(session, 1, "Acme")
+        keys = queue_deliveries(session, zendesk_tickets, TICKETS)
+    zendesk_tickets.inject(*[AppliedButLost(method="PUT") for _ in range(15)])
     rng = random.Random(20261207)
     worker = Worker(url, tmp_path / "worker.log")
     worker.start()
@@ -133,14 +72,8 @@ def test_every_delivery_is_applied_exactly_once_after_25_kills(tmp_path: Path, z
     finally:
         worker.kill()
     assert mid_stream >= KILLS // 2, f"only {mid_stream} kills landed while deliveries were under way"
-    assert zendesk.pending_faults() == [], "not every lost answer was met"
-    posted = Counter(
-        line.removeprefix(MARKER).rstrip("]")
-        for ticket in range(1, TICKETS + 1)
-        for comment in zendesk.comments(ticket)
-        for line in comment.body.splitlines()
-        if line.startswith(MARKER)
-    )
+    assert zendesk_tickets.pending_faults() == [], "not every lost answer was met"
+    posted = applied(zendesk_tickets, TICKETS)
     assert sorted(posted) == sorted(keys), "a delivery is missing"
     assert [key for key, n in posted.items() if n > 1] == [], "a delivery was applied twice"
     with database.read() as session:

@@ -38,6 +38,28 @@ def new_question(world: World, tag: str = "staking") -> str:
     return "0x" + question_id(world.dev.brand_id, short_string("generic"), ticket).hex()
 
 
+def ticket_of(world: World, qid: str) -> str:
+    with world.oracle.database.read() as session:
+        question = session.get(Question, qid)
+        assert question is not None
+        return question.ticket_id
+
+
+def answer(world: World, ticket_id: str, wallet: str, comment_id: str) -> None:
+    """`wallet`'s public answer to the ticket, as the brand's system reports it (not yet handled)."""
+    world.deliver(
+        world.dev.brand_id,
+        "comment_added",
+        f"{ticket_id}-{comment_id}",
+        ticket_id,
+        comment_id=comment_id,
+        author_id=f"adv-{comment_id}",
+        author_wallet=wallet,
+        body="Here is how",
+        public=True,
+    )
+
+
 def router(world: World, clock: Callable[[], float] = time.time) -> Router:
     return Router(world.oracle.database, world.oracle.context.public_store, params=PARAMS, clock=clock)
 
@@ -229,6 +251,62 @@ def test_expired_offers_move_on_and_from_max_offer_rounds_the_question_is_swarme
     assert "escalated" in detail["rounds"][1]["why"]
 
 
+def test_an_offer_still_waiting_when_its_question_is_solved_by_someone_else_expires(world: World) -> None:
+    qid = new_question(world)
+    run(world)
+    (offer,) = offers_of(world, qid, 0)
+    ticket_id = ticket_of(world, qid)
+    other = next(a.address for a in world.advocates if a.address.lower() != offer.advocate.lower())
+    answer(world, ticket_id, other, "o1")
+    world.deliver(world.dev.brand_id, "ticket_solved", f"{ticket_id}-solved", ticket_id, solved_by_comment_id="o1")
+    world.drain()
+    run(world)
+    (closed,) = offers_of(world, qid, 0)
+    assert closed.state == "expired" and closed.decided_at_ms is not None
+    assert closed.decided_at_ms < closed.window_ends_at_ms, "expired by the question closing, not its window"
+    response = decide(world, offer.advocate, qid, "accept", round=0)
+    assert response.status_code == 409, response.text
+
+
+def test_after_the_escalated_round_a_question_no_one_took_is_offered_no_further(
+    world: World, brand_settings: Callable[..., None]
+) -> None:
+    brand_settings(max_offer_rounds=1)
+    qid = new_question(world)
+    run(world)
+    later = time.time() + 2 * 3600  # past round 0's windows: round 1, escalated, opens
+    run(world, clock=lambda: later)
+    assert round_of(world, qid, 1) is not None and round_of(world, qid, 1).decision["escalated"]  # type: ignore[union-attr]
+    much_later = later + 2 * 3600  # past round 1's windows too
+    run(world, clock=lambda: much_later)
+    assert {o.state for o in offers_of(world, qid)} == {"expired"}
+    assert round_of(world, qid, 2) is None, "a round after the escalated one"
+
+
+def test_rounds_end_with_a_recorded_round_that_could_offer_no_one_new(
+    world: World, brand_settings: Callable[..., None]
+) -> None:
+    # Everyone offered declines, round after round, until no one new is left: that round is
+    # written (saying why), and no step decides the question again.
+    brand_settings(max_offer_rounds=10)
+    qid = new_question(world)
+    run(world)
+    for number in range(10):
+        offers = offers_of(world, qid, number)
+        if not offers:
+            break
+        for offer in offers:
+            with world.oracle.database.transaction() as session:
+                inbox.decide(
+                    session, offer.advocate, qid, number, accept=False, reason=None, now_ms=offer.offered_at_ms + 1
+                )
+        run(world)
+    last = round_of(world, qid, number)
+    assert last is not None and number < 9 and not offers_of(world, qid, number)
+    assert not last.decision["offers"] and last.decision["expert"] is None
+    assert router(world).step() == 0 and round_of(world, qid, number + 1) is None
+
+
 def test_an_offered_advocates_answer_settles_their_offer_and_keeps_when_they_accepted_it(world: World) -> None:
     qid = new_question(world)
     run(world)
@@ -236,21 +314,8 @@ def test_an_offered_advocates_answer_settles_their_offer_and_keeps_when_they_acc
     response = decide(world, offer.advocate, qid, "accept", round=0)
     assert response.status_code == 200, response.text
     accepted_at = response.json()["decided_at_ms"]
-    with world.oracle.database.read() as session:
-        question = session.get(Question, qid)
-        assert question is not None
-        ticket_id = question.ticket_id
-    world.deliver(
-        world.dev.brand_id,
-        "comment_added",
-        f"{ticket_id}-answer",
-        ticket_id,
-        comment_id="a1",
-        author_id="adv-offered",
-        author_wallet=offer.advocate,
-        body="Here is how",
-        public=True,
-    )
+    ticket_id = ticket_of(world, qid)
+    answer(world, ticket_id, offer.advocate, "a1")
     world.drain()
     run(world)
     (settled,) = [o for o in offers_of(world, qid, 0) if o.advocate == offer.advocate]
@@ -259,35 +324,24 @@ def test_an_offered_advocates_answer_settles_their_offer_and_keeps_when_they_acc
 
 
 def test_an_advocate_who_answered_before_being_offered_the_question_is_offered_it_answered(world: World) -> None:
-    # Round 1 is opened by this test's router alone: its clock is past the window of round 0's
-    # offer, which the world's own router (on the real clock) leaves open. The round is read at
-    # once, with no settling step between: its offers must be settled in the round's own write.
+    # Round 0's offer is expired by this test's router, whose clock is past its window (the world's
+    # own router, on the real clock, leaves it open); round 1 is then opened by either router. It
+    # is read at once, with no settling step between: its offers must be settled in its own write.
     qid = new_question(world)
     run(world)
     (first,) = offers_of(world, qid, 0)
-    with world.oracle.database.read() as session:
-        question = session.get(Question, qid)
-        assert question is not None
-        ticket_id = question.ticket_id
+    ticket_id = ticket_of(world, qid)
     others = [a.address for a in world.advocates if a.address.lower() != first.advocate.lower()]
     for n, wallet in enumerate(others):
-        world.deliver(
-            world.dev.brand_id,
-            "comment_added",
-            f"{ticket_id}-early-{n}",
-            ticket_id,
-            comment_id=f"early-{n}",
-            author_id=f"adv-early-{n}",
-            author_wallet=wallet,
-            body="I know this one",
-            public=True,
-        )
+        answer(world, ticket_id, wallet, f"early-{n}")
     world.drain()
     later = first.window_ends_at_ms / 1000 + 1
     router(world, clock=lambda: later).step()
     second = offers_of(world, qid, 1)
     assert second and {o.advocate.lower() for o in second} <= {a.lower() for a in others}
-    assert {(o.state, o.decided_at_ms, o.accepted_at_ms) for o in second} == {("answered", int(later * 1000), None)}
+    written = round_of(world, qid, 1)  # by this test's router, or by the world's once this one expired round 0
+    assert written is not None
+    assert {(o.state, o.decided_at_ms, o.accepted_at_ms) for o in second} == {("answered", written.created_at_ms, None)}
 
 
 class Receiver(ThreadingHTTPServer):
