@@ -4,23 +4,21 @@ API keys. A brand's export is `peercare.api.exports.BrandHistory`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from eth_utils.address import to_checksum_address
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from peercare.api.schemas.common import Address, Hex32, Strict, TokenAmount
+from peercare.api.schemas.common import Address, Hex32, Source, Strict, TokenAmount
+from peercare.api.schemas.deliveries import DeliveryOut
 from peercare.api.schemas.relay import PreparedTx
 from peercare.oracle.brands import MAX_OFFER_ROUNDS
-from peercare.oracle.webhooks import SOURCES
 
 #: A bounty above the ledger's pool accounting limit (uint128) could never be escrowed.
 MAX_BOUNTY = 2**128 - 1
 TOPIC_BYTES = 31  # a topic is stored as a bytes32 short string (`ledger_ids.short_string`) and in String(31)
 MAX_WINDOW_S = 366 * 86_400
-Source = Literal["zendesk", "freshdesk", "generic"]
-assert set(SOURCES) == set(get_args(Source)), "Source must list webhooks.SOURCES"
 
 
 # ---------------------------------------------------------------- configuration: validation
@@ -298,6 +296,9 @@ class RoundOut(RoutingOut):
 class QuestionDetail(QuestionOut):
     routing: RoutingOut | None = Field(description="The first round's full routing decision (null: not routed yet)")
     rounds: list[RoundOut] = Field(description="Every round of offers, first first, each with its offers' states")
+    deliveries: list[DeliveryOut] = Field(
+        description="What was queued for the brand's ticketing system about it (offers, escalations, answers)"
+    )
 
 
 # ---------------------------------------------------------------- API keys

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from peercare.oracle.webhooks import SOURCES
 
 T = TypeVar("T")
 
@@ -12,6 +14,9 @@ Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-f]{64}$", description="32 bytes,
 Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="A 20-byte address, 0x-prefixed hex")]
 #: Token amounts in the token's smallest unit, as decimal strings (JSON numbers lose precision past 2^53).
 TokenAmount = Annotated[str, Field(pattern=r"^[0-9]{1,78}$", description="An amount in wei, as a decimal string")]
+#: A ticketing system PeerCare talks to (its webhooks in, its deliveries out).
+Source = Literal["zendesk", "freshdesk", "generic"]
+assert set(SOURCES) == set(get_args(Source)), "Source must list webhooks.SOURCES"
 
 
 class Strict(BaseModel):

@@ -7,8 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from peercare.api.schemas.brands import Source
-from peercare.api.schemas.common import Strict
+from peercare.api.schemas.common import Source, Strict
 
 Url = Annotated[str, Field(min_length=8, max_length=500, pattern=r"^https?://[^\s]+$")]
 

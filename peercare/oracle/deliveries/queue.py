@@ -98,3 +98,11 @@ def deliveries_of(
     if status is not None:
         query = query.where(Delivery.status == status)
     return list(session.scalars(query.order_by(Delivery.id).limit(limit)))
+
+
+def deliveries_of_question(session: Session, brand_id: int, question_id: str) -> list[Delivery]:
+    """Everything queued for the brand's ticketing system about one question, oldest first."""
+    query = (
+        select(Delivery).where(Delivery.brand_id == brand_id, Delivery.question_id == question_id).order_by(Delivery.id)
+    )
+    return list(session.scalars(query))

@@ -13,8 +13,7 @@ from fastapi import APIRouter, Path, Query
 from peercare.api.paging import DEFAULT_LIMIT, Limit, PageCursor, after_cursor
 from peercare.api.problems import Problem
 from peercare.api.routes.brands.common import configured_brand
-from peercare.api.schemas.brands import Source
-from peercare.api.schemas.common import Page
+from peercare.api.schemas.common import Page, Source
 from peercare.api.schemas.deliveries import ChannelIn, ChannelOut, DeliveryOut
 from peercare.api.security import BrandAdmin, BrandReader, Context
 from peercare.db.tables.deliveries import Delivery
@@ -68,7 +67,7 @@ def list_deliveries(
         rows = queue.deliveries_of(session, brand_id, after, limit + 1, status=status)
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page(items=[_out(r) for r in rows], next_cursor=str(rows[-1].id) if more else None)
+    return Page(items=[delivery_out(r) for r in rows], next_cursor=str(rows[-1].id) if more else None)
 
 
 @router.post(
@@ -87,10 +86,10 @@ def retry_delivery(
         row = session.get(Delivery, delivery_id)
         assert row is not None
         session.refresh(row)
-        return _out(row)
+        return delivery_out(row)
 
 
-def _out(row: Delivery) -> DeliveryOut:
+def delivery_out(row: Delivery) -> DeliveryOut:
     return DeliveryOut(
         id=row.id,
         key=row.key,

@@ -14,6 +14,7 @@ from peercare.api.context import ApiContext
 from peercare.api.paging import DEFAULT_LIMIT, Limit, PageCursor, after_cursor
 from peercare.api.problems import Problem
 from peercare.api.routes.brands.common import configured_brand
+from peercare.api.routes.brands.deliveries import delivery_out
 from peercare.api.schemas.brands import (
     Evaluated,
     OfferOut,
@@ -30,6 +31,7 @@ from peercare.api.security import BrandReader, Context
 from peercare.core.enums import OfferRole, OfferState
 from peercare.db.tables import projections as ix
 from peercare.db.tables.routing import Offer, RouteRound
+from peercare.oracle.deliveries import queue
 from peercare.routing import rounds
 from peercare.routing.live import Epochs, check_route, explain, topic_label
 from peercare.routing.offers import decision_from_record
@@ -191,5 +193,6 @@ def get_question(brand_id: BrandReader, question_id: QuestionIdPath, context: Co
             )
             for route, offers in rounds.rounds_of(session, question_id)
         ]
+        deliveries = [delivery_out(d) for d in queue.deliveries_of_question(session, brand_id, question_id)]
     first = None if not rounds_out else RoutingOut(**rounds_out[0].model_dump(include=set(RoutingOut.model_fields)))
-    return QuestionDetail(**summary.model_dump(), routing=first, rounds=rounds_out)
+    return QuestionDetail(**summary.model_dump(), routing=first, rounds=rounds_out, deliveries=deliveries)

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Path
 from peercare.api.intake import CREDENTIALS_TTL_S
 from peercare.api.problems import Problem
 from peercare.api.routes.brands.common import configured_brand, webhook_endpoint
-from peercare.api.schemas.brands import SecretIn, Source, WebhookSecretOut
+from peercare.api.schemas.brands import SecretIn, WebhookSecretOut
+from peercare.api.schemas.common import Source
 from peercare.api.security import BrandAdmin, Context
 from peercare.db.tables.oracle import WebhookCredential
 from peercare.oracle.webhooks import FRESHDESK_TOKEN, GENERIC_SIGNATURE

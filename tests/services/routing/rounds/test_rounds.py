@@ -396,5 +396,7 @@ def test_the_brands_system_hears_of_each_round_with_who_was_offered_and_why(worl
     listed = world.client.get(f"/api/v1/brands/{brand}/deliveries", headers=headers).json()["items"]
     (delivery,) = [d for d in listed if d["key"] == key]
     assert delivery["kind"] == "offer" and delivery["attempts"] >= 1
+    detail = world.client.get(f"/api/v1/brands/{brand}/questions/{qid}", headers=headers).json()
+    assert [(d["key"], d["kind"]) for d in detail["deliveries"]] == [(key, "offer")]  # the question shows it
     other = world.client.get(f"/api/v1/brands/{world.dev.brand_id}/deliveries", headers=headers)
     assert other.status_code == 403  # brand 2's key reads no other brand's deliveries
