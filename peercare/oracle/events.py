@@ -70,6 +70,8 @@ EventKey = Annotated[str, Field(min_length=1, max_length=200)]
 OccurredAt = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=50, to_lower=True)]
 Tags = Annotated[tuple[Tag, ...], BeforeValidator(_tuple_of_items), AfterValidator(_normalise_tags)]
+#: A ticket's priority as its system names it, lowercased ("urgent" escalates the question's routing).
+Priority = Annotated[str, Field(max_length=50), AfterValidator(str.lower)]
 Wallet = Annotated[str, AfterValidator(_checksum_address)]
 SignatureHex = Annotated[str, AfterValidator(_lower_signature)]
 
@@ -95,7 +97,7 @@ class TicketCreated(_Event):
     body: str = Field(max_length=100_000)
     tags: Tags  # lowercased, unique, sorted
     requester_id: Id
-    priority: str | None = Field(default=None, max_length=50)
+    priority: Priority | None = None
 
 
 class CommentAdded(_Event):

@@ -72,6 +72,7 @@ from peercare.oracle.outbox import enqueue, enqueue_once
 
 log = logging.getLogger("peercare.oracle.processor")
 
+URGENT = "urgent"  # a ticket's priority (lowercased by every source) that escalates its question at once
 DEFER_LIMIT_MS = 3_600_000  # an event still waiting for its ticket after an hour fails
 #: Back-off before recovering a brand's n-th failed anchor in a row: none for the first, then 30 s,
 #: doubling, at most an hour (a revoked oracle signer would otherwise re-anchor in a loop).
@@ -286,6 +287,7 @@ class Processor:
             content_cid=cid,
             requester_id=event.requester_id,
             outbox_id=outbox.id,
+            urgent=event.priority == URGENT,
         )
         session.add(question)
         session.flush()  # before its answers: without relationships the flush does not order tables

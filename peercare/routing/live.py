@@ -174,6 +174,7 @@ class _Pending:
     experts: dict[str, str]  # agent id -> wallet
     offer_window_s: int
     max_offer_rounds: int
+    urgent: bool
 
 
 class Router:
@@ -217,6 +218,7 @@ class Router:
                     Brand.experts,
                     Brand.offer_window_s,
                     Brand.max_offer_rounds,
+                    Question.urgent,
                 )
                 .join(Brand, Brand.id == Question.brand_id)
                 .outerjoin(RouteRound, RouteRound.question_id == Question.question_id)
@@ -324,7 +326,7 @@ class Router:
                 question_id=bytes.fromhex(question.question_id[2:]),
                 topic=topic,
                 asker=asker_of(question.requester_id, question.experts),
-                escalated=rounds.escalated(number, question.max_offer_rounds),
+                escalated=rounds.escalated(number, question.max_offer_rounds, question.urgent),
             ),
             scores.index(topic, self.params.newcomer_below),
             LiveState(open_assignments=load, unavailable=unavailable),

@@ -12,8 +12,9 @@ answered before being offered the question).
 
 When every offer of a question's latest round was declined or expired, and the question is still
 open, the router opens the next round: a new decision on the latest epoch with everyone offered
-before unavailable, so it reaches new people. Round `max_offer_rounds` is escalated: the question
-is swarmed (brand experts plus top advocates) whatever the scores say, and the brand is told. A
+before unavailable, so it reaches new people. Round `max_offer_rounds` is escalated (an urgent
+question's first round already: the ticket's priority was "urgent"): the question is swarmed
+(brand experts plus top advocates) whatever the scores say, and the brand is told. A
 round is a committed decision like the first and replays with `check_route` (the unavailable are
 recorded in it). The escalated round is the last, and so is a round that could offer no one new
 (it is recorded all the same, saying so): the question then waits for an answer from anyone, as an
@@ -153,6 +154,7 @@ class Stalled:
     max_offer_rounds: int
     next_round: int
     offered_before: frozenset[str]  # lower-case: everyone offered the question in any round
+    urgent: bool = False  # never: an urgent question's first round is its last
 
 
 def _latest_round(question_ids: Sequence[str] | None = None) -> Any:
@@ -190,6 +192,7 @@ def stalled(session: Session, now_s: int, limit: int) -> list[Stalled]:
             Question.accepted_answer_id.is_(None),
             Question.deadline > now_s,
             latest.c.round < Brand.max_offer_rounds,  # the escalated round is the last
+            Question.urgent.is_(False),  # so is an urgent question's first
             any_offer,  # a round that offered no one is the last
             ~taken_or_waiting,
         )
@@ -226,9 +229,10 @@ def _offered_before(session: Session, question_ids: Sequence[str]) -> dict[str, 
     return {question_id: frozenset(accounts) for question_id, accounts in found.items()}
 
 
-def escalated(next_round: int, max_offer_rounds: int) -> bool:
-    """Whether round `next_round` (0 first) is swarmed whatever the scores say."""
-    return next_round >= max_offer_rounds
+def escalated(next_round: int, max_offer_rounds: int, urgent: bool = False) -> bool:
+    """Whether round `next_round` (0 first) is swarmed whatever the scores say: an urgent question's
+    first, or round `max_offer_rounds`."""
+    return urgent or next_round >= max_offer_rounds
 
 
 def rounds_of(session: Session, question_id: str) -> list[tuple[RouteRound, list[Offer]]]:

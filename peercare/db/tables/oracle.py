@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from peercare.db.base import ADDRESS, HASH, Amount, Base
@@ -96,6 +96,7 @@ class Question(Base):
     requester_id: Mapped[str] = mapped_column(String(100))
     accepted_answer_id: Mapped[str | None] = mapped_column(HASH)
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    urgent: Mapped[bool] = mapped_column(default=False, server_default=false())  # the ticket's priority: escalated
 
 
 class Answer(Base):

@@ -25,6 +25,8 @@ def upgrade() -> None:
     with op.batch_alter_table("brands", schema=None) as batch_op:
         batch_op.add_column(sa.Column("offer_window_s", BIG, server_default="1800", nullable=False))
         batch_op.add_column(sa.Column("max_offer_rounds", BIG, server_default="2", nullable=False))
+    with op.batch_alter_table("questions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("urgent", sa.Boolean(), server_default=sa.false(), nullable=False))
     op.create_table(
         "route_rounds",
         sa.Column("question_id", sa.String(length=66), nullable=False),
@@ -140,3 +142,4 @@ def downgrade() -> None:
     # keys of the rows that point at brands (as in 0003). SQLite 3.35 and later drop a column in place.
     op.execute("ALTER TABLE brands DROP COLUMN max_offer_rounds")
     op.execute("ALTER TABLE brands DROP COLUMN offer_window_s")
+    op.execute("ALTER TABLE questions DROP COLUMN urgent")

@@ -30,9 +30,10 @@ from tests.support.world import World
 PARAMS = OfferParams(offers=1, max_open=UNCAPPED)  # as the world's own router (conftest.py): either may decide
 
 
-def new_question(world: World, tag: str = "staking") -> str:
+def new_question(world: World, tag: str = "staking", **extra: object) -> str:
     ticket = f"R{time.time_ns()}"
     data = {"subject": "Offers", "body": f"Where is my stake?\nTicket {ticket}", "tags": [tag], "requester_id": "c-r"}
+    data.update(extra)
     world.deliver(world.dev.brand_id, "ticket_created", f"{ticket}-open", ticket, **data)
     world.drain()
     return "0x" + question_id(world.dev.brand_id, short_string("generic"), ticket).hex()
@@ -266,6 +267,19 @@ def test_an_offer_still_waiting_when_its_question_is_solved_by_someone_else_expi
     assert closed.decided_at_ms < closed.window_ends_at_ms, "expired by the question closing, not its window"
     response = decide(world, offer.advocate, qid, "accept", round=0)
     assert response.status_code == 409, response.text
+
+
+def test_an_urgent_ticket_is_swarmed_at_once_and_its_first_round_is_the_last(world: World) -> None:
+    qid = new_question(world, priority="Urgent")  # as a ticketing system names it; sources lowercase it
+    run(world)
+    first = round_of(world, qid, 0)
+    assert first is not None and first.decision["escalated"] is True and first.decision["mode"] == "swarm"
+    later = time.time() + 2 * 3600  # past its windows: no one took it
+    run(world, clock=lambda: later)
+    assert {o.state for o in offers_of(world, qid, 0)} == {"expired"} and round_of(world, qid, 1) is None
+    routine = new_question(world, priority="high")
+    run(world)
+    assert round_of(world, routine, 0).decision["escalated"] is False  # type: ignore[union-attr]
 
 
 def test_after_the_escalated_round_a_question_no_one_took_is_offered_no_further(
