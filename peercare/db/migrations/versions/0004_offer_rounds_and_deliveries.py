@@ -25,8 +25,11 @@ def upgrade() -> None:
     with op.batch_alter_table("brands", schema=None) as batch_op:
         batch_op.add_column(sa.Column("offer_window_s", BIG, server_default="1800", nullable=False))
         batch_op.add_column(sa.Column("max_offer_rounds", BIG, server_default="2", nullable=False))
-    with op.batch_alter_table("questions", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("urgent", sa.Boolean(), server_default=sa.false(), nullable=False))
+    # Not batch mode, and no CHECK constraint (which would make batch mode copy the table): on
+    # SQLite, dropping the old copy trips the foreign keys of the rows pointing at questions.
+    op.add_column(
+        "questions", sa.Column("urgent", sa.Boolean(create_constraint=False), server_default=sa.false(), nullable=False)
+    )
     op.create_table(
         "route_rounds",
         sa.Column("question_id", sa.String(length=66), nullable=False),
