@@ -15,6 +15,7 @@ from peercare.core.enums import OutboxKind, RaterKind
 from peercare.core.ledger_ids import reputation_topic
 from peercare.db.database import Database
 from peercare.db.tables.oracle import OutboxStatus, OutboxTx
+from peercare.db.tables.projections import IndexerCursor
 from peercare.db.tables.reputation import ReputationEpoch
 from peercare.oracle.brands import configure_brand
 from peercare.oracle.outbox import GAS_LIMITS
@@ -205,7 +206,12 @@ def test_a_cut_the_index_has_not_passed_is_refused(
     with pytest.raises(PublicationError, match="has not indexed any block"):
         publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=1, cut=facts.cut)
     index_all(oracle_database, rpc, dev_ledger, store)
-    head_time = dev_ledger.w3.eth.get_block("latest")["timestamp"]
-    with pytest.raises(PublicationError, match=f"reach block time {head_time}, not past the cut {head_time}"):
-        publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=1, cut=head_time)
+    # The block the index reached, not the chain's latest: the dev chain mines a block every
+    # second, so "latest" may already be past the cursor when it is read.
+    with oracle_database.read() as session:
+        cursor = session.get(IndexerCursor, 1)
+        assert cursor is not None
+    reached = dev_ledger.w3.eth.get_block(cursor.block_number)["timestamp"]
+    with pytest.raises(PublicationError, match=f"reach block time {reached}, not past the cut {reached}"):
+        publish_epoch(oracle_database, dev_ledger.deployment, store, rpc, epoch=1, cut=reached)
     assert _count(oracle_database, OutboxTx) == 0
