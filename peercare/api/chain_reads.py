@@ -25,3 +25,16 @@ def read_view(context: ApiContext, to: str, data: str, types: list[str], block: 
         raise chain_unavailable(exc) from None
     except ViewFailed as exc:
         raise Problem(503, str(exc)) from None
+
+
+_DECIMALS_SELECTOR = "0x313ce567"  # decimals()
+
+
+def token_decimals(context: ApiContext, token: str) -> int:
+    """The token's `decimals()` (18 for the demo token, 6 for a USD stablecoin), so that a client
+    shows amounts in whole units exactly. Read once per token and process: decimals never change."""
+    key = token.lower()
+    if key not in context.token_decimals:
+        (decimals,) = read_view(context, token, _DECIMALS_SELECTOR, ["uint8"])
+        context.token_decimals[key] = int(decimals)
+    return context.token_decimals[key]

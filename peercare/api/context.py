@@ -26,6 +26,7 @@ class ApiContext:
     vault: Vault  # conversations (sealed); `public_store` holds manifests in the clear
     rpc: Rpc  # chain reads and relays
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    token_decimals: dict[str, int] = field(default_factory=dict)  # `chain_reads.token_decimals`' cache
 
     @property
     def public_store(self) -> Store:

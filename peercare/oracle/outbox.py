@@ -28,10 +28,13 @@ GAS_LIMITS: Mapping[OutboxKind, int] = {
 }
 #: Added to an acceptance's or rating's limit per step of the Merkle proof of a batched answer.
 GAS_PER_PROOF_STEP = 5_000
+#: Added to an acceptance's limit per swarm share it credits: a fresh earnings slot (22,100) and a
+#: `RewardCredited` event (about 2,000), with room for the share's calldata and validation.
+GAS_PER_SWARM_SHARE = 30_000
 
 
-def gas_limit(kind: OutboxKind, proof_steps: int = 0) -> int:
-    return GAS_LIMITS[kind] + GAS_PER_PROOF_STEP * proof_steps
+def gas_limit(kind: OutboxKind, proof_steps: int = 0, shares: int = 0) -> int:
+    return GAS_LIMITS[kind] + GAS_PER_PROOF_STEP * proof_steps + GAS_PER_SWARM_SHARE * shares
 
 
 def enqueue(
@@ -43,6 +46,7 @@ def enqueue(
     brand_id: int | None,
     now_ms: int,
     proof_steps: int = 0,
+    shares: int = 0,
 ) -> OutboxTx:
     """Queue one write; the row (flushed: it has its id)."""
     row = OutboxTx(
@@ -50,7 +54,7 @@ def enqueue(
         brand_id=brand_id,
         to=to,
         data=data,
-        gas_limit=gas_limit(kind, proof_steps),
+        gas_limit=gas_limit(kind, proof_steps, shares),
         created_at_ms=now_ms,
     )
     session.add(row)
@@ -68,6 +72,7 @@ def enqueue_once(
     brand_id: int | None,
     now_ms: int,
     proof_steps: int = 0,
+    shares: int = 0,
 ) -> int | None:
     """`enqueue` for a write that may happen at most once: insert-or-ignore on the outbox's unique
     `dedupe_key`. The new row's id, or None when a row with that key exists (queued by another
@@ -80,7 +85,7 @@ def enqueue_once(
             brand_id=brand_id,
             to=to,
             data=data,
-            gas_limit=gas_limit(kind, proof_steps),
+            gas_limit=gas_limit(kind, proof_steps, shares),
             status=OutboxStatus.QUEUED,
             created_at_ms=now_ms,
             dedupe_key=dedupe_key,

@@ -69,6 +69,7 @@ from peercare.oracle.events import (
 )
 from peercare.oracle.manifest import BatchManifest, Leaf
 from peercare.oracle.outbox import enqueue, enqueue_once
+from peercare.oracle.swarm_credit import committed_shares
 
 log = logging.getLogger("peercare.oracle.processor")
 
@@ -359,12 +360,20 @@ class Processor:
             return Outcome("solved without an answer from an advocate or expert: nothing to accept")
         if self.clock() >= question.deadline:
             raise EventRejected(f"question {question.question_id} passed its deadline; it can only expire")
-        data = self.ledger.encode_abi("acceptAnswer", args=[self._answer_ref(session, answer)])
+        data, shares = self._acceptance(session, answer, self._answer_ref(session, answer))
         key, steps = f"accept:{question.question_id}", self._proof_steps(answer)
-        if self._queue_once(session, key, OutboxKind.ACCEPT, question.brand_id, data, steps) is None:
+        if self._queue_once(session, key, OutboxKind.ACCEPT, question.brand_id, data, steps, shares) is None:
             return Outcome("the question's acceptance was queued before")
         question.accepted_answer_id = answer.answer_id
         return Outcome()
+
+    def _acceptance(self, session: Session, answer: Answer, ref: tuple[Any, ...]) -> tuple[str, int]:
+        """The acceptance call for `answer` (`swarm_credit`: its swarm's committed shares, or the
+        whole bounty to its advocate) and how many shares it credits."""
+        shares = committed_shares(session, answer.question_id, answer.advocate)
+        if not shares:
+            return self.ledger.encode_abi("acceptAnswer", args=[ref]), 0
+        return self.ledger.encode_abi("acceptAnswerWithSwarm", args=[ref, list(shares)]), len(shares)
 
     def _satisfaction_rated(
         self, session: Session, source: str, question: Question, event: SatisfactionRated
@@ -617,10 +626,11 @@ class Processor:
                 data = self.ledger.encode_abi(
                     "rateAnswer", args=[new_ref, args["rating"], args["raterKind"], args["raterId"]]
                 )
+                shares = 0
             else:
-                data = self.ledger.encode_abi("acceptAnswer", args=[new_ref])
+                data, shares = self._acceptance(session, answer, new_ref)
             kind, steps = OutboxKind(row.kind), self._proof_steps(answer)
-            again = self._queue_once(session, f"retry-of:{row.id}", kind, batch.brand_id, data, steps)
+            again = self._queue_once(session, f"retry-of:{row.id}", kind, batch.brand_id, data, steps, shares)
             if again is None:
                 continue  # queued again before, by another processor
             if row.kind == OutboxKind.RATE:
@@ -644,7 +654,14 @@ class Processor:
         return enqueue(session, kind, to=to, data=data, brand_id=brand_id, now_ms=now_ms, proof_steps=proof_steps)
 
     def _queue_once(
-        self, session: Session, dedupe_key: str, kind: OutboxKind, brand_id: int, data: str, proof_steps: int = 0
+        self,
+        session: Session,
+        dedupe_key: str,
+        kind: OutboxKind,
+        brand_id: int,
+        data: str,
+        proof_steps: int = 0,
+        shares: int = 0,
     ) -> int | None:
         """`_queue` for a write that may happen at most once (`outbox.enqueue_once`)."""
         return enqueue_once(
@@ -656,6 +673,7 @@ class Processor:
             brand_id=brand_id,
             now_ms=self._now_ms(),
             proof_steps=proof_steps,
+            shares=shares,
         )
 
     def _now_ms(self) -> int:

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from web3.contract import Contract
 
-from peercare.api.chain_reads import read_view
+from peercare.api.chain_reads import read_view, token_decimals
 from peercare.api.context import ApiContext
 from peercare.api.paging import DEFAULT_LIMIT, Limit, PageCursor, after_cursor
 from peercare.api.problems import Problem
@@ -34,6 +34,7 @@ from peercare.api.schemas.advocates import (
     AdvocateAnswer,
     AdvocateRating,
     AnswerTypedData,
+    Credit,
     DraftIn,
     DraftOut,
     EarningsOut,
@@ -115,6 +116,7 @@ def earnings(advocate: AdvocateSelf, context: Context) -> EarningsOut:
         tokens=[
             TokenEarnings(
                 token=token,
+                decimals=token_decimals(context, token),
                 credited=str(e.credited),
                 withdrawn=str(e.withdrawn),
                 claimable=str(e.claimable),
@@ -123,6 +125,44 @@ def earnings(advocate: AdvocateSelf, context: Context) -> EarningsOut:
             for token, e in indexed.items()
         ],
     )
+
+
+@router.get("/advocates/{address}/credits", summary="Each credit to the advocate: a bounty or a swarm share (paged)")
+def credits(
+    advocate: AdvocateSelf, context: Context, limit: Limit = DEFAULT_LIMIT, cursor: PageCursor = None
+) -> Page[Credit]:
+    after = after_cursor(cursor)
+    credits_of_question = (
+        select(func.count())
+        .where(ix.RewardCredit.question_id == ix.Acceptance.question_id)
+        .correlate(ix.Acceptance)
+        .scalar_subquery()
+    )
+    with context.database.read() as session:
+        rows = session.execute(
+            select(ix.RewardCredit, _brand_of(ix.RewardCredit.question_id), ix.Acceptance.bounty, credits_of_question)
+            .outerjoin(ix.Acceptance, ix.Acceptance.question_id == ix.RewardCredit.question_id)
+            .where(ix.RewardCredit.account == advocate, ix.RewardCredit.id > after)
+            .order_by(ix.RewardCredit.id)
+            .limit(limit + 1)
+        ).all()
+    page = rows[:limit]
+    items = [
+        Credit(
+            id=row.id,
+            question_id=row.question_id,
+            brand_id=brand,
+            token=row.token,
+            amount=str(row.amount),
+            bounty=None if bounty is None else str(bounty),
+            share_bps=row.amount * 10_000 // bounty if bounty else None,
+            swarm=bool(count and count > 1) or (bounty is not None and row.amount != bounty),
+            block_time=row.block_time,
+            tx_hash=row.tx_hash,
+        )
+        for row, brand, bounty, count in page
+    ]
+    return Page[Credit](items=items, next_cursor=str(page[-1][0].id) if len(rows) > limit else None)
 
 
 # ---------------------------------------------------------------- answers and ratings

@@ -20,6 +20,7 @@ Cid = Annotated[str, Field(pattern=r"^b[a-z2-7]{58}$", description="A CIDv1 (raw
 
 class TokenEarnings(BaseModel):
     token: Address
+    decimals: int = Field(description="The token's `decimals()`: amounts are in its smallest units")
     credited: TokenAmount = Field(description="Credited by accepted answers, ever")
     withdrawn: TokenAmount
     claimable: TokenAmount = Field(description="credited - withdrawn, from the indexed events")
@@ -29,6 +30,21 @@ class TokenEarnings(BaseModel):
 class EarningsOut(BaseModel):
     advocate: Address
     tokens: list[TokenEarnings] = Field(description="Every token the advocate was ever credited in")
+
+
+class Credit(BaseModel):
+    """One `RewardCredited` to the advocate: an accepted answer's bounty, or a swarm share of it."""
+
+    id: int = Field(description="The row's position in the index (what cursors count)")
+    question_id: Hex32
+    brand_id: int | None = Field(description="The question's brand (null if its posting is not indexed)")
+    token: Address
+    amount: TokenAmount = Field(description="Credited to the advocate by this acceptance")
+    bounty: TokenAmount | None = Field(description="The question's whole bounty (null if not indexed)")
+    share_bps: int | None = Field(description="amount / bounty in basis points, rounded down")
+    swarm: bool = Field(description="The bounty was split across a swarm (several credits for the question)")
+    block_time: int
+    tx_hash: Hex32
 
 
 # ---------------------------------------------------------------- answers and ratings

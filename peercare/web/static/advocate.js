@@ -219,11 +219,13 @@ async function showPrivate(address, session) {
   show(earningsBox, el("p", { class: "message info", role: "status" }, "Loading earnings…"));
   show(answersBox);
   try {
-    const [earnings, answers] = await Promise.all([
+    const [earnings, credits, answers] = await Promise.all([
       api("GET", `/advocates/${address}/earnings`, { token: session.token }),
+      allPages(`/advocates/${address}/credits?limit=200`, { token: session.token }),
       allPages(`/advocates/${address}/answers?limit=200`, { token: session.token }),
     ]);
     showEarnings(earnings);
+    showCredits(credits, Object.fromEntries(earnings.tokens.map((t) => [t.token, t.decimals])));
     showAnswers(answers);
     $("offers-section").hidden = false;
     await showOffers(address, session, $("offers"), $("offers-message"));
@@ -245,10 +247,10 @@ function showEarnings(data) {
       "tr",
       { dataset: { token: t.token } },
       el("th", { scope: "row" }, hexValue(t.token)),
-      el("td", { class: "number claimable" }, tokenAmount(t.claimable)),
-      el("td", { class: "number withdrawn" }, tokenAmount(t.withdrawn)),
-      el("td", { class: "number credited" }, tokenAmount(t.credited)),
-      el("td", { class: "number on-chain" }, tokenAmount(t.claimable_on_chain)),
+      el("td", { class: "number claimable" }, tokenAmount(t.claimable, t.decimals)),
+      el("td", { class: "number withdrawn" }, tokenAmount(t.withdrawn, t.decimals)),
+      el("td", { class: "number credited" }, tokenAmount(t.credited, t.decimals)),
+      el("td", { class: "number on-chain" }, tokenAmount(t.claimable_on_chain, t.decimals)),
     ),
   );
   const content =
@@ -257,6 +259,31 @@ function showEarnings(data) {
       : table("Earnings per token", ["Token", numeric("Claimable"), numeric("Withdrawn"), numeric("Credited, ever"), numeric("Claimable on chain now")], rows);
   content.id = content.id || "earnings-table";
   show($("earnings"), el("h3", {}, "Earnings"), content);
+}
+
+/** Each credit: a whole bounty, or a swarm's share of one (the share the routing committed to). */
+function showCredits({ items, complete }, decimals) {
+  if (items.length === 0) {
+    show($("credits"));
+    return;
+  }
+  const rows = items.map((c) => {
+    const share =
+      c.share_bps === null ? "bounty not indexed" : c.swarm ? `${(c.share_bps / 100).toFixed(2)}% swarm share` : "whole bounty";
+    return el(
+      "tr",
+      { dataset: { question: c.question_id } },
+      el("th", { scope: "row" }, hexValue(c.question_id)),
+      el("td", { class: "number amount" }, tokenAmount(c.amount, decimals[c.token])),
+      el("td", { class: "number bounty" }, c.bounty === null ? "" : tokenAmount(c.bounty, decimals[c.token])),
+      el("td", { class: "share" }, share),
+      el("td", {}, new Date(c.block_time * 1000).toISOString().slice(0, 16).replace("T", " ")),
+    );
+  });
+  const caption = complete ? "Credits" : "Credits (the first pages)";
+  const content = table(caption, ["Question", numeric("Credited"), numeric("Bounty"), "Share", "When (UTC)"], rows);
+  content.id = "credits-table";
+  show($("credits"), el("h3", {}, "Credits: bounties and swarm shares"), content);
 }
 
 function showAnswers({ items, complete }) {
@@ -297,6 +324,7 @@ async function render() {
   quiet(lookupMessage);
   quiet($("account-message"));
   show($("earnings"));
+  show($("credits"));
   show($("answers"));
   show($("offers"));
   $("offers-section").hidden = true;

@@ -96,8 +96,9 @@ export function formatUnits(raw, decimals = TOKEN_DECIMALS) {
 }
 
 /** A token amount: the tokens shown, the raw value in the title (and in data-raw for scripts). */
-export function tokenAmount(raw) {
-  return el("span", { class: "amount", title: `${raw} (smallest units, 18 decimals)`, dataset: { raw } }, formatUnits(raw));
+export function tokenAmount(raw, decimals = TOKEN_DECIMALS) {
+  const title = `${raw} (smallest units, ${decimals} decimals)`;
+  return el("span", { class: "amount", title, dataset: { raw, decimals: String(decimals) } }, formatUnits(raw, decimals));
 }
 
 /** An integer (a decimal string, possibly past 2^53) with thousands separators. */

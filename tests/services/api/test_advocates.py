@@ -232,6 +232,37 @@ def test_an_advocate_never_credited_has_no_earnings(world: World) -> None:
     assert response.json() == {"advocate": fresh.address, "tokens": []}
 
 
+def test_credits_are_the_rewards_credited_on_chain_with_each_swarm_share(world: World) -> None:
+    world.drain()
+    bounties = {"0x" + log["args"]["questionId"].hex(): log["args"]["bounty"] for log in _logs(world, "AnswerAccepted")}
+    credits = [log["args"] for log in _logs(world, "RewardCredited")]
+    per_question: dict[str, int] = {}
+    for credit in credits:
+        question = "0x" + credit["questionId"].hex()
+        per_question[question] = per_question.get(question, 0) + 1
+    for account in _credited(world)[:2]:
+        response = world.client.get(
+            f"/api/v1/advocates/{account.address}/credits", params={"limit": 200}, headers=_session_of(world, account)
+        )
+        assert response.status_code == 200, response.text
+        items = response.json()["items"]
+        mine = [c for c in credits if c["account"] == account.address]
+        assert [(i["question_id"], i["token"], int(i["amount"])) for i in items] == [
+            ("0x" + c["questionId"].hex(), c["token"], c["amount"]) for c in mine
+        ]
+        for item in items:
+            bounty = bounties[item["question_id"]]
+            assert int(item["bounty"]) == bounty
+            assert item["share_bps"] == int(item["amount"]) * 10_000 // bounty
+            assert item["swarm"] == (per_question[item["question_id"]] > 1 or int(item["amount"]) != bounty)
+
+
+def test_credits_are_the_advocates_own(world: World) -> None:
+    owner, other = ADVOCATES[0], ADVOCATES[1]
+    response = world.client.get(f"/api/v1/advocates/{owner.address}/credits", headers=_session_of(world, other))
+    assert response.status_code == 403, response.text
+
+
 # ---------------------------------------------------------------- answers and ratings
 
 

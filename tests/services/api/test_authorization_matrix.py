@@ -37,6 +37,7 @@ POLICIES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/transactions"): EVERYONE,  # signed by its sender: the relay adds no authority
     ("GET", "/api/v1/advocates/{address}/reputation"): EVERYONE,  # public and provable
     ("GET", "/api/v1/advocates/{address}/earnings"): OWNER,
+    ("GET", "/api/v1/advocates/{address}/credits"): OWNER,
     ("GET", "/api/v1/advocates/{address}/answers"): OWNER,
     ("POST", "/api/v1/advocates/{address}/answers"): OWNER,
     ("POST", "/api/v1/advocates/{address}/answers/draft"): OWNER,

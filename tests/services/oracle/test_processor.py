@@ -19,6 +19,8 @@ from peercare.chain.revert_reasons import RevertReasons
 from peercare.chain.rpc import Rpc
 from peercare.content.cid import digest_from_cid
 from peercare.content.vault import Vault
+from peercare.core.enums import OfferRole
+from peercare.core.hex import hexed
 from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING, question_id, short_string
 from peercare.core.merkle import verify
 from peercare.core.typed_data import answer_typed_data, sign_answer
@@ -33,6 +35,7 @@ from peercare.db.tables.oracle import (
     SentRating,
     WebhookEvent,
 )
+from peercare.db.tables.routing import Offer, RouteRound
 from peercare.oracle.brands import configure_brand
 from peercare.oracle.indexer import Indexer
 from peercare.oracle.manifest import BatchManifest
@@ -459,3 +462,87 @@ def test_an_anchor_that_failed_because_the_batch_is_on_chain_anyway_is_not_ancho
     assert (rows[1].error or "").startswith("BatchAlreadyAnchored")
     assert processor.step() == 0
     assert len(outbox(database)) == 3
+
+
+def swarm_round(database: Database, ticket_number: int, shares: list[tuple[str, int]], round_number: int = 0) -> None:
+    """Record that the router decided round `round_number` of the ticket's question as a swarm with
+    these credit shares (as `peercare.routing.live` writes it)."""
+    qid = hexed(question_id(1, short_string("generic"), str(ticket_number)))
+    with database.transaction() as session:
+        session.add(
+            RouteRound(
+                question_id=qid, round=round_number, brand_id=1, epoch=1, decision={"mode": "swarm"}, created_at_ms=0
+            )
+        )
+        session.flush()
+        for account, bps in shares:
+            role = OfferRole.EXPERT if account == EXPERT_WALLET else OfferRole.SWARM
+            session.add(
+                Offer(
+                    question_id=qid,
+                    round=round_number,
+                    advocate=account,
+                    brand_id=1,
+                    role=role,
+                    share_bps=bps,
+                    offered_at_ms=0,
+                    window_ends_at_ms=0,
+                )
+            )
+
+
+def earned(dev: DevLedger, account: str) -> int:
+    return int(dev.ledger.functions.earnings(account, dev.token.address).call())
+
+
+def test_an_answer_by_a_swarm_member_is_accepted_with_the_swarms_committed_shares(
+    processor: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any
+) -> None:
+    store(database, ticket(1))
+    processor.step()
+    shares = [(ADVOCATE.address, 4_500), (ADVOCATE_2.address, 3_500), (EXPERT_WALLET, 2_000)]
+    swarm_round(database, 1, shares)
+    store(database, comment(1, 1, "adv", ADVOCATE.address), solved(1, "c1"))
+    processor.step()
+
+    rows = chain_loop(lambda rows: settled(rows) and len(rows) == 3)
+
+    function, args = decode(dev_ledger, rows[2])
+    assert function == "acceptAnswerWithSwarm"
+    assert [(s["account"], s["bps"]) for s in args["shares"]] == shares
+    assert rows[2].status == OutboxStatus.MINED
+    bounty = 5 * TOKEN
+    assert [earned(dev_ledger, a) for a, _ in shares] == [bounty * 45 // 100, bounty * 35 // 100, bounty * 20 // 100]
+
+
+def test_an_answer_from_outside_the_swarm_is_paid_to_its_author_alone(
+    processor: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any
+) -> None:
+    store(database, ticket(1))
+    processor.step()
+    swarm_round(database, 1, [(ADVOCATE_2.address, 8_000), (EXPERT_WALLET, 2_000)])
+    store(database, comment(1, 1, "adv", ADVOCATE.address), solved(1, "c1"))
+    processor.step()
+
+    rows = chain_loop(lambda rows: settled(rows) and len(rows) == 3)
+
+    assert decode(dev_ledger, rows[2])[0] == "acceptAnswer"
+    assert rows[2].status == OutboxStatus.MINED
+    assert (earned(dev_ledger, ADVOCATE.address), earned(dev_ledger, ADVOCATE_2.address)) == (5 * TOKEN, 0)
+    assert earned(dev_ledger, EXPERT_WALLET) == 0
+
+
+def test_a_member_of_two_swarm_rounds_is_paid_by_the_latest(
+    processor: Processor, database: Database, dev_ledger_session: DevLedger
+) -> None:
+    store(database, ticket(1))
+    processor.step()
+    swarm_round(database, 1, [(ADVOCATE.address, 5_000), (EXPERT_WALLET, 5_000)], round_number=0)
+    swarm_round(database, 1, [(ADVOCATE.address, 7_000), (ADVOCATE_2.address, 3_000)], round_number=1)
+    store(database, comment(1, 1, "adv", ADVOCATE.address), solved(1, "c1"))
+    processor.step()
+
+    function, args = decode(dev_ledger_session, outbox(database)[-1])
+    assert function == "acceptAnswerWithSwarm"
+    paid = [(s["account"], s["bps"]) for s in args["shares"]]
+    assert paid == [(ADVOCATE.address, 7_000), (ADVOCATE_2.address, 3_000)]

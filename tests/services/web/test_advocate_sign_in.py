@@ -62,6 +62,28 @@ def test_signing_in_shows_the_earnings_the_ledger_holds_and_the_recent_answers(
         assert row["withdrawn"] == "0"
         assert row["text"] == tokens(on_chain)
 
+    credits = world.client.get(
+        f"/api/v1/advocates/{advocate.address}/credits?limit=200", headers=world.bearer(token)
+    ).json()["items"]
+    assert credits
+    shown_credits = page.locator("#credits-table tbody tr").evaluate_all(
+        """rows => rows.map(r => ({
+            question: r.dataset.question,
+            amount: r.querySelector('.amount .amount').dataset.raw,
+            decimals: r.querySelector('.amount .amount').dataset.decimals,
+            share: r.querySelector('.share').innerText,
+        }))"""
+    )
+    assert shown_credits == [
+        {
+            "question": c["question_id"],
+            "amount": c["amount"],
+            "decimals": "18",
+            "share": f"{c['share_bps'] / 100:.2f}% swarm share" if c["swarm"] else "whole bounty",
+        }
+        for c in credits
+    ]
+
     answers = world.client.get(
         f"/api/v1/advocates/{advocate.address}/answers?limit=200", headers=world.bearer(token)
     ).json()["items"]
