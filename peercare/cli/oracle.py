@@ -14,10 +14,13 @@ from web3 import Web3
 
 from peercare.chain.deployment import Deployment, DeploymentError
 from peercare.config import Settings
+from peercare.content.errors import StoreUnavailable
+from peercare.content.vault import Vault
 from peercare.db.database import Database
 from peercare.db.tables.oracle import DEFAULT_MAX_OFFER_ROUNDS, DEFAULT_OFFER_WINDOW_S, Brand, WebhookCredential
 from peercare.oracle.brands import MAX_OFFER_ROUNDS, BrandConfigError, configure_brand
 from peercare.oracle.deliveries.queue import set_channel
+from peercare.oracle.erasure import ErasureRefused, erase_customer
 from peercare.oracle.webhooks import SOURCES
 
 TOKEN_DECIMALS = 18  # PeerCareToken; amounts on the command line are in whole tokens
@@ -204,3 +207,31 @@ def channel(brand_id: int, source: str, base_url: str, username: str | None, sec
             now_ms=int(time.time() * 1000),
         )
     click.echo(f"brand {brand_id}: offers and answers are now told to {source} at {base_url.rstrip('/')}")
+
+
+@oracle.command("erase-customer")
+@click.argument("brand_id", type=click.IntRange(1, 2**64 - 1))
+@click.argument("source", type=click.Choice(SOURCES))
+@click.argument("customer_id")
+@click.option("--by", "erased_by", required=True, help="Who asked for the erasure (recorded; e.g. the DPO's email).")
+@click.option("--reason", required=True, help="Why (recorded; e.g. the request's reference).")
+def erase_customer_command(brand_id: int, source: str, customer_id: str, erased_by: str, reason: str) -> None:
+    """Erase CUSTOMER_ID (their id in brand BRAND_ID's SOURCE system): their pseudonym's link, their
+    tickets' conversations and the stored events of those tickets (docs/privacy.md)."""
+    settings = Settings()
+    database = _open_database(settings)
+    vault = Vault.open(settings.data_dir, ipfs_api_url=settings.ipfs_api_url)
+    try:
+        done = erase_customer(database, vault, brand_id, source, customer_id, erased_by=erased_by, reason=reason)
+    except ErasureRefused as exc:
+        raise click.UsageError(str(exc)) from None
+    except StoreUnavailable as exc:
+        click.echo(f"keys destroyed, but a store could not unpin: {exc}; run this again to finish", err=True)
+        sys.exit(1)
+    finally:
+        vault.close()
+    pseudonym = "they never rated: no pseudonym" if done.pseudonym is None else f"pseudonym {done.pseudonym.pseudonym}"
+    click.echo(
+        f"erased: {pseudonym} unlinked; {done.conversations} conversation(s) of {done.tickets} ticket(s) destroyed; "
+        f"{done.events} stored event(s) emptied"
+    )

@@ -1,4 +1,11 @@
-"""The key store: one key per conversation in SQLite under the data folder, and erasure records.
+"""The key store: one key per conversation in SQLite under the data folder, the pseudonym of each
+person a ticketing system names (a customer who rates an answer), and erasure records.
+
+A pseudonym is 32 random bytes per (brand, source, person id), drawn the first time the person is
+seen and kept here only: the chain shows it as the rater's id, stable for that person and unlinkable
+to them by anyone without this file. Not a hash of the id (anyone guessing an email address could
+confirm a hash), and not a keyed hash under one key per brand (such a key could not be destroyed for
+one customer alone). Erasing the person deletes the row, and with it the only link.
 
 Erasing deletes the key and writes the erasure record (who, when, why) in one transaction. SQLite
 runs with `secure_delete` (freed pages are zeroed) and in WAL mode with a truncating checkpoint
@@ -10,9 +17,11 @@ store up encrypted and rotate those backups out.)
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,7 +41,23 @@ CREATE TABLE IF NOT EXISTS erasures (
     erased_by TEXT NOT NULL,
     reason    TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS pseudonyms (
+    brand_id   INTEGER NOT NULL,
+    source     TEXT NOT NULL,
+    subject    TEXT NOT NULL,             -- the person's id in the ticketing system
+    pseudonym  BLOB NOT NULL UNIQUE,      -- 32 random bytes: what the chain shows
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (brand_id, source, subject)
+);
+CREATE TABLE IF NOT EXISTS pseudonym_erasures (
+    pseudonym TEXT PRIMARY KEY,           -- 0x-hex: which on-chain id lost its person (never who)
+    erased_at TEXT NOT NULL,
+    erased_by TEXT NOT NULL,
+    reason    TEXT NOT NULL
+);
 """
+
+PSEUDONYM_SIZE = 32
 
 
 class KeyMissing(ContentError, LookupError):
@@ -125,6 +150,71 @@ class KeyStore:
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return record
 
+    def pseudonyms(self, brand_id: int, source: str, subjects: Iterable[str]) -> dict[str, bytes]:
+        """The pseudonym of each person (`subjects`: their ids in the brand's `source` system),
+        drawn at random the first time one is asked for; one transaction for all of them."""
+        wanted = sorted(set(subjects))
+        found: dict[str, bytes] = {}
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for subject in wanted:
+                    row = self._db.execute(
+                        "SELECT pseudonym FROM pseudonyms WHERE brand_id = ? AND source = ? AND subject = ?",
+                        (brand_id, source, subject),
+                    ).fetchone()
+                    if row is None:
+                        row = (secrets.token_bytes(PSEUDONYM_SIZE),)
+                        self._db.execute(
+                            "INSERT INTO pseudonyms (brand_id, source, subject, pseudonym, created_at) "
+                            "VALUES (?, ?, ?, ?, ?)",
+                            (brand_id, source, subject, row[0], _now().isoformat()),
+                        )
+                    found[subject] = bytes(row[0])
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return found
+
+    def pseudonym(self, brand_id: int, source: str, subject: str) -> bytes:
+        """`pseudonyms` for one person."""
+        return self.pseudonyms(brand_id, source, [subject])[subject]
+
+    def erase_pseudonym(
+        self, brand_id: int, source: str, subject: str, *, erased_by: str, reason: str
+    ) -> PseudonymErasure | None:
+        """Forget whose pseudonym it was: delete the person's row and record which pseudonym lost
+        its person (never who), when, by whom and why. None when the person has no pseudonym here
+        (never seen, or erased before). A person seen again afterwards gets a new pseudonym."""
+        if not erased_by or not reason:
+            raise ValueError("an erasure records who asked for it and why")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    "SELECT pseudonym FROM pseudonyms WHERE brand_id = ? AND source = ? AND subject = ?",
+                    (brand_id, source, subject),
+                ).fetchone()
+                if row is None:
+                    self._db.execute("COMMIT")
+                    return None
+                record = PseudonymErasure("0x" + bytes(row[0]).hex(), _now(), erased_by, reason)
+                self._db.execute(
+                    "DELETE FROM pseudonyms WHERE brand_id = ? AND source = ? AND subject = ?",
+                    (brand_id, source, subject),
+                )
+                self._db.execute(
+                    "INSERT INTO pseudonym_erasures (pseudonym, erased_at, erased_by, reason) VALUES (?, ?, ?, ?)",
+                    (record.pseudonym, record.erased_at.isoformat(), erased_by, reason),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return record
+
     def erasure(self, cid: str) -> ErasureRecord | None:
         """The erasure record for `cid`, if it was erased."""
         with self._lock:
@@ -147,6 +237,16 @@ class KeyStore:
             "SELECT cid, erased_at, erased_by, reason FROM erasures WHERE cid = ?", (cid,)
         ).fetchone()
         return None if row is None else _record(row)
+
+
+@dataclass(frozen=True)
+class PseudonymErasure:
+    """That the link from a person to their on-chain pseudonym was destroyed. Kept forever."""
+
+    pseudonym: str  # 0x-hex, as on chain
+    erased_at: datetime
+    erased_by: str
+    reason: str
 
 
 def _record(row: tuple[str, str, str, str]) -> ErasureRecord:

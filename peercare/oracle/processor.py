@@ -91,8 +91,14 @@ class Outcome:
     note: str | None = None  # how the event was handled when it caused no chain write
 
 
-def rater_id(source: str, rater: str) -> bytes:
-    """The on-chain id of a rater: the hash of their id in the ticketing system (never the id)."""
+#: What a question's `requester_id` becomes when its customer is erased (`peercare.oracle.erasure`).
+ERASED_PERSON = "(erased)"
+
+
+def legacy_rater_id(source: str, rater: str) -> bytes:
+    """The rater id the oracle sent before pseudonyms: an unkeyed hash of the person's id, which
+    anyone guessing the id can confirm. Never sent any more; computed only to recognise a rating
+    already on chain under it, so that a customer is not counted twice (docs/privacy.md)."""
     return keccak(f"{source}:{rater}".encode())
 
 
@@ -138,6 +144,7 @@ class Processor:
         self.clock = clock
         self._trees: dict[str, StandardMerkleTree] = {}
         self._stored: dict[bytes, str] = {}  # canonical conversation -> sealed CID, within a step
+        self._pseudonyms: dict[tuple[int, str, str], bytes] = {}  # (brand, source, person) -> rater id
         self._known = _Known({}, {}, set(), set())
 
     # ------------------------------------------------------------------ the loop
@@ -210,6 +217,24 @@ class Processor:
         if conversations:
             cids = self.vault.put_many(conversations)
             self._stored = {c.canonical_bytes(): cid for c, cid in zip(conversations, cids, strict=True)}
+        raters: dict[tuple[int, str], set[str]] = {}
+        for row in rows:
+            if row.kind != "satisfaction_rated":
+                continue
+            question = known.questions.get((row.brand_id, row.source, row.ticket_id))
+            if question is not None and question.requester_id == ERASED_PERSON:
+                continue  # drawing a pseudonym would link the erased customer again
+            raters.setdefault((row.brand_id, row.source), set()).add(event_from_json(row.payload).rater_id)
+        for (brand_id, source), subjects in raters.items():  # one key-store transaction per brand
+            for subject, pseudonym in self.vault.keys.pseudonyms(brand_id, source, subjects).items():
+                self._pseudonyms[(brand_id, source, subject)] = pseudonym
+
+    def _rater_pseudonym(self, brand_id: int, source: str, subject: str) -> bytes:
+        """The customer's on-chain rater id: their pseudonym in the key store (`KeyStore.pseudonyms`)."""
+        key = (brand_id, source, subject)
+        if key not in self._pseudonyms:
+            self._pseudonyms[key] = self.vault.keys.pseudonym(brand_id, source, subject)
+        return self._pseudonyms[key]
 
     def _put(self, conversation: Conversation) -> str:
         return self._stored.get(conversation.canonical_bytes()) or self.vault.put(conversation)
@@ -381,12 +406,15 @@ class Processor:
         answer = self._answer_for(session, question, event.comment_id, prefer_accepted=True)
         if answer is None:
             return Outcome("rated without an answer from an advocate or expert: nothing to rate")
-        rater = hexed(rater_id(source, event.rater_id))
+        if question.requester_id == ERASED_PERSON:
+            return Outcome("the ticket's customer was erased on request: nothing more is recorded of them")
+        rater = hexed(self._rater_pseudonym(question.brand_id, source, event.rater_id))
+        legacy = hexed(legacy_rater_id(source, event.rater_id))  # what a rating before pseudonyms carried
         if session.scalar(
             select(SentRating.id).where(
                 SentRating.answer_id == answer.answer_id,
                 SentRating.rater_kind == RaterKind.CUSTOMER,
-                SentRating.rater_id == rater,
+                SentRating.rater_id.in_([rater, legacy]),
             )
         ):
             return Outcome("this rater rated this answer before; the ledger keeps the first rating")

@@ -21,6 +21,7 @@ from sqlalchemy import func, select, text
 from peercare.chain.rpc import Rpc
 from peercare.content.cid import cid_from_digest
 from peercare.content.embedded import EmbeddedStore
+from peercare.content.keystore import KeyStore
 from peercare.core.ledger_ids import answer_id, question_id, short_string
 from peercare.db.database import Database, sqlite_url
 from peercare.db.tables.oracle import (
@@ -36,7 +37,6 @@ from peercare.oracle.brands import configure_brand
 from peercare.oracle.indexer import Indexer
 from peercare.oracle.leadership import LEASE_KEY
 from peercare.oracle.manifest import BatchManifest
-from peercare.oracle.processor import rater_id
 from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
 from tests.support.devchain import DevLedger, dev_account
 
@@ -312,6 +312,7 @@ def assert_exactly_once_on_chain(dev: DevLedger, database: Database, data_dir: P
         for log in ledger.events.AnswerRated.get_logs(from_block=start)
     )
     store = EmbeddedStore(data_dir / "content")
+    keys = KeyStore.in_folder(data_dir)  # the customers' pseudonyms: their rater ids on chain
     leaves: Counter[bytes] = Counter()
     for log in anchored:
         manifest = BatchManifest.from_bytes(store.get(cid_from_digest(log["args"]["manifestDigest"])))
@@ -329,10 +330,11 @@ def assert_exactly_once_on_chain(dev: DevLedger, database: Database, data_dir: P
         elif delivery.kind == "ticket_solved":
             assert accepted[qid] == 1, f"ticket {delivery.ticket} accepted {accepted[qid]} times"
         elif delivery.kind == "satisfaction_rated":
-            rater = rater_id("generic", str(delivery.data["rater_id"]))
+            rater = keys.pseudonym(dev.brand_id, "generic", str(delivery.data["rater_id"]))
             assert sum(n for (_, r), n in rated.items() if r == rater) == 1
     assert sum(posted.values()) == sum(d.kind == "ticket_created" for d in acked)
     assert sum(leaves.values()) == sum(d.kind == "comment_added" and "author_wallet" in d.data for d in acked)
+    keys.close()
 
 
 def assert_projections_equal_a_rescan(dev: DevLedger, database: Database, data_dir: Path) -> None:

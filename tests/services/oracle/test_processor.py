@@ -3,6 +3,8 @@ in the order the chain must see them."""
 
 from __future__ import annotations
 
+import hashlib
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -10,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_utils.crypto import keccak
 from sqlalchemy import select
 from web3 import Web3
 
@@ -18,12 +21,13 @@ from peercare.chain.devnet import transact
 from peercare.chain.revert_reasons import RevertReasons
 from peercare.chain.rpc import Rpc
 from peercare.content.cid import digest_from_cid
-from peercare.content.vault import Vault
+from peercare.content.vault import Status, Vault
 from peercare.core.enums import OfferRole
 from peercare.core.hex import hexed
 from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING, question_id, short_string
 from peercare.core.merkle import verify
 from peercare.core.typed_data import answer_typed_data, sign_answer
+from peercare.db.base import Base
 from peercare.db.database import Database
 from peercare.db.tables.oracle import (
     Answer,
@@ -37,6 +41,7 @@ from peercare.db.tables.oracle import (
 )
 from peercare.db.tables.routing import Offer, RouteRound
 from peercare.oracle.brands import configure_brand
+from peercare.oracle.erasure import ErasureRefused, erase_customer
 from peercare.oracle.indexer import Indexer
 from peercare.oracle.manifest import BatchManifest
 from peercare.oracle.processor import Processor, answer_conversation
@@ -546,3 +551,110 @@ def test_a_member_of_two_swarm_rounds_is_paid_by_the_latest(
     assert function == "acceptAnswerWithSwarm"
     paid = [(s["account"], s["bps"]) for s in args["shares"]]
     assert paid == [(ADVOCATE.address, 7_000), (ADVOCATE_2.address, 3_000)]
+
+
+# ---------------------------------------------------------------- nothing personal on chain
+
+CUSTOMERS = ("customer-1", "ann@example.com")
+
+
+def unkeyed_forms(identifier: str) -> list[bytes]:
+    """What an oracle could write instead of a pseudonym that anyone guessing the id can confirm."""
+    forms = [identifier.encode(), f"generic:{identifier}".encode()]
+    return forms + [keccak(f) for f in forms] + [hashlib.sha256(f).digest() for f in forms]
+
+
+def everything_public(dev: DevLedger, database: Database, processor: Processor) -> bytes:
+    """Every byte the oracle made public: its transactions' calldata, the ledger's logs and the
+    answer batches' manifests."""
+    with database.read() as session:
+        calldata = [bytes.fromhex(row.data[2:]) for row in session.scalars(select(OutboxTx))]
+        manifests = [processor.public_store.get(b.manifest_cid) for b in session.scalars(select(AnswerBatch))]
+    logs = dev.w3.eth.get_logs({"fromBlock": dev.deployment.deployed_at_block, "address": dev.ledger.address})
+    logged = [bytes(log["data"]) + b"".join(bytes(t) for t in log["topics"]) for log in logs]
+    return b"|".join(calldata + logged + manifests)
+
+
+def rated_by(rating: int, ticket_number: int, rater: str) -> dict[str, Any]:
+    return rated(ticket_number, rating, rater) | {"event_key": f"t{ticket_number}rated-{rater}"}
+
+
+def test_no_chain_write_or_public_manifest_holds_a_customers_id_or_an_unkeyed_hash_of_it(
+    processor: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any, vault: Vault
+) -> None:
+    store(database, ticket(1), ticket(2) | {"requester_id": "ann@example.com"})
+    store(database, comment(1, 1, "adv", ADVOCATE.address), comment(2, 1, "adv", ADVOCATE.address))
+    store(database, rated_by(5, 1, "customer-1"), rated_by(4, 2, "ann@example.com"), rated_by(3, 1, "ann@example.com"))
+    processor.step()
+    chain_loop(lambda rows: settled(rows) and sum(r.kind == "rate" for r in rows) == 3)
+
+    public = everything_public(dev_ledger, database, processor)
+    for customer in CUSTOMERS:
+        assert [form.hex() for form in unkeyed_forms(customer) if form in public] == []
+    raters = [log["args"]["raterId"] for log in dev_ledger.ledger.events.AnswerRated.get_logs(from_block=0)]
+    ann = vault.keys.pseudonym(1, "generic", "ann@example.com")
+    assert raters == [vault.keys.pseudonym(1, "generic", "customer-1"), ann, ann]  # stable per person
+    assert vault.keys.pseudonym(2, "generic", "ann@example.com") != ann  # unlinkable across brands
+
+
+def test_erasing_a_customer_leaves_nothing_in_the_operators_stores_that_links_them(
+    processor: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any, vault: Vault
+) -> None:
+    store(database, ticket(1), ticket(2) | {"requester_id": "ann@example.com"})
+    store(database, comment(2, 1, "adv", ADVOCATE.address), rated_by(4, 2, "ann@example.com"))
+    processor.step()
+    chain_loop(lambda rows: settled(rows) and sum(r.kind == "rate" for r in rows) == 1)
+    (rater,) = [log["args"]["raterId"] for log in dev_ledger.ledger.events.AnswerRated.get_logs(from_block=0)]
+    with database.read() as session:
+        conversation = session.scalars(select(Question.content_cid).where(Question.ticket_id == "2")).one()
+
+    done = erase_customer(
+        database, vault, 1, "generic", "ann@example.com", erased_by="dpo@acme.example", reason="#4711"
+    )
+
+    assert done.pseudonym is not None and done.pseudonym.pseudonym == hexed(rater)
+    assert (done.tickets, done.conversations, done.events) == (1, 1, 3)
+    assert vault.status(conversation) == Status.ERASED
+    keys = sqlite3.connect(vault.keys.path)
+    assert keys.execute("SELECT count(*) FROM pseudonyms WHERE pseudonym = ?", (rater,)).fetchone() == (0,)
+    assert "ann@example.com" not in "\n".join(keys.iterdump())
+    keys.close()
+    assert b"ann@example.com" not in vault.keys.path.read_bytes()  # secure_delete: not even in free pages
+    assert "ann@example.com" not in database_dump(database)
+    assert "customer-1" in database_dump(database)  # another customer is untouched
+
+    store(database, rated_by(1, 2, "ann@example.com") | {"event_key": "after-erasure"})
+    processor.step()
+    assert statuses(database)["after-erasure"] == (
+        EventStatus.DONE,
+        "the ticket's customer was erased on request: nothing more is recorded of them",
+    )
+    assert sum(r.kind == "rate" for r in outbox(database)) == 1
+    again = erase_customer(
+        database, vault, 1, "generic", "ann@example.com", erased_by="dpo@acme.example", reason="#4711"
+    )
+    assert (again.pseudonym, again.tickets) == (None, 0)
+
+
+def test_an_erasure_without_who_or_why_or_of_an_unknown_brand_is_refused_and_changes_nothing(
+    processor: Processor, database: Database, vault: Vault
+) -> None:
+    store(database, ticket(2) | {"requester_id": "ann@example.com"})
+    processor.step()
+    before = database_dump(database)
+    for brand, by, reason, message in (
+        (1, "", "#1", "who asked for it and why"),
+        (1, "dpo", " ", "who asked for it and why"),
+        (99, "dpo", "#1", "brand 99 is not served by this oracle"),
+    ):
+        with pytest.raises(ErasureRefused, match=message):
+            erase_customer(database, vault, brand, "generic", "ann@example.com", erased_by=by, reason=reason)
+    assert database_dump(database) == before
+
+
+def database_dump(database: Database) -> str:
+    """Every row of every table of the oracle's database, as text."""
+    with database.read() as session:
+        return "\n".join(
+            repr(row) for table in Base.metadata.sorted_tables for row in session.execute(table.select()).all()
+        )
