@@ -20,7 +20,8 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,21 +93,15 @@ class KeyStore:
         """`save` for several (cid, key, plain_cid) in one transaction (one disk sync)."""
         for cid, _, _ in entries:
             digest_from_cid(cid)
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for cid, key, plain_cid in entries:
-                    erased = self._erasure(cid)
-                    if erased is not None:
-                        raise ContentErased(erased)
-                    self._db.execute(
-                        "INSERT INTO content_keys (cid, key, plain_cid, created_at) VALUES (?, ?, ?, ?)",
-                        (cid, key, plain_cid, _now().isoformat()),
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, self._immediate():
+            for cid, key, plain_cid in entries:
+                erased = self._erasure(cid)
+                if erased is not None:
+                    raise ContentErased(erased)
+                self._db.execute(
+                    "INSERT INTO content_keys (cid, key, plain_cid, created_at) VALUES (?, ?, ?, ?)",
+                    (cid, key, plain_cid, _now().isoformat()),
+                )
 
     def sealed_for(self, plain_cid: str) -> str | None:
         """The sealed block already holding this plaintext, if any (erased ones are forgotten)."""
@@ -131,11 +126,9 @@ class KeyStore:
         if not erased_by or not reason:
             raise ValueError("an erasure records who asked for it and why")
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._immediate():
                 existing = self._erasure(cid)
                 if existing is not None:
-                    self._db.execute("COMMIT")
                     return existing
                 record = ErasureRecord(cid=cid, erased_at=_now(), erased_by=erased_by, reason=reason)
                 self._db.execute("DELETE FROM content_keys WHERE cid = ?", (cid,))
@@ -143,10 +136,6 @@ class KeyStore:
                     "INSERT INTO erasures (cid, erased_at, erased_by, reason) VALUES (?, ?, ?, ?)",
                     (cid, record.erased_at.isoformat(), erased_by, reason),
                 )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return record
 
@@ -155,26 +144,20 @@ class KeyStore:
         drawn at random the first time one is asked for; one transaction for all of them."""
         wanted = sorted(set(subjects))
         found: dict[str, bytes] = {}
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for subject in wanted:
-                    row = self._db.execute(
-                        "SELECT pseudonym FROM pseudonyms WHERE brand_id = ? AND source = ? AND subject = ?",
-                        (brand_id, source, subject),
-                    ).fetchone()
-                    if row is None:
-                        row = (secrets.token_bytes(PSEUDONYM_SIZE),)
-                        self._db.execute(
-                            "INSERT INTO pseudonyms (brand_id, source, subject, pseudonym, created_at) "
-                            "VALUES (?, ?, ?, ?, ?)",
-                            (brand_id, source, subject, row[0], _now().isoformat()),
-                        )
-                    found[subject] = bytes(row[0])
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, self._immediate():
+            for subject in wanted:
+                row = self._db.execute(
+                    "SELECT pseudonym FROM pseudonyms WHERE brand_id = ? AND source = ? AND subject = ?",
+                    (brand_id, source, subject),
+                ).fetchone()
+                if row is None:
+                    row = (secrets.token_bytes(PSEUDONYM_SIZE),)
+                    self._db.execute(
+                        "INSERT INTO pseudonyms (brand_id, source, subject, pseudonym, created_at) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (brand_id, source, subject, row[0], _now().isoformat()),
+                    )
+                found[subject] = bytes(row[0])
         return found
 
     def pseudonym(self, brand_id: int, source: str, subject: str) -> bytes:
@@ -190,14 +173,12 @@ class KeyStore:
         if not erased_by or not reason:
             raise ValueError("an erasure records who asked for it and why")
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._immediate():
                 row = self._db.execute(
                     "SELECT pseudonym FROM pseudonyms WHERE brand_id = ? AND source = ? AND subject = ?",
                     (brand_id, source, subject),
                 ).fetchone()
                 if row is None:
-                    self._db.execute("COMMIT")
                     return None
                 record = PseudonymErasure("0x" + bytes(row[0]).hex(), _now(), erased_by, reason)
                 self._db.execute(
@@ -208,10 +189,6 @@ class KeyStore:
                     "INSERT INTO pseudonym_erasures (pseudonym, erased_at, erased_by, reason) VALUES (?, ?, ?, ?)",
                     (record.pseudonym, record.erased_at.isoformat(), erased_by, reason),
                 )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return record
 
@@ -227,6 +204,18 @@ class KeyStore:
                 "SELECT cid, erased_at, erased_by, reason FROM erasures ORDER BY erased_at, cid"
             ).fetchall()
         return [_record(row) for row in rows]
+
+    @contextmanager
+    def _immediate(self) -> Iterator[None]:
+        """One write transaction, committed when the block ends (also by `return`), rolled back
+        when it raises. The caller holds `_lock`."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
