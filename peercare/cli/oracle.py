@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 import click
 from web3 import Web3
+from web3.exceptions import ContractCustomError, Web3Exception
 
 from peercare.chain.deployment import Deployment, DeploymentError
 from peercare.config import Settings
@@ -23,17 +24,34 @@ from peercare.oracle.deliveries.queue import set_channel
 from peercare.oracle.erasure import ErasureRefused, erase_customer
 from peercare.oracle.webhooks import SOURCES
 
-TOKEN_DECIMALS = 18  # PeerCareToken; amounts on the command line are in whole tokens
 
-
-def _amount(text: str) -> int:
+def _amount(text: str, decimals: int) -> int:
+    """Whole tokens on the command line ("12.5") in the token's smallest units."""
     try:
-        value = Decimal(text) * 10**TOKEN_DECIMALS
+        value = Decimal(text) * 10**decimals
     except InvalidOperation:
         raise click.BadParameter(f"{text!r} is not a number of tokens") from None
     if value < 0 or value != value.to_integral_value():
-        raise click.BadParameter(f"{text!r} must be a non-negative amount with at most {TOKEN_DECIMALS} decimals")
+        raise click.BadParameter(f"{text!r} must be a non-negative amount with at most {decimals} decimals")
     return int(value)
+
+
+def _token_decimals(settings: Settings, brand_id: int) -> int:
+    """`decimals()` of the token brand `brand_id` pays in, read from the ledger (6 for a USD
+    stablecoin, 18 for the demo token): bounties are given in whole tokens."""
+    try:
+        deployment = Deployment.load(settings.deployment_path)
+        w3 = Web3(Web3.HTTPProvider(settings.effective_rpc_url, request_kwargs={"timeout": 10}))
+        try:
+            token = deployment.contract(w3, "PeerCareLedger").functions.brand(brand_id).call()[1]
+        except ContractCustomError:  # UnknownBrand
+            raise click.UsageError(f"brand {brand_id} is not registered on the ledger") from None
+        (decimals,) = w3.codec.decode(["uint8"], w3.eth.call({"to": token, "data": "0x313ce567"}))
+    except (DeploymentError, OSError, ValueError, Web3Exception) as exc:
+        raise click.UsageError(
+            f"could not read brand {brand_id}'s token from the chain ({exc}): pass --decimals"
+        ) from None
+    return int(decimals)
 
 
 def _open_database(settings: Settings) -> Database:
@@ -103,6 +121,11 @@ def run() -> None:
     type=click.IntRange(0, MAX_OFFER_ROUNDS),
     help="Rounds of direct offers before a question no one took is offered to a swarm.",
 )
+@click.option(
+    "--decimals",
+    type=click.IntRange(0, 36),
+    help="Decimals of the brand's token (read from the chain when omitted; 6 for USDC).",
+)
 def brand(
     brand_id: int,
     name: str,
@@ -114,19 +137,24 @@ def brand(
     expert: tuple[str, ...],
     offer_window_minutes: float,
     max_offer_rounds: int,
+    decimals: int | None,
 ) -> None:
-    """Configure (or reconfigure) brand BRAND_ID, already registered on the ledger."""
+    """Configure (or reconfigure) brand BRAND_ID, already registered on the ledger. Bounties are
+    in whole tokens of the brand's token."""
+    settings = Settings()
+    if decimals is None:
+        decimals = _token_decimals(settings, brand_id)
     bounty_by_tag = {}
     for item in tag_bounty:
         tag, _, tokens = item.partition("=")
-        bounty_by_tag[tag] = _amount(tokens)
+        bounty_by_tag[tag] = _amount(tokens, decimals)
     experts = {}
     for item in expert:
         agent, _, wallet = item.partition("=")
         if not Web3.is_address(wallet):
             raise click.BadParameter(f"{wallet!r} is not an address", param_hint="--expert")
         experts[agent] = Web3.to_checksum_address(wallet)
-    database = _open_database(Settings())
+    database = _open_database(settings)
     try:
         with database.transaction() as session:
             configure_brand(
@@ -135,7 +163,7 @@ def brand(
                 name,
                 default_topic=default_topic,
                 topics=topics,
-                default_bounty=_amount(bounty),
+                default_bounty=_amount(bounty, decimals),
                 bounty_by_tag=bounty_by_tag,
                 answer_window_s=int(answer_window_days * 86400),
                 experts=experts,

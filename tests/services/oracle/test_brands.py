@@ -12,6 +12,7 @@ from peercare.cli import main
 from peercare.db.database import Database, sqlite_url
 from peercare.db.tables.oracle import Brand
 from peercare.oracle.brands import BrandConfigError, configure_brand
+from tests.support.devchain import DevLedger
 
 
 @pytest.fixture
@@ -67,12 +68,53 @@ def test_an_unservable_configuration_is_refused_and_stores_nothing(
 def test_the_cli_names_the_bad_value_and_exits_2(tmp_path: Path) -> None:
     runner = CliRunner()
     env = {"PEERCARE_DATA_DIR": str(tmp_path)}
-    result = runner.invoke(main, ["oracle", "brand", "1", "--name", "Acme", "--topic", "t" * 40], env=env)
+    result = runner.invoke(
+        main, ["oracle", "brand", "1", "--name", "Acme", "--topic", "t" * 40, "--decimals", "18"], env=env
+    )
     assert result.exit_code == 2
     assert "must be 1 to 31 bytes" in result.output
-    ok = runner.invoke(main, ["oracle", "brand", "1", "--name", "Acme", "--tag-bounty", "urgent=2.5"], env=env)
+    ok = runner.invoke(
+        main, ["oracle", "brand", "1", "--name", "Acme", "--tag-bounty", "urgent=2.5", "--decimals", "18"], env=env
+    )
     assert ok.exit_code == 0, ok.output
     database = Database(sqlite_url(tmp_path / "oracle.sqlite3"))
     with database.read() as session:
         brand = session.get(Brand, 1)
         assert brand is not None and brand.bounty_by_tag == {"urgent": str(25 * 10**17)}
+
+
+def test_bounties_are_in_whole_tokens_of_the_brands_token(tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = {"PEERCARE_DATA_DIR": str(tmp_path)}
+    usdc = ["oracle", "brand", "1", "--name", "Acme", "--bounty", "12.345678", "--decimals", "6"]
+    assert runner.invoke(main, usdc, env=env).exit_code == 0
+    too_fine = runner.invoke(main, [*usdc[:5], "--bounty", "0.0000001", "--decimals", "6"], env=env)
+    assert too_fine.exit_code == 2 and "at most 6 decimals" in too_fine.output
+    database = Database(sqlite_url(tmp_path / "oracle.sqlite3"))
+    with database.read() as session:
+        brand = session.get(Brand, 1)
+        assert brand is not None and brand.default_bounty == 12_345_678
+
+
+def test_without_decimals_or_a_chain_to_read_them_from_the_cli_says_what_to_pass(tmp_path: Path) -> None:
+    env = {"PEERCARE_DATA_DIR": str(tmp_path), "PEERCARE_RPC_URL": "http://127.0.0.1:9"}
+    result = CliRunner().invoke(main, ["oracle", "brand", "1", "--name", "Acme", "--bounty", "1"], env=env)
+    assert result.exit_code == 2
+    assert "could not read brand 1's token from the chain" in result.output and "pass --decimals" in result.output
+    assert not (tmp_path / "oracle.sqlite3").exists()  # refused before anything was stored
+
+
+def test_the_cli_reads_the_brands_token_decimals_from_the_chain(tmp_path: Path, dev_ledger_session: DevLedger) -> None:
+    env = {
+        "PEERCARE_DATA_DIR": str(tmp_path),
+        "PEERCARE_RPC_URL": dev_ledger_session.url,
+        "PEERCARE_DEPLOYMENT_FILE": str(dev_ledger_session.deployment_file),
+    }
+    brand_id = str(dev_ledger_session.brand_id)
+    ok = CliRunner().invoke(main, ["oracle", "brand", brand_id, "--name", "Acme", "--bounty", "2.5"], env=env)
+    assert ok.exit_code == 0, ok.output
+    with Database(sqlite_url(tmp_path / "oracle.sqlite3")).read() as session:
+        brand = session.get(Brand, dev_ledger_session.brand_id)
+        assert brand is not None and brand.default_bounty == 25 * 10**17  # the demo token has 18 decimals
+    unknown = CliRunner().invoke(main, ["oracle", "brand", "999", "--name", "Nobody"], env=env)
+    assert unknown.exit_code == 2 and "brand 999 is not registered on the ledger" in unknown.output

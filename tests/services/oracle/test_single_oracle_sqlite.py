@@ -50,7 +50,9 @@ def test_a_second_oracle_on_one_sqlite_database_is_refused_and_the_first_keeps_s
         assert up.stderr.startswith(refused) and up.stderr.count("\n") == 1, up.stderr
         assert up.stdout == "" and not (tmp_path / "chain").exists()
         # Configuring while the oracle runs takes no lock.
-        brand = second.run_command("oracle", "brand", "2", "--name", "Second brand", "--bounty", "1")
+        brand = second.run_command(
+            "oracle", "brand", "2", "--name", "Second brand", "--bounty", "1", "--decimals", "18"
+        )
         assert brand.returncode == 0, brand.stderr
         with database.read() as session:
             assert session.get(Brand, 2) is not None
