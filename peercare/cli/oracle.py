@@ -10,6 +10,7 @@ import time
 from decimal import Decimal, InvalidOperation
 
 import click
+from eth_typing import HexStr
 from web3 import Web3
 from web3.exceptions import ContractCustomError, Web3Exception
 
@@ -46,7 +47,7 @@ def _token_decimals(settings: Settings, brand_id: int) -> int:
             token = deployment.contract(w3, "PeerCareLedger").functions.brand(brand_id).call()[1]
         except ContractCustomError:  # UnknownBrand
             raise click.UsageError(f"brand {brand_id} is not registered on the ledger") from None
-        (decimals,) = w3.codec.decode(["uint8"], w3.eth.call({"to": token, "data": "0x313ce567"}))
+        (decimals,) = w3.codec.decode(["uint8"], w3.eth.call({"to": token, "data": HexStr("0x313ce567")}))
     except (DeploymentError, OSError, ValueError, Web3Exception) as exc:
         raise click.UsageError(
             f"could not read brand {brand_id}'s token from the chain ({exc}): pass --decimals"

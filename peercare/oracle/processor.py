@@ -176,6 +176,7 @@ class Processor:
             recovered = self._recover_failed_batches(session, now)
             sealed = self._seal_due_batches(session, now)
         self._stored.clear()
+        self._pseudonyms.clear()  # an erasure between steps must not find its pseudonym cached here
         return len(events) + recovered + sealed
 
     def _store_conversations(self, session: Session, rows: Sequence[WebhookEvent]) -> None:
@@ -183,6 +184,7 @@ class Processor:
         any they still miss one by one)."""
         conversations: list[Conversation] = []
         topics: dict[tuple[int, str, str], tuple[str, str]] = {}  # ticket -> (topic, requester)
+        raters: dict[tuple[int, str], set[str]] = {}  # (brand, source) -> customers rating
         known = _Known.load(session, rows)
         brands = known.brands
         for row in rows:
@@ -190,7 +192,11 @@ class Processor:
             if brand is None:
                 continue
             ticket = (row.brand_id, row.source, event.ticket_id)
-            if isinstance(event, TicketCreated):
+            if isinstance(event, SatisfactionRated):
+                question = known.questions.get(ticket)
+                if question is None or question.requester_id != ERASED_PERSON:  # else it would link them again
+                    raters.setdefault((row.brand_id, row.source), set()).add(event.rater_id)
+            elif isinstance(event, TicketCreated):
                 topics[ticket] = (self._topic(brand, event.tags), event.requester_id)
                 conversations.append(question_conversation(brand.id, row.source, event))
             elif isinstance(event, CommentAdded):
@@ -217,14 +223,6 @@ class Processor:
         if conversations:
             cids = self.vault.put_many(conversations)
             self._stored = {c.canonical_bytes(): cid for c, cid in zip(conversations, cids, strict=True)}
-        raters: dict[tuple[int, str], set[str]] = {}
-        for row in rows:
-            if row.kind != "satisfaction_rated":
-                continue
-            question = known.questions.get((row.brand_id, row.source, row.ticket_id))
-            if question is not None and question.requester_id == ERASED_PERSON:
-                continue  # drawing a pseudonym would link the erased customer again
-            raters.setdefault((row.brand_id, row.source), set()).add(event_from_json(row.payload).rater_id)
         for (brand_id, source), subjects in raters.items():  # one key-store transaction per brand
             for subject, pseudonym in self.vault.keys.pseudonyms(brand_id, source, subjects).items():
                 self._pseudonyms[(brand_id, source, subject)] = pseudonym
