@@ -27,6 +27,8 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
     bytes32 public constant BRAND_REGISTRAR_ROLE = keccak256("BRAND_REGISTRAR_ROLE");
     bytes32 public constant SIGNED_ANSWER_TYPEHASH =
         keccak256("Answer(bytes32 questionId,bytes32 contentDigest,uint256 nonce,uint256 deadline)");
+    bytes32 public constant SIGNED_WITHDRAWAL_TYPEHASH =
+        keccak256("Withdrawal(address account,address token,address to,uint256 nonce,uint256 deadline)");
 
     mapping(IERC20 token => bool) private _allowedTokens;
     uint64 private _brandCount;
@@ -243,12 +245,22 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
 
     /// @inheritdoc IPeerCareLedger
     function withdrawEarnings(IERC20 token, address to) external whenNotPaused nonReentrant returns (uint256 amount) {
-        if (to == address(0)) revert ZeroAddress();
-        amount = _earnings[msg.sender][token];
-        if (amount == 0) revert NothingToWithdraw(msg.sender, address(token));
-        _earnings[msg.sender][token] = 0;
-        emit EarningsWithdrawn(msg.sender, address(token), to, amount);
-        token.safeTransfer(to, amount);
+        return _withdraw(msg.sender, token, to);
+    }
+
+    /// @inheritdoc IPeerCareLedger
+    function withdrawEarningsWithSig(SignedWithdrawal calldata withdrawal, bytes calldata signature)
+        external
+        whenNotPaused
+        nonReentrant
+        returns (uint256 amount)
+    {
+        if (block.timestamp > withdrawal.deadline) revert SignatureExpired(withdrawal.deadline);
+        // ECDSA.recover refuses malleable (high-s) signatures; the domain binds chain and contract.
+        address signer = ECDSA.recover(_signedWithdrawalDigest(withdrawal), signature);
+        if (signer != withdrawal.account) revert InvalidWithdrawalSigner(withdrawal.account, signer);
+        _useCheckedNonce(withdrawal.account, withdrawal.nonce);
+        return _withdraw(withdrawal.account, withdrawal.token, withdrawal.to);
     }
 
     // ---------------------------------------------------------------- views
@@ -313,6 +325,11 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
     /// @inheritdoc IPeerCareLedger
     function signedAnswerDigest(SignedAnswer calldata answer) external view returns (bytes32) {
         return _signedAnswerDigest(answer);
+    }
+
+    /// @inheritdoc IPeerCareLedger
+    function signedWithdrawalDigest(SignedWithdrawal calldata withdrawal) external view returns (bytes32) {
+        return _signedWithdrawalDigest(withdrawal);
     }
 
     /// @inheritdoc IPeerCareLedger
@@ -390,6 +407,16 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
         emit RewardCredited(account, address(token), questionId, amount);
     }
 
+    /// @dev Pays `account` everything it earned in `token`, to `to`: state zeroed before the transfer.
+    function _withdraw(address account, IERC20 token, address to) private returns (uint256 amount) {
+        if (to == address(0)) revert ZeroAddress();
+        amount = _earnings[account][token];
+        if (amount == 0) revert NothingToWithdraw(account, address(token));
+        _earnings[account][token] = 0;
+        emit EarningsWithdrawn(account, address(token), to, amount);
+        token.safeTransfer(to, amount);
+    }
+
     function _requireAnswer(AnswerRef calldata answer, uint64 brandId) private view returns (bytes32 answerId) {
         answerId = Leaves.answerId(answer.questionId, answer.advocate, answer.contentDigest);
         if (answer.batchRoot == bytes32(0)) {
@@ -437,6 +464,21 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
         return _hashTypedDataV4(
             keccak256(
                 abi.encode(SIGNED_ANSWER_TYPEHASH, answer.questionId, answer.contentDigest, answer.nonce, answer.deadline)
+            )
+        );
+    }
+
+    function _signedWithdrawalDigest(SignedWithdrawal calldata withdrawal) private view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    SIGNED_WITHDRAWAL_TYPEHASH,
+                    withdrawal.account,
+                    withdrawal.token,
+                    withdrawal.to,
+                    withdrawal.nonce,
+                    withdrawal.deadline
+                )
             )
         );
     }

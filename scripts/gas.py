@@ -12,17 +12,21 @@ import sys
 from pathlib import Path
 
 from brownie import accounts, chain, network
+from eth_utils import keccak
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING, REPUTATION_LEAF_ENCODING, short_string
 from peercare.core.merkle import StandardMerkleTree
-from peercare.core.typed_data import answer_typed_data, sign_answer
+from peercare.core.typed_data import answer_typed_data, sign_answer, sign_withdrawal, withdrawal_typed_data
 from scripts.deploy import deploy_all
 
 ZERO = b"\0" * 32
 BATCH_SIZES = (1, 10, 100, 1000)
 TX_GAS_CAP = 16_777_216  # EIP-7825 per-transaction cap
+#: Signed messages expire at a fixed time (in 2096), so that the bytes signed and their signature,
+#: whose zero bytes cost less calldata, are the same on every run.
+SIGNATURE_DEADLINE = 4_000_000_000
 TARGETS = {
     "answer_direct": 50_000,
     "anchor_per_answer_n100": 600,
@@ -66,8 +70,9 @@ def main():
     record("post_question", tx)
     record("answer_direct", ledger.submitAnswer(q1, digest("answer 1"), {"from": advocate}))
 
-    # Relayed answer: the advocate signs EIP-712 typed data, the oracle pays the gas.
-    signer = accounts.add()
+    # Relayed answer: the advocate signs EIP-712 typed data, the oracle pays the gas. A fixed key
+    # and deadline: the signature is the same on every run.
+    signer = accounts.add(keccak(text="PeerCare gas benchmark signer"))
     q2, _ = post("T-2")
     typed = answer_typed_data(
         chain_id=chain.id,
@@ -75,12 +80,14 @@ def main():
         question_id=q2,
         content_digest=digest("answer 2"),
         nonce=0,
-        deadline=deadline,
+        deadline=SIGNATURE_DEADLINE,
     )
     signature = sign_answer(signer.private_key, typed)
     record(
         "answer_signed_relayed",
-        ledger.submitAnswerWithSig((q2, digest("answer 2"), signer.address, 0, deadline), signature, {"from": oracle}),
+        ledger.submitAnswerWithSig(
+            (q2, digest("answer 2"), signer.address, 0, SIGNATURE_DEADLINE), signature, {"from": oracle}
+        ),
     )
 
     record(
@@ -88,7 +95,38 @@ def main():
         ledger.rateAnswer((q1, advocate, digest("answer 1"), ZERO, []), 5, 0, digest("customer 1"), {"from": oracle}),
     )
     record("accept_and_release", ledger.acceptAnswer((q1, advocate, digest("answer 1"), ZERO, []), {"from": oracle}))
+
+    # Swarm: the bounty split across 3 members, each credited for the first time (no remainder).
+    q3, _ = post("T-3")
+    ledger.submitAnswer(q3, digest("answer 3"), {"from": advocate})
+    shares = [(accounts[6], 5_000), (accounts[7], 3_000), (accounts[8], 2_000)]
+    record(
+        "accept_with_swarm_3",
+        ledger.acceptAnswerWithSwarm((q3, advocate, digest("answer 3"), ZERO, []), shares, {"from": oracle}),
+    )
+
     record("withdraw", ledger.withdrawEarnings(token, advocate, {"from": advocate}))
+
+    # Relayed withdrawal: the signer, paid for its signed answer, signs with its next nonce (the one
+    # signed answers use too); the oracle pays the gas.
+    ledger.acceptAnswer((q2, signer.address, digest("answer 2"), ZERO, []), {"from": oracle})
+    typed = withdrawal_typed_data(
+        chain_id=chain.id,
+        ledger=ledger.address,
+        account=signer.address,
+        token=token.address,
+        to=signer.address,
+        nonce=1,
+        deadline=SIGNATURE_DEADLINE,
+    )
+    record(
+        "withdraw_signed_relayed",
+        ledger.withdrawEarningsWithSig(
+            (signer.address, token.address, signer.address, 1, SIGNATURE_DEADLINE),
+            sign_withdrawal(signer.private_key, typed),
+            {"from": oracle},
+        ),
+    )
 
     # Batches: N answers to N questions, anchored in one transaction.
     questions = [post(f"B-{i}")[0] for i in range(max(BATCH_SIZES) + 1)]

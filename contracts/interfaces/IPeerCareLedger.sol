@@ -72,6 +72,15 @@ interface IPeerCareLedger {
         uint256 deadline; // unix time after which the signature is void
     }
 
+    /// @notice A withdrawal of earnings signed by their owner with EIP-712 and relayed by anyone.
+    struct SignedWithdrawal {
+        address account; // the signer, whose earnings are withdrawn
+        IERC20 token; // the token withdrawn: everything `account` earned in it
+        address to; // who receives the tokens
+        uint256 nonce; // the account's next nonce (see `nonces`), shared with signed answers
+        uint256 deadline; // unix time after which the signature is void
+    }
+
     /// @notice One member's part of a swarm payout.
     struct Share {
         address account; // paid in the pool's token
@@ -124,10 +133,12 @@ interface IPeerCareLedger {
     error ZeroAdvocate(bytes32 answerId);
     /// @notice The Merkle proof does not place the answer in the batch.
     error InvalidAnswerProof(bytes32 answerId, bytes32 batchRoot);
-    /// @notice The signed answer's deadline has passed.
+    /// @notice The signed answer's or withdrawal's deadline has passed.
     error SignatureExpired(uint256 deadline);
     /// @notice The signature was not made by the advocate for this chain and contract.
     error InvalidAnswerSigner(address advocate, address recovered);
+    /// @notice The withdrawal was not signed by the account for this chain and contract.
+    error InvalidWithdrawalSigner(address account, address recovered);
     /// @notice A rating must be 1 to 5.
     error InvalidRating(uint8 rating);
     /// @notice This rater already rated this answer.
@@ -272,6 +283,14 @@ interface IPeerCareLedger {
     /// @notice Send the caller everything it earned in `token` to `to`.
     function withdrawEarnings(IERC20 token, address to) external returns (uint256 amount);
 
+    /// @notice `withdrawEarnings` for `withdrawal.account`, who signed it (EIP-712); anyone may relay
+    /// it and pay the gas. The signature is void on another chain or contract, after its deadline,
+    /// a second time (it uses the account's nonce, the one signed answers use too) or in its high-s
+    /// form. Emits `EarningsWithdrawn` like `withdrawEarnings`.
+    function withdrawEarningsWithSig(SignedWithdrawal calldata withdrawal, bytes calldata signature)
+        external
+        returns (uint256 amount);
+
     // ---------------------------------------------------------------- views
 
     function isTokenAllowed(IERC20 token) external view returns (bool);
@@ -300,6 +319,9 @@ interface IPeerCareLedger {
 
     /// @notice The EIP-712 digest an advocate signs for `answer`.
     function signedAnswerDigest(SignedAnswer calldata answer) external view returns (bytes32);
+
+    /// @notice The EIP-712 digest an account signs for `withdrawal`.
+    function signedWithdrawalDigest(SignedWithdrawal calldata withdrawal) external view returns (bytes32);
 
     /// @notice keccak256(abi.encode(brandId, source, ticketId)).
     function questionIdOf(uint64 brandId, bytes32 source, string calldata ticketId) external pure returns (bytes32);

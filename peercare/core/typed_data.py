@@ -1,4 +1,5 @@
-"""EIP-712 typed data an advocate signs so that anyone can relay the answer (gasless).
+"""EIP-712 typed data an advocate signs so that anyone can relay the answer or the withdrawal of
+their earnings (gasless).
 
 The domain (name, version, chain id, ledger address) makes a signature useless on another chain
 or contract; the nonce makes it single-use; the deadline makes it expire.
@@ -24,6 +25,15 @@ ANSWER_TYPES = {
     ]
 }
 
+WITHDRAWAL_TYPES = {
+    "Withdrawal": [
+        {"name": "account", "type": "address"},
+        {"name": "token", "type": "address"},
+        {"name": "to", "type": "address"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ]
+}
 
 EIP712_DOMAIN_TYPE = [
     {"name": "name", "type": "string"},
@@ -74,6 +84,21 @@ def answer_typed_data(
     return _typed_data(ANSWER_TYPES, DOMAIN_NAME, DOMAIN_VERSION, chain_id, ledger, message)
 
 
+def withdrawal_typed_data(
+    *, chain_id: int, ledger: str, account: str, token: str, to: str, nonce: int, deadline: int
+) -> dict[str, Any]:
+    """The typed data an account signs for a relayed withdrawal of everything it earned in `token`,
+    paid to `to`. The nonce is the account's ledger nonce, shared with its signed answers."""
+    message = {
+        "account": to_checksum_address(account),
+        "token": to_checksum_address(token),
+        "to": to_checksum_address(to),
+        "nonce": nonce,
+        "deadline": deadline,
+    }
+    return _typed_data(WITHDRAWAL_TYPES, DOMAIN_NAME, DOMAIN_VERSION, chain_id, ledger, message)
+
+
 def permit_typed_data(
     *, chain_id: int, token: str, token_name: str, owner: str, spender: str, value: int, nonce: int, deadline: int
 ) -> dict[str, Any]:
@@ -100,5 +125,6 @@ def recover_signer(typed_data: dict[str, Any], signature: bytes) -> str:
     return str(Account.recover_message(encode_typed_data(full_message=typed_data), signature=signature))
 
 
-#: An advocate signs an answer's typed data like any other.
+#: An advocate signs an answer's or a withdrawal's typed data like any other.
 sign_answer = sign_typed_data
+sign_withdrawal = sign_typed_data

@@ -2,17 +2,20 @@
 pays nothing twice.
 
 Hypothesis drives random sequences of deposits, questions, direct and batched answers, ratings,
-acceptances (whole and split across a swarm), time jumps, expiries and withdrawals across four
-brands: brands 1 and 2 share token A, brands 3 and 4 share token B (brand 4 also shares brand 1's
-admin), so a bounty taken from the wrong pool, or credited in the wrong token, shows up as a pool,
-earnings or balance mismatch. A Python model predicts the outcome of every transaction, including
-the exact custom error of the invalid ones the rules also send (accepting twice, accepting an
-expired question, another brand's oracle, a batch of another brand, a cut proof, an answer that
-was never recorded, withdrawing more than is available, withdrawing earnings twice, a swarm naming
-a member twice or the ledger itself, a brand registered by anyone but the registrar, ...). Brands
-also anchor copies of other brands' roots, which must neither fail nor change the owner's batch. After
-every step the invariants compare the whole contract state with the model, read in one batched
-JSON-RPC round trip: so a reverted transaction is also checked to have changed nothing.
+acceptances (whole and split across a swarm), time jumps, expiries and withdrawals (pulled by the
+advocate, or signed by it and relayed by anyone) across four brands: brands 1 and 2 share token A,
+brands 3 and 4 share token B (brand 4 also shares brand 1's admin), so a bounty taken from the
+wrong pool, or credited in the wrong token, shows up as a pool, earnings or balance mismatch. A
+Python model predicts the outcome of every transaction, including the exact custom error of the
+invalid ones the rules also send (accepting twice, accepting an expired question, another brand's
+oracle, a batch of another brand, a cut proof, an answer that was never recorded, withdrawing more
+than is available, withdrawing earnings twice, a swarm naming a member twice or the ledger itself,
+a brand registered by anyone but the registrar, a signed withdrawal expired, replayed, signed by
+someone else or redirected by its relayer, ...). Advocates also sign answers and withdrawals for
+anyone to relay; both use the advocate's one nonce counter, which the model predicts too. Brands
+also anchor copies of other brands' roots, which must neither fail nor change the owner's batch.
+After every step the invariants compare the whole contract state with the model, read in one
+batched JSON-RPC round trip: so a reverted transaction is also checked to have changed nothing.
 """
 
 import importlib.util
@@ -24,6 +27,7 @@ from brownie import web3
 from brownie.exceptions import VirtualMachineError, decode_typed_error
 from conftest import TOPIC, ZENDESK, digest
 from eth_abi import decode, encode
+from eth_account import Account
 from eth_utils import keccak
 from hypothesis import Phase
 from hypothesis import strategies as st
@@ -31,6 +35,13 @@ from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING, answer_id, question_id
 from peercare.core.merkle import StandardMerkleTree, verify
+from peercare.core.typed_data import (
+    answer_typed_data,
+    recover_signer,
+    sign_answer,
+    sign_withdrawal,
+    withdrawal_typed_data,
+)
 
 # About 2,000 steps and 1,950 transactions: 90 to 110 seconds on two cores, other tests running.
 # Hypothesis spends its first ten examples on deliberately short runs, so fewer examples cover
@@ -56,6 +67,7 @@ TIMING_MARGIN = 120
 MINTED = 10**30
 INITIAL_DEPOSIT = 5_000
 BPS = 10_000
+ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
 
 OPEN, ACCEPTED, EXPIRED = 1, 2, 3
 
@@ -130,6 +142,7 @@ class Conservation:
         cls.tokens = tokens
         cls.accounts = list(accounts)
         a = cls.accounts
+        cls.chain_id = web3.eth.chain_id
         # Every brand has its own oracle, so "another brand's oracle" is never this brand's.
         cls.brands = []
         cls.registrar = a[0]  # holds BRAND_REGISTRAR_ROLE (the `ledger` fixture, like scripts/deploy.py)
@@ -142,6 +155,14 @@ class Conservation:
             cls.brands.append(Brand(brand_id, token_index, admin, oracle))
         # Advocates answer and earn (a[7] is also brand 2's admin); a[5] also funds pools.
         cls.advocates = [a[4], a[5], a[0], a[7]]
+        # Their keys, to sign answers and withdrawals: Brownie starts anvil with its default mnemonic.
+        Account.enable_unaudited_hdwallet_features()
+        cls.keys = {}
+        for i in (4, 5, 0, 7):
+            key = Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}").key
+            assert Account.from_key(key).address == a[i].address, "the test chain's accounts are not anvil's defaults"
+            cls.keys[a[i].address] = key
+        cls.impostor = Account.from_key(keccak(text="PeerCare stateful impostor"))  # signs, never sends
         for token in tokens:
             for depositor in {b.admin for b in cls.brands} | {a[5]}:
                 token.mint(depositor, MINTED, {"from": a[0]})
@@ -181,6 +202,7 @@ class Conservation:
         self.credited = [0] * len(self.tokens)  # per token, all ever credited to earnings
         self.earnings_withdrawn = [0] * len(self.tokens)
         self.balances = dict(self.start_balances)  # (account, token index) -> token balance
+        self.nonces = defaultdict(int)  # account -> ledger nonce (signed answers and withdrawals)
         self.tickets = 0
         self.salt = 0
         self._calldata = {}  # Answer -> isAnswerRecorded calldata
@@ -430,8 +452,15 @@ class Conservation:
     # ------------------------------------------------------------ answers
 
     @precondition(lambda self: self.order)
-    @rule(q=index, adv=index, c=content, which=mostly("live", "any", weight=4), again=mostly(False, True))
-    def rule_submit_answer(self, q, adv, c, which, again):
+    @rule(
+        q=index,
+        adv=index,
+        c=content,
+        which=mostly("live", "any", weight=4),
+        again=mostly(False, True),
+        signed=mostly(False, True, weight=2),
+    )
+    def rule_submit_answer(self, q, adv, c, which, again, signed):
         qid, question = self._question(q, which)
         advocate = self._pick(self.advocates, adv)
         answer = Answer(qid, advocate.address, digest(f"answer {c}"))
@@ -443,14 +472,36 @@ class Conservation:
             expected = ("AnswerAlreadyRecorded", (answer.id,))
         else:
             expected = None
-        tx = self._send(expected, self.ledger.submitAnswer, qid, answer.digest, sender=advocate)
+        relayer = self._pick(self.accounts, q) if signed else None
+        tx = self._submit(expected, qid, answer.digest, advocate, relayer)
         if tx is None:
             return
         self.direct.add(answer.id)
         self.answers.append(answer)
         if again:
             expected = ("AnswerAlreadyRecorded", (answer.id,))
-            self._send(expected, self.ledger.submitAnswer, qid, answer.digest, sender=advocate)
+            self._submit(expected, qid, answer.digest, advocate, relayer)
+
+    def _submit(self, expected, qid, content, advocate, relayer):
+        """`submitAnswer` by the advocate, or, given a relayer, the advocate's signed answer relayed
+        by it (the nonce is only used if the answer is recorded)."""
+        if relayer is None:
+            return self._send(expected, self.ledger.submitAnswer, qid, content, sender=advocate)
+        nonce, deadline = self.nonces[advocate.address], self.now + HOUR
+        typed = answer_typed_data(
+            chain_id=self.chain_id,
+            ledger=self.ledger.address,
+            question_id=qid,
+            content_digest=content,
+            nonce=nonce,
+            deadline=deadline,
+        )
+        struct = (qid, content, advocate.address, nonce, deadline)
+        signature = sign_answer(self.keys[advocate.address], typed)
+        tx = self._send(expected, self.ledger.submitAnswerWithSig, struct, signature, sender=relayer)
+        if tx is not None:
+            self.nonces[advocate.address] += 1
+        return tx
 
     @precondition(lambda self: self.order)
     @rule(
@@ -715,6 +766,71 @@ class Conservation:
             expected = ("NothingToWithdraw", (account.address, token.address))
             self._send(expected, self.ledger.withdrawEarnings, token, recipient, sender=account)
 
+    @precondition(lambda self: any(self.earnings.values()))
+    @rule(
+        who=index,
+        t=st.integers(min_value=0, max_value=1),
+        to=index,
+        relayer=index,
+        which=mostly("owed", "any", weight=3),
+        fault=mostly("ok", "to_zero", "expired", "replay", "impostor", "redirect", weight=8),
+        again=st.booleans(),
+    )
+    def rule_withdraw_earnings_signed(self, who, t, to, relayer, which, fault, again):
+        """An advocate signs a withdrawal of everything it earned in a token, to a recipient, and
+        anyone relays it. Expired, replayed (a nonce already used, by an answer or a withdrawal),
+        signed by another key, or redirected by the relayer to itself: refused, nothing moves."""
+        owed = [(account, ti) for account in self.advocates for ti in (0, 1) if self.earnings[account.address, ti]]
+        account, t = self._pick(owed, who) if which == "owed" and owed else (self._pick(self.advocates, who), t)
+        token = self.tokens[t]
+        recipient = ZERO_ADDRESS if fault == "to_zero" else self._pick(self.accounts, to).address
+        sender = self._pick(self.accounts, relayer)
+        deadline = self.now + (-HOUR if fault == "expired" else HOUR)
+        current = self.nonces[account.address]
+        # A replay: a nonce already used (or, when none is yet, one from the future, refused alike).
+        nonce = (current - 1 if current else current + 1) if fault == "replay" else current
+        typed = withdrawal_typed_data(
+            chain_id=self.chain_id,
+            ledger=self.ledger.address,
+            account=account.address,
+            token=token.address,
+            to=recipient,
+            nonce=nonce,
+            deadline=deadline,
+        )
+        key = self.impostor.key if fault == "impostor" else self.keys[account.address]
+        signature = sign_withdrawal(key, typed)
+        paid_to = sender.address if fault == "redirect" else recipient
+        struct = (account.address, token.address, paid_to, nonce, deadline)
+        amount = self.earnings[account.address, t]
+        if fault == "expired":
+            expected = ("SignatureExpired", (deadline,))
+        elif fault == "impostor":
+            expected = ("InvalidWithdrawalSigner", (account.address, self.impostor.address))
+        elif paid_to != recipient:
+            signed_for = dict(typed, message={**typed["message"], "to": paid_to})
+            expected = ("InvalidWithdrawalSigner", (account.address, recover_signer(signed_for, signature)))
+        elif nonce != current:
+            expected = ("InvalidAccountNonce", (account.address, current))
+        elif recipient == ZERO_ADDRESS:
+            expected = ("ZeroAddress", ())
+        elif amount == 0:
+            expected = ("NothingToWithdraw", (account.address, token.address))
+        else:
+            expected = None
+        tx = self._send(expected, self.ledger.withdrawEarningsWithSig, struct, signature, sender=sender)
+        if tx is None:
+            return
+        assert tx.events["EarningsWithdrawn"]["amount"] == amount
+        assert tx.events["EarningsWithdrawn"]["to"] == recipient
+        self.nonces[account.address] += 1
+        self.earnings[account.address, t] = 0
+        self.earnings_withdrawn[t] += amount
+        self.balances[recipient, t] += amount
+        if again:  # the same signature, relayed again: its nonce is spent
+            expected = ("InvalidAccountNonce", (account.address, current + 1))
+            self._send(expected, self.ledger.withdrawEarningsWithSig, struct, signature, sender=sender)
+
     # ------------------------------------------------------------ invariants
 
     def _eth_calls(self, calls):
@@ -743,6 +859,7 @@ class Conservation:
         ]
         holders = [ledger] + [account.address for account in self.accounts]
         calls += [(token.address, self.balance_of + encode(["address"], [h])) for token in self.tokens for h in holders]
+        calls += [(ledger, sel["nonces"] + encode(["address"], [account.address])) for account in self.advocates]
         calls += [(ledger, self._is_recorded_call(x)) for x in self.answers]
         calls += [(ledger, sel["isRated"] + encode(["bytes32", "uint8", "bytes32"], list(k))) for k in self.ratings]
         batches = list(self.batches.items())
@@ -779,6 +896,8 @@ class Conservation:
             deposited = sum(self.deposited[b.id] for b in self.brands if b.token == ti)
             withdrawn = sum(self.pool_withdrawn[b.id] for b in self.brands if b.token == ti)
             assert deposited == in_pools + unclaimed[ti] + withdrawn + self.earnings_withdrawn[ti]
+        for account in self.advocates:
+            assert decode(["uint256"], next(words)) == (self.nonces[account.address],), f"nonce of {account}"
         # Every answer recorded counts for its own brand, never through another brand's batch.
         for answer in self.answers:
             assert decode(["bool"], next(words)) == (self._counts(answer),), f"answer {answer}"

@@ -2,7 +2,7 @@
 
 The vectors (tests/vectors/eip712/, origins and licences in SOURCES.txt) are the specification's own
 "Mail" example (ethereum/EIPs assets/eip-712/Example.js) and eth-account's fixtures of messages every
-implementation must encode or refuse. The answer typed data is checked against the definitions in
+implementation must encode or refuse. The answer and withdrawal typed data are checked against the definitions in
 contracts/PeerCareLedger.sol, so that a signature made here is the one the contract recovers.
 """
 
@@ -26,6 +26,8 @@ from peercare.core.typed_data import (
     answer_typed_data,
     recover_signer,
     sign_answer,
+    sign_withdrawal,
+    withdrawal_typed_data,
 )
 
 REPO = Path(__file__).resolve().parents[3]
@@ -179,3 +181,56 @@ def test_signed_answer_round_trips() -> None:
 def test_a_signature_does_not_carry_over_to_other_data(change: dict[str, Any]) -> None:
     signature = sign_answer(ADVOCATE.key, answer_typed_data(**ANSWER))
     assert recover_signer(answer_typed_data(**{**ANSWER, **change}), signature) != ADVOCATE.address
+
+
+# ---------------------------------------------------------------- the ledger's signed withdrawals
+
+WITHDRAWAL = {
+    "chain_id": 1337,
+    "ledger": LEDGER,
+    "account": ADVOCATE.address,
+    "token": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+    "to": "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+    "nonce": 3,
+    "deadline": 2_000_000_000,
+}
+
+
+def test_withdrawal_typed_data_matches_the_contracts_definitions() -> None:
+    withdrawal_type = _solidity(r'SIGNED_WITHDRAWAL_TYPEHASH\s*=\s*keccak256\("([^"]+)"\)')
+    assert withdrawal_type == "Withdrawal(address account,address token,address to,uint256 nonce,uint256 deadline)"
+    signable = encode_typed_data(full_message=withdrawal_typed_data(**WITHDRAWAL))
+    struct_hash = keccak(
+        encode(
+            ["bytes32", "address", "address", "address", "uint256", "uint256"],
+            [
+                keccak(text=withdrawal_type),
+                WITHDRAWAL["account"],
+                WITHDRAWAL["token"],
+                WITHDRAWAL["to"],
+                3,
+                2_000_000_000,
+            ],
+        )
+    )
+    assert signable.header == encode_typed_data(full_message=answer_typed_data(**ANSWER)).header  # one domain
+    assert signable.body == struct_hash
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"chain_id": 1},
+        {"ledger": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"},
+        {"account": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"},
+        {"token": LEDGER},
+        {"to": LEDGER},
+        {"nonce": 4},
+        {"deadline": 2_000_000_001},
+    ],
+    ids=lambda change: next(iter(change)),
+)
+def test_a_withdrawal_signature_does_not_carry_over_to_other_data(change: dict[str, Any]) -> None:
+    signature = sign_withdrawal(ADVOCATE.key, withdrawal_typed_data(**WITHDRAWAL))
+    assert recover_signer(withdrawal_typed_data(**WITHDRAWAL), signature) == ADVOCATE.address
+    assert recover_signer(withdrawal_typed_data(**{**WITHDRAWAL, **change}), signature) != ADVOCATE.address
