@@ -12,7 +12,7 @@ from peercare.api.context import ApiContext
 from peercare.api.intake import Intake, webhook_router
 from peercare.api.limits import BodyLimit, Principals, RateLimit, RateLimiter, WebhookLimits
 from peercare.api.metrics import Metrics
-from peercare.api.routes import advocates, auditors, auth, brands, health, offers
+from peercare.api.routes import advocates, auditors, auth, brands, health, offers, withdrawals
 from peercare.api.security import rate_key
 from peercare.web import router as web_router
 
@@ -34,6 +34,7 @@ def create_app(context: ApiContext, intake: Intake | None = None) -> FastAPI:
         health.router,
         auth.router,
         advocates.router,
+        withdrawals.router,
         offers.router,
         brands.router,
         auditors.router,

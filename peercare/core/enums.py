@@ -49,6 +49,7 @@ class OutboxKind(StrEnum):
 
     POST_QUESTION = "post_question"
     RELAY_ANSWER = "relay_answer"
+    RELAY_WITHDRAWAL = "relay_withdrawal"  # an advocate's signed withdrawal, relayed (they pay no gas)
     ANCHOR_BATCH = "anchor_batch"
     ACCEPT = "accept"
     RATE = "rate"

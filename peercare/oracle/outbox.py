@@ -19,6 +19,8 @@ from peercare.db.tables.oracle import OutboxStatus, OutboxTx
 GAS_LIMITS: Mapping[OutboxKind, int] = {
     OutboxKind.POST_QUESTION: 300_000,
     OutboxKind.RELAY_ANSWER: 200_000,
+    # `withdrawEarningsWithSig`: 73,930 gas in `make gas` (a token transfer to a fresh holder).
+    OutboxKind.RELAY_WITHDRAWAL: 150_000,
     OutboxKind.ANCHOR_BATCH: 150_000,
     OutboxKind.ACCEPT: 200_000,
     OutboxKind.RATE: 150_000,

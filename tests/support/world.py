@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -83,6 +84,19 @@ class World:
             headers=generic_headers(SECRET, body, brand_id=brand_id),
         )
         assert response.status_code == 200, response.text
+
+    def earn(self, advocate: str) -> int:
+        """A new ticket answered by `advocate` (through the webhook: they pay no gas) and solved, so
+        they earn its bounty; returns what the ledger holds for them in the brand's token."""
+        ticket = f"EARN-{uuid.uuid4().hex[:12]}"
+        brand = self.dev.brand_id
+        opened = {"subject": "Fees?", "body": "Why?", "tags": ["staking"], "requester_id": f"cust-{ticket}"}
+        self.deliver(brand, "ticket_created", f"{ticket}-open", ticket, **opened)
+        answer = {"comment_id": "c1", "author_id": "adv", "author_wallet": advocate, "body": "Because.", "public": True}
+        self.deliver(brand, "comment_added", f"{ticket}-c1", ticket, **answer)
+        self.deliver(brand, "ticket_solved", f"{ticket}-solved", ticket, solved_by_comment_id="c1")
+        self.drain()
+        return int(self.dev.ledger.functions.earnings(advocate, self.dev.token.address).call())
 
     def drain(self) -> None:
         wait_until_drained(self.dev, self.oracle.database, timeout_s=120)

@@ -15,8 +15,6 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from eth_abi.abi import decode
-from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from sqlalchemy import func, select
@@ -28,7 +26,7 @@ from peercare.api.chain_reads import read_view, token_decimals
 from peercare.api.context import ApiContext
 from peercare.api.paging import DEFAULT_LIMIT, Limit, PageCursor, after_cursor
 from peercare.api.problems import Problem
-from peercare.api.relay import API_ANSWER_PREFIX, check_relay_quota, prepare
+from peercare.api.relay import API_ANSWER_PREFIX, check_relay_quota
 from peercare.api.reputation_reads import EpochUnreadable, Reputation, ReputationCache, reputation_cache
 from peercare.api.schemas.advocates import (
     AdvocateAnswer,
@@ -41,31 +39,24 @@ from peercare.api.schemas.advocates import (
     SubmitIn,
     SubmittedOut,
     TokenEarnings,
-    WithdrawalIn,
 )
 from peercare.api.schemas.common import Page
-from peercare.api.schemas.relay import PreparedTx
 from peercare.api.security import AddressPath, AdvocateSelf, Context
+from peercare.api.signed_calls import RELAY_MARGIN_S, chain_nonce, check_relayable, draft_deadline, next_nonce
 from peercare.content.cid import cid_from_digest, digest_from_cid
 from peercare.content.document import Conversation
 from peercare.content.errors import ContentErased, ContentError, InvalidCid
 from peercare.core.enums import OutboxKind, QuestionStatus
 from peercare.core.ledger_ids import answer_id
-from peercare.core.typed_data import answer_typed_data, recover_signer
+from peercare.core.typed_data import answer_typed_data
 from peercare.db.tables import projections as ix
-from peercare.db.tables.oracle import Answer, OutboxStatus, OutboxTx, Question
+from peercare.db.tables.oracle import Answer, Question
 from peercare.oracle.deliveries import queue as deliveries
 from peercare.oracle.outbox import enqueue
 from peercare.oracle.processor import answer_conversation
 
 router = APIRouter(prefix="/api/v1", tags=["advocates"])
 
-#: How long a drafted answer's signature stays valid.
-DRAFT_VALIDITY_S = 3600
-#: A signature must stay valid at least this long after submission, for the relay to be mined.
-RELAY_MARGIN_S = 120
-_SIGNED_ANSWER = "(bytes32,bytes32,address,uint256,uint256)"  # IPeerCareLedger.SignedAnswer
-_UNSETTLED = (OutboxStatus.QUEUED, OutboxStatus.SENT, OutboxStatus.MINED)
 
 EpochQuery = Annotated[int | None, Query(ge=1, le=2**64 - 1, description="The epoch (default: the latest published)")]
 
@@ -281,8 +272,8 @@ def draft_answer(body: DraftIn, advocate: AdvocateSelf, context: Context) -> Dra
         raise Problem(503, f"the content store could not store the answer: {err}") from None
     digest = digest_from_cid(cid)
     with context.database.read() as session:
-        nonce = _next_nonce(context, session, advocate)
-    deadline = int(time.time()) + DRAFT_VALIDITY_S
+        nonce = next_nonce(context, session, advocate)
+    deadline = draft_deadline()
     typed = _typed_data(context, question_id, digest, nonce, deadline)
     return DraftOut(
         question_id=question_id,
@@ -313,30 +304,15 @@ def submit_answer(body: SubmitIn, advocate: AdvocateSelf, context: Context) -> S
         digest = digest_from_cid(body.content_cid)
     except InvalidCid as err:
         raise Problem(422, f"content_cid: {err}") from None
-    if body.deadline < time.time() + RELAY_MARGIN_S:
-        raise Problem(
-            422,
-            f"deadline: {body.deadline} is past or less than {RELAY_MARGIN_S} s away, too soon to relay: "
-            "draft the answer again",
-        )
     signature = bytes.fromhex(body.signature[2:])
     typed = _typed_data(context, question_id, digest, body.nonce, body.deadline)
-    try:
-        signer: str | None = recover_signer(typed, signature)
-    except Exception:  # malformed signature bytes: eth-keys raises several types
-        signer = None
-    if signer != advocate:
-        raise Problem(
-            422,
-            f"signature: it does not recover to {advocate} over this answer's typed data "
-            f"(recovered {signer or 'nothing'}): sign the typed data of the draft",
-        )
+    check_relayable(body.deadline, typed, signature, advocate, "answer")
     aid = _answer_id(question_id, advocate, digest)
     with context.database.read() as session:
         _refuse_existing(session, aid)
         question = _open_question(session, question_id)
     text = _check_content(context, question, advocate, body.content_cid)
-    chain_nonce = _read(context, context.ledger, "nonces", [advocate], "uint256")
+    on_chain = chain_nonce(context, advocate)
     signed = (bytes.fromhex(question_id[2:]), digest, advocate, body.nonce, body.deadline)
     data = context.ledger.encode_abi("submitAnswerWithSig", args=[signed, signature])
     now_ms = int(time.time() * 1000)
@@ -344,7 +320,7 @@ def submit_answer(body: SubmitIn, advocate: AdvocateSelf, context: Context) -> S
         with context.database.transaction() as session:
             _refuse_existing(session, aid)  # again, under the write lock: a concurrent twin may have won
             check_relay_quota(session, context.settings, advocate, question.brand_id, now_ms, lock=True)
-            expected = _next_nonce(context, session, advocate, chain_nonce)
+            expected = next_nonce(context, session, advocate, on_chain)
             if body.nonce != expected:
                 raise Problem(
                     409,
@@ -388,23 +364,6 @@ def submit_answer(body: SubmitIn, advocate: AdvocateSelf, context: Context) -> S
     except IntegrityError:  # another process recorded the same answer in between
         raise Problem(409, f"answer {aid} was submitted already") from None
     return SubmittedOut(answer_id=aid, question_id=question_id, status="queued")
-
-
-# ---------------------------------------------------------------- withdrawals
-
-
-@router.post(
-    "/advocates/{address}/withdrawals/prepare",
-    summary="The unsigned transaction withdrawing an advocate's earnings in a token, to sign and POST to /transactions",
-    responses={422: {"description": "the ledger would refuse it (e.g. nothing to withdraw)"}},
-)
-def prepare_withdrawal(body: WithdrawalIn, advocate: AdvocateSelf, context: Context) -> PreparedTx:
-    token = to_checksum_address(body.token)
-    to = advocate if body.to is None else to_checksum_address(body.to)
-    data = context.ledger.encode_abi("withdrawEarnings", args=[token, to])
-    return prepare(
-        context, advocate, context.ledger.address, data, f"withdraw {advocate}'s earnings in {token} to {to}"
-    )
 
 
 # ---------------------------------------------------------------- helpers
@@ -464,20 +423,6 @@ def _check_content(context: ApiContext, question: Question, advocate: str, cid: 
     ):
         raise Problem(422, f"content_cid: {cid} is not {advocate}'s drafted answer to question {question.question_id}")
     return message.body
-
-
-def _next_nonce(context: ApiContext, session: Session, advocate: str, chain_nonce: int | None = None) -> int:
-    """The ledger's `nonces(advocate)`, past the nonces of the advocate's answers still being relayed:
-    the ledger takes each nonce once and in order, so two answers in flight need consecutive ones."""
-    if chain_nonce is None:
-        chain_nonce = int(_read(context, context.ledger, "nonces", [advocate], "uint256"))
-    in_flight = session.scalars(
-        select(OutboxTx.data)
-        .join(Answer, Answer.outbox_id == OutboxTx.id)
-        .where(Answer.advocate == advocate, OutboxTx.kind == OutboxKind.RELAY_ANSWER, OutboxTx.status.in_(_UNSETTLED))
-    )
-    used = [int(decode([_SIGNED_ANSWER, "bytes"], bytes.fromhex(data[10:]))[0][3]) for data in in_flight]
-    return max([chain_nonce, *(nonce + 1 for nonce in used)])
 
 
 def _typed_data(context: ApiContext, question_id: str, digest: bytes, nonce: int, deadline: int) -> dict[str, Any]:

@@ -147,3 +147,47 @@ class SubmittedOut(BaseModel):
 class WithdrawalIn(Strict):
     token: Address = Field(description="The token to withdraw all claimable earnings in")
     to: Address | None = Field(default=None, description="Who receives them (default: the advocate)")
+
+
+class WithdrawalMessage(BaseModel):
+    account: Address
+    token: Address
+    to: Address
+    nonce: int
+    deadline: int
+
+
+class WithdrawalTypedData(BaseModel):
+    """EIP-712 typed data of a signed withdrawal, as `eth_signTypedData_v4` takes it."""
+
+    types: dict[str, list[TypedField]]
+    primaryType: Literal["Withdrawal"]
+    domain: TypedDomain
+    message: WithdrawalMessage
+
+
+class WithdrawalDraftOut(BaseModel):
+    advocate: Address
+    token: Address
+    to: Address
+    amount: TokenAmount = Field(description="What the ledger holds for the advocate in the token now")
+    nonce: int = Field(description="The advocate's next ledger nonce, counting signed calls still being relayed")
+    deadline: int = Field(description="Unix time after which the signature is void")
+    typed_data: WithdrawalTypedData = Field(description="Sign this with the advocate's wallet")
+
+
+class SignedWithdrawalIn(Strict):
+    token: Address
+    to: Address
+    nonce: int = Field(ge=0, le=2**256 - 1)
+    deadline: int = Field(ge=0, le=2**64 - 1)
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="The 65-byte EIP-712 signature")
+
+
+class WithdrawalQueuedOut(BaseModel):
+    advocate: Address
+    token: Address
+    to: Address
+    amount: TokenAmount = Field(description="What the ledger held for the advocate when it was queued")
+    nonce: int
+    status: Literal["queued"] = Field(description="Queued for the oracle's signer to relay")

@@ -224,7 +224,7 @@ async function showPrivate(address, session) {
       allPages(`/advocates/${address}/credits?limit=200`, { token: session.token }),
       allPages(`/advocates/${address}/answers?limit=200`, { token: session.token }),
     ]);
-    showEarnings(earnings);
+    showEarnings(earnings, address, session);
     showCredits(credits, Object.fromEntries(earnings.tokens.map((t) => [t.token, t.decimals])));
     showAnswers(answers);
     $("offers-section").hidden = false;
@@ -241,7 +241,8 @@ async function showPrivate(address, session) {
   }
 }
 
-function showEarnings(data) {
+function showEarnings(data, address, session) {
+  const message = el("p", { class: "message", id: "withdraw-message", role: "status", "aria-live": "polite" });
   const rows = data.tokens.map((t) =>
     el(
       "tr",
@@ -251,14 +252,43 @@ function showEarnings(data) {
       el("td", { class: "number withdrawn" }, tokenAmount(t.withdrawn, t.decimals)),
       el("td", { class: "number credited" }, tokenAmount(t.credited, t.decimals)),
       el("td", { class: "number on-chain" }, tokenAmount(t.claimable_on_chain, t.decimals)),
+      el("td", {}, BigInt(t.claimable_on_chain) > 0n ? withdrawButton(t, address, session, message) : ""),
     ),
   );
   const content =
     rows.length === 0
       ? el("p", { class: "message info", id: "no-earnings" }, "No earnings yet: accepted answers earn their question's bounty.")
-      : table("Earnings per token", ["Token", numeric("Claimable"), numeric("Withdrawn"), numeric("Credited, ever"), numeric("Claimable on chain now")], rows);
+      : table("Earnings per token", ["Token", numeric("Claimable"), numeric("Withdrawn"), numeric("Credited, ever"), numeric("Claimable on chain now"), "Withdraw"], rows);
   content.id = content.id || "earnings-table";
-  show($("earnings"), el("h3", {}, "Earnings"), content);
+  show($("earnings"), el("h3", {}, "Earnings"), content, message);
+}
+
+/** Withdraw everything claimable in a token to the advocate's own address: the wallet signs the
+ * EIP-712 withdrawal (POST .../withdrawals/draft), the oracle relays it (no gas for the advocate). */
+function withdrawButton(earning, address, session, message) {
+  const button = el("button", { type: "button", class: "withdraw", dataset: { token: earning.token } }, "Withdraw (no gas)");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const draft = await api("POST", `/advocates/${address}/withdrawals/draft`, {
+        token: session.token,
+        body: { token: earning.token },
+      });
+      const signature = await window.ethereum.request({
+        method: "eth_signTypedData_v4",
+        params: [address, JSON.stringify(draft.typed_data)],
+      });
+      const queued = await api("POST", `/advocates/${address}/withdrawals`, {
+        token: session.token,
+        body: { token: draft.token, to: draft.to, nonce: draft.nonce, deadline: draft.deadline, signature },
+      });
+      say(message, "ok", "Withdrawal sent: the oracle relays it to the ledger (no gas for you). Amount: ", tokenAmount(queued.amount, earning.decimals));
+    } catch (err) {
+      button.disabled = false;
+      say(message, "error", `Withdrawal not sent: ${err.detail || err.message || err}`);
+    }
+  });
+  return button;
 }
 
 /** Each credit: a whole bounty, or a swarm's share of one (the share the routing committed to). */

@@ -46,6 +46,8 @@ POLICIES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/advocates/{address}/offers/{question_id}/accept"): OWNER,
     ("POST", "/api/v1/advocates/{address}/offers/{question_id}/decline"): OWNER,
     ("POST", "/api/v1/advocates/{address}/withdrawals/prepare"): OWNER,
+    ("POST", "/api/v1/advocates/{address}/withdrawals/draft"): OWNER,
+    ("POST", "/api/v1/advocates/{address}/withdrawals"): OWNER,
     ("GET", "/api/v1/brands/{brand_id}"): BRAND_1_READERS,
     ("PATCH", "/api/v1/brands/{brand_id}"): BRAND_1,
     ("POST", "/api/v1/brands/{brand_id}/webhooks/{source}/secret"): BRAND_1,
