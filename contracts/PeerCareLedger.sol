@@ -210,6 +210,13 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
     }
 
     /// @inheritdoc IPeerCareLedger
+    function anchorRoutingBatch(uint64 brandId, bytes32 batchRoot, uint32 size, bytes32 manifestDigest) external {
+        _requireBrandOracle(brandId);
+        if (batchRoot == bytes32(0) || size == 0) revert EmptyBatch();
+        emit RoutingBatchAnchored(brandId, batchRoot, size, manifestDigest);
+    }
+
+    /// @inheritdoc IPeerCareLedger
     function rateAnswer(AnswerRef calldata answer, uint8 rating, RaterKind raterKind, bytes32 raterId) external {
         if (rating < 1 || rating > 5) revert InvalidRating(rating);
         Question storage q = _requireQuestion(answer.questionId);

@@ -35,6 +35,7 @@ from peercare.oracle.indexer import Indexer
 from peercare.oracle.leadership import Leadership, PostgresLease, content_identity, lock_sqlite_database
 from peercare.oracle.processor import Processor
 from peercare.oracle.signer import Signer, SignerError
+from peercare.routing.anchors import RoutingAnchorer
 from peercare.routing.live import Router
 from peercare.routing.offers import OfferParams
 
@@ -153,12 +154,13 @@ class Oracle:
             ),
             Worker("indexer", lambda: self.indexer.step(), idle_s=0.5, observe_step=observe),
             Worker("router", lambda: self.router.step(), idle_s=0.5, observe_step=observe),
+            Worker("routing-anchors", lambda: self.routing_anchors.step(), idle_s=0.5, observe_step=observe),
             Worker("deliveries", lambda: self.deliveries.step(), idle_s=0.2, observe_step=observe),
         ]
         self.leadership = None if self.lease is None else Leadership(self.lease, self._elect, self._depose)
 
     def _build_writers(self) -> None:
-        """The processor, signer, indexer and router, built anew for each leadership term: what they
+        """The processor, signer, indexer, router and routing anchorer, built anew for each leadership term: what they
         keep in memory is stale once another process wrote in between."""
         settings, deployment, public_store = self.settings, self.deployment, self.public_store
         self.signer = Signer(
@@ -186,6 +188,9 @@ class Oracle:
         )
         params = OfferParams(offers=settings.route_offers, max_open=settings.route_max_open)
         self.router = Router(self.database, public_store, params=params)
+        self.routing_anchors = RoutingAnchorer(
+            self.database, public_store, deployment, max_age_s=settings.batch_max_age_s
+        )
         self.deliveries = DeliverySender(self.database, client=self.deliveries_http)
 
     def _stop_for(self, stopped: WorkerStopped) -> None:

@@ -44,6 +44,7 @@ PAYLOAD = note_payload("0x" + "ab" * 32)
 
 class Receiver(ThreadingHTTPServer):
     request_queue_size = 128  # as a real server's (socketserver's 5 drops concurrent connections)
+
     def __init__(self) -> None:
         self.requests = 0
         receiver = self

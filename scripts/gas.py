@@ -16,7 +16,12 @@ from eth_utils import keccak
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING, REPUTATION_LEAF_ENCODING, short_string
+from peercare.core.ledger_ids import (
+    ANSWER_LEAF_ENCODING,
+    REPUTATION_LEAF_ENCODING,
+    ROUTING_LEAF_ENCODING,
+    short_string,
+)
 from peercare.core.merkle import StandardMerkleTree
 from peercare.core.typed_data import answer_typed_data, sign_answer, sign_withdrawal, withdrawal_typed_data
 from scripts.deploy import deploy_all
@@ -32,6 +37,7 @@ TARGETS = {
     "anchor_per_answer_n100": 600,
     "anchor_per_answer_n1000": 80,
     "accept_and_release": 80_000,
+    "routing_anchor_per_decision_n100": 400,  # "a few hundred gas in batches of 100+"
 }
 
 
@@ -148,6 +154,17 @@ def main():
 
     scores = [(accounts[i].address, topic, 1000 * i) for i in range(10)]
     rep = StandardMerkleTree.of(scores, REPUTATION_LEAF_ENCODING)
+    # Routing: 100 decisions, each a leaf of its own plus one per person offered (3 direct offers).
+    decisions = [(digest(f"routed {i}"), 0, digest(f"commitment {i}")) for i in range(100)]
+    people = [accounts[5 + k].address for k in range(3)]
+    leaves = [(q, r, p, c) for q, r, c in decisions for p in ["0x" + "00" * 20, *people]]
+    routing = StandardMerkleTree.of(leaves, ROUTING_LEAF_ENCODING)
+    record(
+        "routing_anchor_per_decision_n100",
+        ledger.anchorRoutingBatch(brand, routing.root, len(leaves), digest("routing manifest"), {"from": oracle}),
+        per=len(decisions),
+    )
+
     record("reputation_root", roots.publishRoot(1, rep.root, digest("reputation manifest 1"), {"from": admin}))
     gas["verify_reputation_proof"] = roots.verifyScore.estimate_gas(1, *rep.values[0], rep.proof(0))
 

@@ -183,6 +183,11 @@ interface IPeerCareLedger {
     event AnswerRecorded(bytes32 indexed questionId, address indexed advocate, bytes32 contentDigest);
     /// @notice A batch of answers was anchored; `manifestDigest` addresses the list of its leaves.
     event AnswerBatchAnchored(uint64 indexed brandId, bytes32 indexed batchRoot, uint32 size, bytes32 manifestDigest);
+    /// @notice A batch of routing decisions was anchored: each leaf is one person offered a question
+    /// at one round (or the round's decision itself, advocate zero), with the decision's commitment
+    /// (a StandardMerkleTree leaf of types `bytes32 questionId, uint32 round, address advocate,
+    /// bytes32 commitment`); `manifestDigest` addresses the decisions' records.
+    event RoutingBatchAnchored(uint64 indexed brandId, bytes32 indexed batchRoot, uint32 size, bytes32 manifestDigest);
     /// @notice An answer was rated on behalf of a rater.
     event AnswerRated(
         bytes32 indexed answerId,
@@ -268,6 +273,11 @@ interface IPeerCareLedger {
     /// @notice Anchor the Merkle root of a batch of answers under the brand. Brand oracle only; once
     /// per (brand, root): another brand anchoring the same root does not stop this one.
     function anchorAnswerBatch(uint64 brandId, bytes32 batchRoot, uint32 size, bytes32 manifestDigest) external;
+
+    /// @notice Anchor the Merkle root of a batch of the brand's routing decisions. Brand oracle only.
+    /// Nothing is stored: the event is the record, and routing proofs are checked against it off
+    /// chain (no contract needs them), which keeps a decision at a few hundred gas.
+    function anchorRoutingBatch(uint64 brandId, bytes32 batchRoot, uint32 size, bytes32 manifestDigest) external;
 
     /// @notice Rate a recorded answer (1-5) on behalf of a rater. Brand oracle only; once per rater.
     function rateAnswer(AnswerRef calldata answer, uint8 rating, RaterKind raterKind, bytes32 raterId) external;

@@ -12,7 +12,7 @@ from peercare.api.context import ApiContext
 from peercare.api.intake import Intake, webhook_router
 from peercare.api.limits import BodyLimit, Principals, RateLimit, RateLimiter, WebhookLimits
 from peercare.api.metrics import Metrics
-from peercare.api.routes import advocates, auditors, auth, brands, health, offers, withdrawals
+from peercare.api.routes import advocates, auditors, auth, brands, health, offers, routing_proofs, withdrawals
 from peercare.api.security import rate_key
 from peercare.web import router as web_router
 
@@ -39,6 +39,7 @@ def create_app(context: ApiContext, intake: Intake | None = None) -> FastAPI:
         brands.router,
         auditors.router,
         relay.router,
+        routing_proofs.router,
     ):
         app.include_router(router)
     app.include_router(web_router)  # the advocate's and the auditor's pages (not in the schema)

@@ -14,7 +14,10 @@ oracle stored), then checks, for every brand or one (one module each in `peercar
 4. reputation: each published epoch recomputes to the root on chain (`recompute_from_index`);
 5. database: the oracle's own index, when there is one, equals the scratch index up to the block it
    reached; a row that differs is named (table, row id, columns). The oracle's database is read for
-   this comparison only, never as a source for the other checks.
+   this comparison only, never as a source for the other checks;
+6. routing: each anchored routing batch's manifest rebuilds its root, each round's decision hashes
+   to its commitment and replays on its epoch, no round is missing, no asker was offered their own
+   question, and every swarm payout equals its committed shares (`checks.routing`).
 
 This module owns the order (the chain checked to be the deployment's, the oracle's index read, the
 scratch index built in one pass that stops where the oracle's index did to compare it, then the
@@ -39,6 +42,7 @@ from peercare.audit.checks.content import check_content
 from peercare.audit.checks.database import check_database, start_database_check
 from peercare.audit.checks.payouts import check_payouts
 from peercare.audit.checks.reputation import check_reputation
+from peercare.audit.checks.routing import check_routing
 from peercare.chain.deployment import Deployment
 from peercare.chain.views import ChainReader
 from peercare.content.store import EveryStore
@@ -96,13 +100,15 @@ def run_audit(
         progress(f"checking {len(index.acceptances)} acceptances and {len(index.credits)} payouts")
         payouts = check_payouts(index, session, rpc, ledger, head, brand_id)
         reputation = check_reputation(session, public, progress)
+        progress(f"checking {len(index.routing_batches)} routing batches")
+        routing = check_routing(index, session, public, brand_id)
     return AuditReport(
         chain_id=deployment.chain_id,
         brand_id=brand_id,
         first_block=first,
         last_block=head,
         sources=dict(sources or {}),
-        sections=[content, batches, payouts, reputation, database_section],
+        sections=[content, batches, payouts, reputation, database_section, routing],
         seconds=clock() - started,
     )
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import sys
 import time
 from datetime import datetime
@@ -87,3 +89,63 @@ def eval_command(dump_dir: Path, train_frac: float, cut_text: str | None, static
     _err(f"done in {time.perf_counter() - started:.1f} s")
     if as_json:
         click.echo(json.dumps(report, sort_keys=False))
+
+
+@routing.command("prove")
+@click.argument("question_id")
+@click.argument("round_number", metavar="ROUND", type=click.IntRange(0, 2**32 - 1))
+@click.argument("advocate")
+def prove(question_id: str, round_number: int, advocate: str) -> None:
+    """Prove, from the chain and the content store alone, that ADVOCATE was offered QUESTION_ID at
+    ROUND (the zero address: that the round was decided). Prints the proof as JSON; exits 1 when no
+    anchored routing batch proves it. Reads PEERCARE_RPC_URL, the deployment, and the content
+    (PEERCARE_DATA_DIR's store, or PEERCARE_IPFS_API_URL)."""
+    from web3 import Web3
+
+    from peercare.chain.deployment import Deployment, DeploymentError
+    from peercare.config import Settings
+    from peercare.content.errors import ContentError
+    from peercare.content.vault import Vault
+    from peercare.routing.anchors import ManifestError, offer_proof
+    from peercare.runtime import public_store
+
+    if not re.fullmatch(r"0x[0-9a-fA-F]{64}", question_id):
+        raise click.BadParameter("a question id is 0x and 64 hex digits", param_hint="QUESTION_ID")
+    if not Web3.is_address(advocate):
+        raise click.BadParameter("not an address", param_hint="ADVOCATE")
+    settings = Settings()
+    try:
+        deployment = Deployment.load(settings.deployment_path)
+    except DeploymentError as exc:
+        raise click.UsageError(str(exc)) from None
+    w3 = Web3(Web3.HTTPProvider(settings.effective_rpc_url, request_kwargs={"timeout": 30}))
+    ledger = deployment.contract(w3, "PeerCareLedger")
+    start = deployment.deployed_at_block
+    posted = ledger.events.QuestionPosted.get_logs(
+        from_block=start, argument_filters={"questionId": bytes.fromhex(question_id[2:])}
+    )
+    if not posted:
+        _err(f"question {question_id} is not on chain")
+        sys.exit(1)
+    brand = posted[0]["args"]["brandId"]
+    logs = ledger.events.RoutingBatchAnchored.get_logs(from_block=start, argument_filters={"brandId": brand})
+    batches = [
+        (brand, "0x" + log["args"]["batchRoot"].hex(), "0x" + log["args"]["manifestDigest"].hex()) for log in logs
+    ]
+    vault = Vault.open(settings.data_dir, ipfs_api_url=settings.ipfs_api_url)
+    try:
+        found = offer_proof(public_store(vault.stores), batches, question_id, round_number, advocate)
+    except (ManifestError, ContentError) as exc:
+        _err(f"error: {exc}")
+        sys.exit(1)
+    finally:
+        vault.close()
+    if found is None or not found.verifies():
+        _err(
+            f"no routing batch anchored by brand {brand} proves that {advocate} was offered {question_id} "
+            f"at round {round_number}"
+        )
+        sys.exit(1)
+    block = next(log["blockNumber"] for log in logs if "0x" + log["args"]["batchRoot"].hex() == found.root)
+    _err(f"verified: leaf in root {found.root}, anchored by brand {brand} in block {block}")
+    click.echo(json.dumps(dataclasses.asdict(found) | {"block_number": block}, sort_keys=True))

@@ -51,6 +51,7 @@ class OutboxKind(StrEnum):
     RELAY_ANSWER = "relay_answer"
     RELAY_WITHDRAWAL = "relay_withdrawal"  # an advocate's signed withdrawal, relayed (they pay no gas)
     ANCHOR_BATCH = "anchor_batch"
+    ANCHOR_ROUTING = "anchor_routing"  # a Merkle batch of routing decisions (`peercare.routing.anchors`)
     ACCEPT = "accept"
     RATE = "rate"
     PUBLISH_REPUTATION = "publish_reputation"

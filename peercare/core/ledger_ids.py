@@ -9,6 +9,9 @@ from eth_utils.crypto import keccak
 ANSWER_LEAF_ENCODING = ("bytes32", "address", "bytes32")
 #: Leaf types of a reputation score: (advocate, topic, score).
 REPUTATION_LEAF_ENCODING = ("address", "bytes32", "uint256")
+#: Leaf types of a routing decision's round: (question id, round, person offered or the zero
+#: address for the round itself, the decision's commitment). Anchored by `anchorRoutingBatch`.
+ROUTING_LEAF_ENCODING = ("bytes32", "uint32", "address", "bytes32")
 
 
 def short_string(text: str) -> bytes:

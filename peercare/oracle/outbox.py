@@ -22,6 +22,7 @@ GAS_LIMITS: Mapping[OutboxKind, int] = {
     # `withdrawEarningsWithSig`: 73,930 gas in `make gas` (a token transfer to a fresh holder).
     OutboxKind.RELAY_WITHDRAWAL: 150_000,
     OutboxKind.ANCHOR_BATCH: 150_000,
+    OutboxKind.ANCHOR_ROUTING: 100_000,  # one brand check and one event: nothing is stored
     OutboxKind.ACCEPT: 200_000,
     OutboxKind.RATE: 150_000,
     # `publishRoot` writes two fresh slots and emits one event: 93,652 gas measured on anvil.

@@ -67,10 +67,7 @@ def offer_rows(
         "window_ends_at_ms": ends,
     }
     if decision.mode == "direct":
-        return [
-            base | {"advocate": to_checksum_address(a), "role": OfferRole.ANSWERER, "share_bps": 0}
-            for a in decision.offers
-        ]
+        return [base | {"advocate": a, "role": OfferRole.ANSWERER, "share_bps": 0} for a in offered(decision)]
     expert = decision.expert.lower() if decision.expert else None
     return [
         base
@@ -81,6 +78,14 @@ def offer_rows(
         }
         for share in decision.shares
     ]
+
+
+def offered(decision: RoutingDecision) -> list[str]:
+    """Whom a decision offers the question to (checksummed): the direct offers, or the swarm's
+    members with a share (the expert included). What `offer_rows` writes and routing anchors prove."""
+    if decision.mode == "direct":
+        return [to_checksum_address(a) for a in decision.offers]
+    return [to_checksum_address(share.account) for share in decision.shares]
 
 
 def assigned(decision: RoutingDecision) -> list[str]:

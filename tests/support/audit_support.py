@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from peercare.db.tables import projections as ix
 from tests.support.world import World
 
 #: A port of this suite's range (8782-8789) nothing listens on: an unreachable chain.
@@ -43,3 +45,18 @@ class AuditRun:
 
     def failed_checks(self) -> list[str]:
         return [s["check"] for s in self.report["sections"] if not s["ok"]]
+
+
+def wait_for_oracle_index(world: World, timeout_s: float = 30) -> None:
+    """Until the oracle's index ends at the chain's head block (same hash)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        head = world.dev.w3.eth.get_block("latest")
+        with world.oracle.database.read() as session:
+            cursor = session.get(ix.IndexerCursor, 1)
+            block = session.get(ix.IndexedBlock, head["number"])
+        at_head = cursor is not None and cursor.block_number == head["number"]
+        if at_head and block is not None and block.hash == "0x" + bytes(head["hash"]).hex():
+            return
+        assert time.monotonic() < deadline, "the oracle's indexer did not catch up with the chain"
+        time.sleep(0.1)

@@ -29,6 +29,7 @@ class Check(StrEnum):
     PAYOUTS = "payouts"
     REPUTATION = "reputation"
     DATABASE = "database"
+    ROUTING = "routing"
 
 
 TITLES = {
@@ -37,6 +38,7 @@ TITLES = {
     Check.PAYOUTS: "Payouts follow from acceptances; pools and earnings balance",
     Check.REPUTATION: "Published reputation roots recompute",
     Check.DATABASE: "The oracle's database agrees with the chain",
+    Check.ROUTING: "Routing decisions are anchored, untampered, follow the rule, and swarms are paid as committed",
 }
 
 
@@ -171,6 +173,7 @@ class ScratchIndex:
     acceptances: list[ix.Acceptance]
     credits: list[ix.RewardCredit]
     withdrawals: list[ix.EarningsWithdrawal]
+    routing_batches: list[ix.RoutingBatchAnchoredRow]
 
     @classmethod
     def load(cls, session: Session) -> ScratchIndex:
@@ -185,6 +188,7 @@ class ScratchIndex:
             acceptances=rows(ix.Acceptance),
             credits=rows(ix.RewardCredit),
             withdrawals=rows(ix.EarningsWithdrawal),
+            routing_batches=rows(ix.RoutingBatchAnchoredRow),
         )
 
     def brand_of_question(self, question_id: str) -> int | None:

@@ -122,6 +122,17 @@ class BatchAnchored(_EventRow, Base):
     manifest_status: Mapped[str] = mapped_column(String(16))
 
 
+class RoutingBatchAnchoredRow(_EventRow, Base):
+    """`RoutingBatchAnchored`: a batch of a brand's routing decisions (`peercare.routing.anchors`)."""
+
+    __tablename__ = "ix_routing_batches"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index"), Index("ix_ix_routing_batches_brand_id", "brand_id"))
+    root: Mapped[str] = mapped_column(HASH, index=True)
+    brand_id: Mapped[int]
+    size: Mapped[int]
+    manifest_digest: Mapped[str] = mapped_column(HASH)
+
+
 class AnswerRated(_EventRow, Base):
     """`AnswerRated`."""
 
@@ -223,6 +234,7 @@ PROJECTIONS: tuple[type[_EventRow], ...] = (
     QuestionPosted,
     AnswerRow,
     BatchAnchored,
+    RoutingBatchAnchoredRow,
     AnswerRated,
     Acceptance,
     RewardCredit,

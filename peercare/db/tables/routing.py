@@ -29,6 +29,25 @@ class RouteRound(Base):
     epoch: Mapped[int | None]
     decision: Mapped[dict[str, Any]]
     created_at_ms: Mapped[int]
+    # The routing batch anchoring this round on chain (`RoutingBatch.id`; no foreign key: the
+    # column was added to a table other rows point at, in place). None until it is sealed.
+    batch_id: Mapped[int | None] = mapped_column(index=True)
+
+
+class RoutingBatch(Base):
+    """A Merkle batch of routing decisions (`peercare.routing.anchors`), anchored by one
+    `anchorRoutingBatch`. Its manifest (every round's decision record) is public, in the content
+    store under `manifest_cid`."""
+
+    __tablename__ = "routing_batches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"))
+    root: Mapped[str] = mapped_column(HASH, unique=True)
+    size: Mapped[int]  # leaves: one per round plus one per person it offered the question to
+    rounds: Mapped[int]
+    manifest_cid: Mapped[str] = mapped_column(String(100))
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    created_at_ms: Mapped[int]
 
 
 class Offer(Base):

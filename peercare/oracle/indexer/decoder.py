@@ -26,6 +26,7 @@ PROJECTED_EVENTS = {
         "QuestionExpired",
         "AnswerRecorded",
         "AnswerBatchAnchored",
+        "RoutingBatchAnchored",
         "AnswerRated",
         "AnswerAccepted",
         "RewardCredited",

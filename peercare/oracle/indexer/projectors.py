@@ -30,6 +30,7 @@ from peercare.db.tables.projections import (
     QuestionPosted,
     ReputationRoot,
     RewardCredit,
+    RoutingBatchAnchoredRow,
 )
 from peercare.oracle.indexer.admission import admitted_answers, posted_brands
 from peercare.oracle.indexer.decoder import PROJECTED_EVENTS
@@ -140,6 +141,18 @@ def answer_batch_anchored(out: Projection, at: dict[str, Any], v: dict[str, Any]
     out.rows[AnswerRow].extend(admitted_answers(out.session, batch, answers, out.brand_of_question))
 
 
+def routing_batch_anchored(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
+    # Only the event: its decisions are read from the manifest by who checks them (the audit, the
+    # routing proofs), since no contract reads them.
+    batch = {
+        "root": v["batchRoot"],
+        "brand_id": v["brandId"],
+        "size": v["size"],
+        "manifest_digest": v["manifestDigest"],
+    }
+    out.rows[RoutingBatchAnchoredRow].append(at | batch)
+
+
 def answer_rated(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
     out.rows[AnswerRated].append(
         at
@@ -199,6 +212,7 @@ PROJECTORS: dict[str, Projector] = {
     "QuestionExpired": question_expired,
     "AnswerRecorded": answer_recorded,
     "AnswerBatchAnchored": answer_batch_anchored,
+    "RoutingBatchAnchored": routing_batch_anchored,
     "AnswerRated": answer_rated,
     "AnswerAccepted": answer_accepted,
     "RewardCredited": reward_credited,

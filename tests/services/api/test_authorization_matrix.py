@@ -36,6 +36,7 @@ POLICIES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/auth/logout"): ADVOCATES,
     ("POST", "/api/v1/transactions"): EVERYONE,  # signed by its sender: the relay adds no authority
     ("GET", "/api/v1/advocates/{address}/reputation"): EVERYONE,  # public and provable
+    ("GET", "/api/v1/routing/questions/{question_id}/rounds/{round}/offers/{advocate}/proof"): EVERYONE,  # public
     ("GET", "/api/v1/advocates/{address}/earnings"): OWNER,
     ("GET", "/api/v1/advocates/{address}/credits"): OWNER,
     ("GET", "/api/v1/advocates/{address}/answers"): OWNER,
@@ -93,6 +94,8 @@ def objects(world: World) -> dict[str, str]:
         "source": "zendesk",
         "prefix": "000000000000",
         "delivery_id": "1",
+        "round": "0",
+        "advocate": answer.advocate,
     }
 
 

@@ -6,7 +6,6 @@ properly passes, reported with its record. Every tamper is undone before the tes
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from hashlib import sha256
@@ -22,7 +21,7 @@ from peercare.content.embedded import EmbeddedStore
 from peercare.content.vault import Vault
 from peercare.db.tables import projections as ix
 from peercare.oracle.manifest import BatchManifest, Leaf
-from tests.support.audit_support import UNUSED_PORT, AuditRun
+from tests.support.audit_support import UNUSED_PORT, AuditRun, wait_for_oracle_index
 from tests.support.epoch_support import publish_directly, store_manifest
 from tests.support.world import TICKETS, World
 
@@ -239,21 +238,6 @@ def test_tampered_answer_digest_is_named_while_chain_checks_pass(world: World, r
 
 
 # ---------------------------------------------------------------- d. a published root
-
-
-def wait_for_oracle_index(world: World, timeout_s: float = 30) -> None:
-    """Until the oracle's index ends at the chain's head block (same hash)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        head = world.dev.w3.eth.get_block("latest")
-        with world.oracle.database.read() as session:
-            cursor = session.get(ix.IndexerCursor, 1)
-            block = session.get(ix.IndexedBlock, head["number"])
-        at_head = cursor is not None and cursor.block_number == head["number"]
-        if at_head and block is not None and block.hash == "0x" + bytes(head["hash"]).hex():
-            return
-        assert time.monotonic() < deadline, "the oracle's indexer did not catch up with the chain"
-        time.sleep(0.1)
 
 
 def test_wrong_reputation_root_fails_naming_the_epoch_and_roots(world: World, run_audit: RunAudit) -> None:
