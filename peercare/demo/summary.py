@@ -9,6 +9,7 @@ from sqlalchemy import distinct, func, select
 
 from peercare.db.tables import projections as ix
 from peercare.db.tables.oracle import EventStatus, OutboxStatus, OutboxTx, WebhookEvent
+from peercare.db.tables.routing import RouteRound, RoutingBatch
 from peercare.demo.connection import Connection
 from peercare.demo.plan import TOKEN
 
@@ -34,6 +35,20 @@ def chain_figures(conn: Connection, brand_id: int) -> dict[str, Any]:
         ratings = session.scalar(select(func.count()).where(ix.AnswerRated.question_id.in_(questions)))
         acceptances = session.scalar(select(func.count()).where(ix.Acceptance.question_id.in_(questions)))
         paid = sum(session.scalars(select(ix.RewardCredit.amount).where(ix.RewardCredit.question_id.in_(questions))))
+        split = (
+            select(ix.RewardCredit.question_id)
+            .where(ix.RewardCredit.question_id.in_(questions))
+            .group_by(ix.RewardCredit.question_id)
+            .having(func.count() > 1)
+        )
+        swarm_acceptances = session.scalar(select(func.count()).select_from(split.subquery()))
+        routing_batches = session.scalar(select(func.count()).where(ix.RoutingBatchAnchoredRow.brand_id == brand_id))
+        anchored = select(RoutingBatch.id).join(
+            ix.RoutingBatchAnchoredRow, ix.RoutingBatchAnchoredRow.root == RoutingBatch.root
+        )
+        rounds_anchored = session.scalar(
+            select(func.count()).where(RouteRound.brand_id == brand_id, RouteRound.batch_id.in_(anchored))
+        )
         gas = session.scalars(select(OutboxTx.gas_used).where(OutboxTx.brand_id == brand_id))
         gas_used = sum(g for g in gas if g is not None)
         failed_events = session.scalar(
@@ -52,6 +67,9 @@ def chain_figures(conn: Connection, brand_id: int) -> dict[str, Any]:
         "batches": batches or 0,
         "ratings": ratings or 0,
         "acceptances": acceptances or 0,
+        "swarm_acceptances": swarm_acceptances or 0,
+        "routing_batches": routing_batches or 0,
+        "rounds_anchored": rounds_anchored or 0,
         "gas_used": gas_used,
         "tokens_paid": paid,
         "pool_available": int(available),
@@ -79,7 +97,9 @@ def describe(summary: dict[str, Any]) -> list[str]:
         f"  answers               {chain['answers']:,}: {chain['answers_relayed']:,} relayed with the advocate's "
         f"signature, {chain['answers_batched']:,} anchored in {chain['batches']:,} Merkle batches",
         f"  ratings               {chain['ratings']:,}",
-        f"  acceptances           {chain['acceptances']:,}",
+        f"  acceptances           {chain['acceptances']:,} ({chain['swarm_acceptances']:,} paid to a swarm "
+        "by its committed shares)",
+        f"  routing on chain      {chain['rounds_anchored']:,} rounds anchored in {chain['routing_batches']:,} batches",
         f"  gas used (oracle)     {chain['gas_used']:,}",
         f"  tokens paid           {tokens(chain['tokens_paid'])} {summary['token']}",
         f"  pool                  {tokens(chain['pool_available'])} {summary['token']} available, "

@@ -20,6 +20,7 @@ from peercare.content.cid import cid_from_digest
 from peercare.content.embedded import EmbeddedStore
 from peercare.content.vault import Vault
 from peercare.db.tables import projections as ix
+from peercare.oracle.erasure import erase_customer
 from peercare.oracle.manifest import BatchManifest, Leaf
 from tests.support.audit_support import UNUSED_PORT, AuditRun, wait_for_oracle_index
 from tests.support.epoch_support import publish_directly, store_manifest
@@ -185,6 +186,24 @@ def test_erased_answer_passes_and_is_reported_with_its_record(world: World, run_
     text = run_audit()
     assert f"note answer {answer.answer_id}: content {cid} erased at" in text.stdout
     assert "by dpo@brand.example: customer request (GDPR art. 17)" in text.stdout
+
+
+def test_erasing_a_customer_leaves_the_history_verifying(world: World, run_audit: RunAudit) -> None:
+    """The chain keeps the customer's pseudonym and ratings; only the link to them is destroyed."""
+    vault = Vault.open(world.oracle.settings.data_dir)
+    try:
+        done = erase_customer(
+            world.oracle.database, vault, world.dev.brand_id, "generic", "cust-1", erased_by="dpo", reason="#17"
+        )
+    finally:
+        vault.close()
+    assert done.pseudonym is not None and done.tickets == 1
+
+    run = run_audit("--json")
+
+    assert run.exit_code == 0, run.stdout
+    rated = world.dev.ledger.events.AnswerRated.get_logs(from_block=world.dev.deployment.deployed_at_block)
+    assert done.pseudonym.pseudonym in {"0x" + log["args"]["raterId"].hex() for log in rated}
 
 
 # ---------------------------------------------------------------- c. a database row

@@ -99,12 +99,20 @@ def test_every_question_is_posted_with_its_bounty(first_run: dict[str, Any], pla
 
 
 def test_every_accepted_answer_is_paid_its_bounty(first_run: dict[str, Any], plan: Plan, chain: Chain) -> None:
+    """Each solved question's bounty is credited in full: to its answer's author, or split by the
+    shares of the swarm the author was in (`peercare.oracle.swarm_credit`; the audit checks the
+    shares against the anchored decision)."""
     brand_id = first_run["brand_id"]
-    earned: Counter[str] = Counter()
+    credited: dict[bytes, Counter[str]] = {}
+    for log in chain.ledger.events.RewardCredited.get_logs(from_block=0):
+        credited.setdefault(bytes(log["args"]["questionId"]), Counter())[log["args"]["account"]] += log["args"][
+            "amount"
+        ]
     escrowed = solved_count = 0
     for ticket in plan.tickets:
         solved = [d for d in ticket.deliveries if d.kind == "ticket_solved"]
-        _, _, status, bounty = chain.ledger.functions.question(qid(brand_id, ticket.ticket_id)).call()
+        question = qid(brand_id, ticket.ticket_id)
+        _, _, status, bounty = chain.ledger.functions.question(question).call()
         if not solved:
             escrowed += bounty
             continue
@@ -112,7 +120,9 @@ def test_every_accepted_answer_is_paid_its_bounty(first_run: dict[str, Any], pla
         solved_count += 1
         comment = solved[0].data["solved_by_comment_id"]
         answer = next(d for d in ticket.deliveries if d.kind == "comment_added" and d.data["comment_id"] == comment)
-        earned[answer.data["author_wallet"]] += bounty
+        paid = credited.get(question, Counter())
+        assert sum(paid.values()) == bounty and answer.data["author_wallet"] in paid, ticket.ticket_id
+    earned: Counter[str] = sum(credited.values(), Counter())
     assert earned, "the first questions of cardano-se have accepted answers"
     for advocate, amount in earned.items():
         assert chain.ledger.functions.earnings(advocate, chain.token.address).call() == amount, advocate
@@ -120,6 +130,7 @@ def test_every_accepted_answer_is_paid_its_bounty(first_run: dict[str, Any], pla
     figures = first_run["chain"]
     assert figures["tokens_paid"] == sum(earned.values())
     assert figures["acceptances"] == first_run["planned"]["acceptances"] == solved_count
+    assert figures["swarm_acceptances"] == sum(len(paid) > 1 for paid in credited.values())
     assert (figures["pool_available"], figures["pool_escrowed"]) == (available, on_chain_escrow)
     assert on_chain_escrow == escrowed
 
