@@ -145,7 +145,11 @@ def _index(
         return
     progress(f"indexing blocks {start + 1}..{until} ({total} blocks) into a scratch database")
     reported = clock()
-    while indexer.step():
+
+    def report(cursor: int) -> None:
+        nonlocal reported
         if clock() - reported >= PROGRESS_INTERVAL_S:
             reported = clock()
-            progress(f"  indexed {indexer.cursor() - start} of {total} blocks")
+            progress(f"  indexed {cursor - start} of {total} blocks")
+
+    indexer.catch_up(until, on_step=report)

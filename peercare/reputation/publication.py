@@ -479,8 +479,7 @@ def index_from_scratch(database: Database, rpc: ChainReader, deployment: Deploym
     indexer = Indexer(
         database, rpc, deployment, store, confirmations=0, until_block=head, manifest_retry_interval_s=0.0
     )
-    while indexer.step():
-        pass
+    indexer.catch_up(head)
 
 
 def recompute_from_index(session: Session, store: ContentSource, epoch: int) -> RecomputeResult:

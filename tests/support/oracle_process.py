@@ -342,8 +342,7 @@ def assert_projections_equal_a_rescan(dev: DevLedger, database: Database, data_d
     fresh.migrate()
     rpc = Rpc(dev.url)
     indexer = Indexer(fresh, rpc, dev.deployment, EmbeddedStore(data_dir / "content"), confirmations=0)
-    while indexer.step():
-        pass
+    indexer.catch_up()
     with database.transaction() as live, fresh.transaction() as rescanned:
         assert projection_snapshot(live) == projection_snapshot(rescanned)
     fresh.dispose()

@@ -137,6 +137,24 @@ class Indexer:
             log.info("the chain moved during the step (%s); retrying on the next step", moved)
             return 0
 
+    def catch_up(self, target: int | None = None, on_step: Callable[[int], None] | None = None) -> int:
+        """Index until the cursor reaches `target` (default: the head less the confirmations, as
+        it is now), whatever the steps on the way return: a step a new block interrupted
+        (`_ChainMoved`) indexes nothing and is simply taken again. A caller looping `while
+        step()` would stop there, with the history half indexed. `on_step(cursor)` after each step
+        (progress). Returns the blocks indexed."""
+        start = self.cursor()
+        goal = self._head() - self.confirmations if target is None else target
+        while True:
+            reachable = self._head() - self.confirmations  # a reorganisation may have shortened the chain
+            if self.until_block is not None:
+                reachable = min(reachable, self.until_block)
+            if self.cursor() >= min(goal, reachable):
+                return self.cursor() - start
+            self.step()
+            if on_step is not None:
+                on_step(self.cursor())
+
     def cursor(self) -> int:
         """The last block indexed (`start_block - 1` before the first step)."""
         with self.database.read() as session:

@@ -683,3 +683,44 @@ def test_batch_root_is_the_standard_merkle_tree_root(size: int) -> None:
     encoded = [encode(["bytes32", "address", "bytes32"], list(leaf.value())) for leaf in manifest.leaves]
     assert ids == [keccak(e) for e in encoded]  # the word-by-word id is the ABI-encoded one
     assert root_of_leaves([keccak(i) for i in ids]) == manifest.tree().root
+
+
+class ReorganisingOnce:
+    """A node whose chain is reorganised once, between the step's logs and its headers (a new block
+    arriving mid-step, or a reorganisation, as a live chain does): the step that sees it indexes nothing."""
+
+    def __init__(self, rpc: Rpc, chain: Driver) -> None:
+        self.rpc = rpc
+        self.chain = chain
+        self.armed = True
+
+    def call(self, method: str, params: list[Any] | None = None) -> Any:
+        result = self.rpc.call(method, params)
+        if method == "eth_getLogs" and self.armed:
+            self.armed = False
+            self.chain.reorg(2, [])  # the newest two blocks replaced by empty ones, after their logs were read
+        return result
+
+    def batch(self, calls: Any) -> list[Any]:
+        return self.rpc.batch(calls)
+
+
+def test_catching_up_takes_again_a_step_the_chain_moved_under(
+    database: Database, rpc: Rpc, scratch: Database, chain: Driver
+) -> None:
+    """`while step()` stopped at the step a moving chain interrupted, with nothing indexed; the audit,
+    the recomputation and the tests' helpers did that. `catch_up` indexes to the head regardless."""
+    for _ in range(3):
+        chain.post_question()
+    chain.mine()
+    node = ReorganisingOnce(rpc, chain)  # the third question's block is reorganised away mid-step
+    indexer = make_indexer(database, node, chain, confirmations=0)
+
+    indexed = indexer.catch_up()  # its first step is interrupted: a `while step()` loop ends there
+
+    assert not node.armed
+
+    assert indexed == indexer.cursor() - (chain.dev.deployment.deployed_at_block - 1) > 0
+    assert indexer.cursor() == chain.w3.eth.block_number
+    assert len(rows(database, QuestionPosted)) == 2
+    assert_equals_rescan(database, scratch, rpc, chain)
