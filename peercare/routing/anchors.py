@@ -9,6 +9,9 @@ through the outbox. Each round has one leaf for itself and one per person it off
 to (`ledger_ids.ROUTING_LEAF_ENCODING`: question, round, person or the zero address, commitment),
 so an advocate proves "I was offered question Q at round R" with one leaf and its Merkle path
 (`offer_proof`), and an auditor rebuilds every decision from the chain and the content alone.
+The manifest lists each round's leaves' content and the CID of its decision record, a document of
+its own (a record holds every candidate read, with their features: some 8 KB, so a batch's records
+together would not fit in one content block).
 
 A batch is sealed when `batch_size` rounds wait or the oldest has waited `max_age_s`. The rounds
 of a batch whose anchor failed for good are sealed again into a later batch.
@@ -59,23 +62,49 @@ class ManifestError(ValueError):
 
 @dataclass(frozen=True)
 class AnchoredRound:
-    """One round as anchored: its decision record (what the commitment covers, plus the brand's
-    experts the router could pick from) and the reputation epoch it was decided on."""
+    """One round as anchored: what its leaves hold (question, round, the people it offered the
+    question to, the decision's commitment), the reputation epoch it was decided on, and where its
+    decision record is (a content-store document of its own, `record_cid`: the records of a whole
+    batch would not fit in one block)."""
 
     question_id: bytes
     round: int
     epoch: int | None
-    record: Mapping[str, Any]
+    commitment: bytes
+    offered: tuple[str, ...]
+    record_cid: str
 
-    @property
-    def commitment(self) -> bytes:
-        return bytes.fromhex(str(self.record["commitment"]).removeprefix("0x"))
+    @classmethod
+    def stored(
+        cls, store: Store, question_id: bytes, round_number: int, epoch: int | None, record: Mapping[str, Any]
+    ) -> AnchoredRound:
+        """The round of `record` (a `decision_record`, plus the experts the router could pick from),
+        its record put in `store`."""
+        return cls(
+            question_id,
+            round_number,
+            epoch,
+            bytes.fromhex(str(record["commitment"]).removeprefix("0x")),
+            tuple(offered(decision_from_record(record))),
+            store.put(canonical_json(dict(record))),
+        )
 
-    def offered(self) -> list[str]:
-        return offered(decision_from_record(self.record))
+    def record(self, store: Store) -> dict[str, Any]:
+        """The decision record, as stored (`ContentError` when the store cannot serve it). Whether it
+        is the one anchored is for the reader to check (`matches`)."""
+        loaded: dict[str, Any] = json.loads(store.get(self.record_cid))
+        return loaded
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        """Whether `record` is what the leaves say: its commitment, and whom it offered the question to."""
+        try:
+            decision = decision_from_record(record)
+        except (KeyError, TypeError, ValueError):
+            return False
+        return decision.commitment == self.commitment and tuple(offered(decision)) == self.offered
 
     def leaves(self) -> list[RoutingLeaf]:
-        people = [ZERO_ADDRESS, *self.offered()]
+        people = [ZERO_ADDRESS, *self.offered]
         return [(self.question_id, self.round, person, self.commitment) for person in people]
 
     def to_json(self) -> dict[str, Any]:
@@ -83,7 +112,9 @@ class AnchoredRound:
             "question_id": "0x" + self.question_id.hex(),
             "round": self.round,
             "epoch": self.epoch,
-            "decision": dict(self.record),
+            "commitment": "0x" + self.commitment.hex(),
+            "offered": list(self.offered),
+            "record": self.record_cid,
         }
 
 
@@ -114,7 +145,9 @@ class RoutingManifest:
                     bytes.fromhex(r["question_id"].removeprefix("0x")),
                     int(r["round"]),
                     None if r["epoch"] is None else int(r["epoch"]),
-                    r["decision"],
+                    bytes.fromhex(r["commitment"].removeprefix("0x")),
+                    tuple(to_checksum_address(a) for a in r["offered"]),
+                    str(r["record"]),
                 )
                 for r in obj["rounds"]
             )
@@ -123,8 +156,8 @@ class RoutingManifest:
             raise
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ManifestError(f"malformed routing manifest: {exc}") from None
-        if not rounds or any(len(r.question_id) != 32 for r in rounds):
-            raise ManifestError("a routing manifest lists at least one round of a 32-byte question id")
+        if not rounds or any(len(r.question_id) != 32 or len(r.commitment) != 32 for r in rounds):
+            raise ManifestError("a routing manifest lists at least one round of a 32-byte question id and commitment")
         return cls(brand_id, rounds)
 
 
@@ -167,8 +200,11 @@ def offer_proof(
             if "0x" + anchored.question_id.hex() != question_id.lower() or anchored.round != round_number:
                 continue
             leaf = (anchored.question_id, anchored.round, person, anchored.commitment)
-            if person != ZERO_ADDRESS and person not in anchored.offered():
+            if person != ZERO_ADDRESS and person not in anchored.offered:
                 return None
+            record = anchored.record(store)
+            if not anchored.matches(record):
+                return None  # the stored record is not the decision anchored
             return OfferProof(
                 brand_id=brand_id,
                 question_id=question_id.lower(),
@@ -178,7 +214,7 @@ def offer_proof(
                 root=hexed(tree.root),
                 proof=[hexed(p) for p in tree.proof(tree.index_of(leaf))],
                 manifest_cid=cid,
-                decision=anchored.record,
+                decision=record,
             )
     return None
 
@@ -228,7 +264,7 @@ class RoutingAnchorer:
         ).all()
         if not rows:
             return 0
-        manifest = RoutingManifest(brand_id, tuple(_anchored(row) for row in rows))
+        manifest = RoutingManifest(brand_id, tuple(_anchored(self.public_store, row) for row in rows))
         tree = manifest.tree()
         cid = self.public_store.put(manifest.to_bytes())
         size = len(manifest.leaves())
@@ -282,8 +318,8 @@ class RoutingAnchorer:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def _anchored(row: RouteRound) -> AnchoredRound:
-    return AnchoredRound(bytes.fromhex(row.question_id[2:]), row.round, row.epoch, row.decision)
+def _anchored(store: Store, row: RouteRound) -> AnchoredRound:
+    return AnchoredRound.stored(store, bytes.fromhex(row.question_id[2:]), row.round, row.epoch, row.decision)
 
 
 def rounds_of(manifests: Sequence[RoutingManifest]) -> dict[tuple[bytes, int], AnchoredRound]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -40,6 +41,7 @@ def check_routing(index: ScratchIndex, session: Session, public: EveryStore, bra
     for counter in ("routing batches", "rounds", "rounds replayed", "swarm payouts"):
         section.counts[counter] = 0
     rounds: dict[str, dict[int, AnchoredRound]] = defaultdict(dict)
+    records: dict[tuple[str, int], Mapping[str, Any]] = {}  # the decision records that check out
     epochs = Epochs(public)
     for batch in index.routing_batches:
         if brand_id is not None and batch.brand_id != brand_id:
@@ -58,8 +60,10 @@ def check_routing(index: ScratchIndex, session: Session, public: EveryStore, bra
                 )
                 continue
             section.count("rounds")
-            _check_round(section, session, epochs, question, anchored)  # every anchored claim is checked
+            record = _check_round(section, session, public, epochs, question, anchored)  # every anchored claim
             first = rounds[question].setdefault(anchored.round, anchored)
+            if record is not None and first is anchored:
+                records[(question, anchored.round)] = record
             if first.commitment != anchored.commitment:
                 section.find(
                     f"question {question} round {anchored.round}",
@@ -76,7 +80,7 @@ def check_routing(index: ScratchIndex, session: Session, public: EveryStore, bra
                 f"{', '.join(map(str, sorted(by_round)))}",
                 question_id=question,
             )
-    _check_swarm_payouts(section, index, rounds, brand_id)
+    _check_swarm_payouts(section, index, records, brand_id)
     return section
 
 
@@ -104,36 +108,56 @@ def _manifest(section: Section, public: EveryStore, batch: ix.RoutingBatchAnchor
     return manifest
 
 
-def _check_round(section: Section, session: Session, epochs: Epochs, question: str, anchored: AnchoredRound) -> None:
+def _check_round(
+    section: Section, session: Session, public: EveryStore, epochs: Epochs, question: str, anchored: AnchoredRound
+) -> Mapping[str, Any] | None:
+    """Check one anchored round; its decision record when it is the one anchored and untampered."""
     subject = f"question {question} round {anchored.round}"
-    result = check_route(session, epochs, anchored.epoch, anchored.record)
+    try:
+        record = anchored.record(public)
+    except (ContentError, ValueError) as err:
+        section.find(subject, f"its decision record {anchored.record_cid} cannot be read: {err}", question_id=question)
+        return None
+    result = check_route(session, epochs, anchored.epoch, record)
     if not result.commitment_matches:
         section.find(subject, f"the decision was tampered with: {result.detail}", question_id=question)
-        return
+        return None
+    if not anchored.matches(record):
+        section.find(
+            subject,
+            f"the decision was tampered with: its record {anchored.record_cid} is not the decision the leaves "
+            f"commit to ({hexed(anchored.commitment)}, offered to {', '.join(anchored.offered) or 'no one'})",
+            question_id=question,
+        )
+        return None
     if result.replays is False:
         section.find(subject, f"the decision does not follow the rule: {result.detail}", question_id=question)
     elif result.replays:
         section.count("rounds replayed")
     else:
         section.notes.append(Entry(subject, f"not replayed: {result.detail}"))
-    asker = decision_from_record(anchored.record).request.asker
-    if asker is not None and asker.lower() in {person.lower() for person in anchored.offered()}:
+    asker = decision_from_record(record).request.asker
+    if asker is not None and asker.lower() in {person.lower() for person in anchored.offered}:
         section.find(subject, f"the question was offered to its asker {asker}", question_id=question)
+    return record
 
 
 def _check_swarm_payouts(
-    section: Section, index: ScratchIndex, rounds: Mapping[str, Mapping[int, AnchoredRound]], brand_id: int | None
+    section: Section, index: ScratchIndex, records: Mapping[tuple[str, int], Mapping[str, Any]], brand_id: int | None
 ) -> None:
     credits: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for credit in index.credits:
         credits[(credit.tx_hash, credit.question_id)][credit.account.lower()] += credit.amount
+    by_question: dict[str, dict[int, Mapping[str, Any]]] = defaultdict(dict)
+    for (question_id, number), record in records.items():
+        by_question[question_id][number] = record
     for acceptance in index.acceptances:
         question = acceptance.question_id
         if brand_id is not None and index.brand_of_question(question) != brand_id:
             continue
         author = acceptance.advocate.lower()
         paid = dict(credits.get((acceptance.tx_hash, question), {}))
-        swarm = _swarm_of(rounds.get(question, {}), author)
+        swarm = _swarm_of(by_question.get(question, {}), author)
         subject = f"question {question}"
         if swarm is None:
             if set(paid) - {author}:
@@ -161,10 +185,10 @@ def _check_swarm_payouts(
             )
 
 
-def _swarm_of(by_round: Mapping[int, AnchoredRound], author: str) -> tuple[int, dict[str, int]] | None:
+def _swarm_of(by_round: Mapping[int, Mapping[str, Any]], author: str) -> tuple[int, dict[str, int]] | None:
     """The latest anchored swarm round whose shares include `author`: (round, shares by account)."""
     for number in sorted(by_round, reverse=True):
-        shares = {s["account"].lower(): int(s["bps"]) for s in by_round[number].record.get("shares", [])}
+        shares = {s["account"].lower(): int(s["bps"]) for s in by_round[number].get("shares", [])}
         if author in shares:
             return number, shares
     return None
