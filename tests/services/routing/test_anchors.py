@@ -13,11 +13,12 @@ import pytest
 from eth_utils import keccak
 from eth_utils.address import to_checksum_address
 
-from peercare.content.cid import digest_from_cid
+from peercare.content.cid import MAX_BLOCK_SIZE, digest_from_cid
 from peercare.content.document import canonical_json
 from peercare.content.embedded import EmbeddedStore
 from peercare.core.hex import hexed
 from peercare.routing.anchors import (
+    DEFAULT_BATCH_ROUNDS,
     ZERO_ADDRESS,
     AnchoredRound,
     ManifestError,
@@ -126,3 +127,10 @@ def test_a_stored_record_that_is_not_the_anchored_decision_proves_nothing(
 def test_a_malformed_manifest_is_refused_with_the_reason(data: bytes, message: str) -> None:
     with pytest.raises(ManifestError, match=message):
         RoutingManifest.from_bytes(data)
+
+
+def test_a_full_batchs_manifest_fits_in_one_content_block(decided: Callable[..., AnchoredRound]) -> None:
+    """The records stay out of the manifest: 256 of them were 2 MB, over a block (the demo found it)."""
+    swarm = decided(1, escalated=True)
+    rounds = tuple(replace(swarm, question_id=keccak(b"%d" % i)) for i in range(DEFAULT_BATCH_ROUNDS))
+    assert len(RoutingManifest(2**63, rounds).to_bytes()) < MAX_BLOCK_SIZE
