@@ -392,7 +392,11 @@ class Processor:
 
     def _acceptance(self, session: Session, answer: Answer, ref: tuple[Any, ...]) -> tuple[str, int]:
         """The acceptance call for `answer` (`swarm_credit`: its swarm's committed shares, or the
-        whole bounty to its advocate) and how many shares it credits."""
+        whole bounty to its advocate) and how many shares it credits. The question's row is locked
+        first, as the router locks it to write a round: a round is written wholly before or after."""
+        session.execute(
+            select(Question.question_id).where(Question.question_id == answer.question_id).with_for_update()
+        )
         shares = committed_shares(session, answer.question_id, answer.advocate)
         if not shares:
             return self.ledger.encode_abi("acceptAnswer", args=[ref]), 0

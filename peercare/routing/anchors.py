@@ -56,6 +56,15 @@ DEFAULT_BATCH_ROUNDS = 256
 RoutingLeaf = tuple[bytes, int, str, bytes]  # question id, round, person (or zero), commitment
 
 
+def offered_by(record: Mapping[str, Any]) -> tuple[str, ...]:
+    """Whom a stored round offered its question to: its decision's choice, or no one when the
+    question was closed (accepted, or past its deadline) by the time the round was written (the
+    router keeps such a decision, marked `"open": false`, but makes no offer)."""
+    if record.get("open") is False:
+        return ()
+    return tuple(offered(decision_from_record(record)))
+
+
 class ManifestError(ValueError):
     """The bytes are not a valid routing batch manifest."""
 
@@ -85,7 +94,7 @@ class AnchoredRound:
             round_number,
             epoch,
             bytes.fromhex(str(record["commitment"]).removeprefix("0x")),
-            tuple(offered(decision_from_record(record))),
+            offered_by(record),
             store.put(canonical_json(dict(record))),
         )
 
@@ -101,7 +110,7 @@ class AnchoredRound:
             decision = decision_from_record(record)
         except (KeyError, TypeError, ValueError):
             return False
-        return decision.commitment == self.commitment and tuple(offered(decision)) == self.offered
+        return decision.commitment == self.commitment and offered_by(record) == self.offered
 
     def leaves(self) -> list[RoutingLeaf]:
         people = [ZERO_ADDRESS, *self.offered]

@@ -40,7 +40,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from eth_utils.address import to_checksum_address
@@ -278,18 +278,35 @@ class Router:
         statement = insert_or_ignore(self.database.engine, RouteRound, ["question_id", "round"]).returning(
             RouteRound.question_id
         )
-        rows = [
-            {
-                "question_id": r.question.question_id,
-                "round": r.round,
-                "brand_id": r.question.brand_id,
-                "epoch": epoch,
-                "decision": decision_record(r.decision) | {"experts": _experts(r.question.experts)},
-                "created_at_ms": now_ms,
-            }
-            for r in decided
-        ]
         with self.database.transaction() as session:
+            # Accepted since it was decided? Read under the questions' row locks, which the
+            # processor's acceptance takes too: an acceptance and a round of one question are written
+            # one after the other, so the acceptance pays the swarm a round offered, or the round
+            # offers no one (`oracle.swarm_credit`; the audit checks the same from the chain).
+            ids = sorted(r.question.question_id for r in decided)
+            accepted = {
+                question
+                for question, answer in session.execute(
+                    select(Question.question_id, Question.accepted_answer_id)
+                    .where(Question.question_id.in_(ids))
+                    .order_by(Question.question_id)
+                    .with_for_update()
+                )
+                if answer is not None
+            }
+            decided = [replace(r, is_open=r.is_open and r.question.question_id not in accepted) for r in decided]
+            rows = [
+                {
+                    "question_id": r.question.question_id,
+                    "round": r.round,
+                    "brand_id": r.question.brand_id,
+                    "epoch": epoch,
+                    "decision": decision_record(r.decision)
+                    | {"experts": _experts(r.question.experts), "open": r.is_open},
+                    "created_at_ms": now_ms,
+                }
+                for r in decided
+            ]
             written = set(session.scalars(statement, rows))
             for r in decided:
                 if r.question.question_id not in written or not r.is_open:

@@ -9,12 +9,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from peercare.api.chain_reads import token_decimals
 from peercare.api.context import ApiContext
 from peercare.api.problems import Problem
 from peercare.api.schemas.offers import AcceptIn, DecisionOut, DeclineIn, OfferedQuestion, OfferItem, OffersOut
 from peercare.api.security import AdvocateSelf, Context
 from peercare.content.errors import ContentError
 from peercare.core.enums import OfferRole, OfferState
+from peercare.db.tables import projections as ix
 from peercare.db.tables.oracle import Question
 from peercare.routing.inbox import OfferRefused, Waiting, decide, waiting
 from peercare.routing.live import explain_for
@@ -31,7 +33,8 @@ def list_offers(advocate: AdvocateSelf, context: Context) -> OffersOut:
     now_ms = int(time.time() * 1000)
     with context.database.read() as session:
         found = waiting(session, advocate, now_ms)
-    return OffersOut(items=[_item(context, w, now_ms) for w in found])
+        tokens = {brand: ix.brand_token(session, brand) for brand in {w.question.brand_id for w in found}}
+    return OffersOut(items=[_item(context, w, tokens[w.question.brand_id], now_ms) for w in found])
 
 
 @router.post(
@@ -75,7 +78,7 @@ def _decide(
     return decided
 
 
-def _item(context: ApiContext, found: Waiting, now_ms: int) -> OfferItem:
+def _item(context: ApiContext, found: Waiting, token: str | None, now_ms: int) -> OfferItem:
     offer, question, route = found.offer, found.question, found.route
     decision = decision_from_record(route.decision)
     offered = offer.state == OfferState.OFFERED
@@ -86,6 +89,8 @@ def _item(context: ApiContext, found: Waiting, now_ms: int) -> OfferItem:
         ticket_id=question.ticket_id,
         topic=question.topic,
         bounty=str(question.bounty),
+        token=token,
+        decimals=None if token is None else token_decimals(context, token),
         round=offer.round,
         role=OfferRole(offer.role).value,
         share_bps=offer.share_bps,

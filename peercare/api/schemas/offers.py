@@ -26,6 +26,8 @@ class OfferItem(BaseModel):
     ticket_id: str
     topic: str
     bounty: TokenAmount = Field(description="The question's bounty; a swarm member earns their share of it")
+    token: Address | None = Field(description="The token of the brand's pool (null until its registration is indexed)")
+    decimals: int | None = Field(description="The token's `decimals()`: the bounty is in its smallest units")
     round: int = Field(description="0 for the first round; later rounds reach people not offered before")
     role: Literal["answerer", "swarm", "expert"]
     share_bps: int = Field(description="A swarm member's share of the bounty in basis points; 0 for a direct offer")

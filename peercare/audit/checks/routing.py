@@ -9,8 +9,9 @@ it and requires that
   (`routing.live.check_route`): a tampered decision fails here, naming the question and round;
 - each question's anchored rounds run from 0 without a gap: a dropped round fails, named;
 - no round offered the question to its asker;
-- every acceptance whose author is in an anchored swarm round of the question paid that round's
-  shares exactly (each member `floor(bounty * bps / 10,000)`, the remainder to the author), and an
+- every acceptance whose author is in an anchored swarm round of the question (one written while
+  the question was open: a round written after it closed offers no one) paid that round's shares
+  exactly (each member `floor(bounty * bps / 10,000)`, the remainder to the author), and an
   acceptance that split its bounty was decided as a swarm that included its author
   (`peercare.oracle.swarm_credit` states the rule).
 
@@ -188,6 +189,8 @@ def _check_swarm_payouts(
 def _swarm_of(by_round: Mapping[int, Mapping[str, Any]], author: str) -> tuple[int, dict[str, int]] | None:
     """The latest anchored swarm round whose shares include `author`: (round, shares by account)."""
     for number in sorted(by_round, reverse=True):
+        if by_round[number].get("open") is False:
+            continue  # written once the question was closed: it offered no one, and pays no one
         shares = {s["account"].lower(): int(s["bps"]) for s in by_round[number].get("shares", [])}
         if author in shares:
             return number, shares

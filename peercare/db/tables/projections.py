@@ -248,6 +248,14 @@ PROJECTIONS: tuple[type[_EventRow], ...] = (
 # ---------------------------------------------------------------- reads
 
 
+def brand_token(session: Session, brand_id: int) -> str | None:
+    """The token the brand's pool is in, as its registration on chain says (None before it is indexed)."""
+    token: str | None = session.scalars(
+        select(BrandRegistration.token).where(BrandRegistration.brand_id == brand_id).limit(1)
+    ).first()
+    return token
+
+
 def current_root(session: Session, epoch: int | None = None) -> ReputationRoot | None:
     """Epoch `epoch`'s root as ReputationRoots holds it now (the latest epoch's when None): its
     latest `ReputationRootPublished` or `RootCorrected` row, in chain order."""

@@ -64,7 +64,7 @@ function offerCard(address, session, offer, message, refresh) {
       el("dt", {}, "Brand"),
       el("dd", {}, `${offer.brand_name} (ticket ${offer.ticket_id})`),
       el("dt", {}, "Bounty"),
-      el("dd", { class: "bounty" }, tokenAmount(offer.bounty)),
+      el("dd", { class: "bounty" }, tokenAmount(offer.bounty, offer.decimals ?? undefined)),
       el("dt", {}, "You are asked to"),
       el("dd", { class: "role" }, roleText(offer)),
       el("dt", {}, "Round"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from eth_utils.address import to_checksum_address
 from fastapi import APIRouter
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from peercare.api.chain_reads import chain_unavailable, read_view
@@ -26,9 +25,7 @@ GAS_DEPOSIT = 150_000
 
 
 def _token_of(session: Session, brand_id: int) -> str:
-    token = session.scalars(
-        select(ix.BrandRegistration.token).where(ix.BrandRegistration.brand_id == brand_id).limit(1)
-    ).first()
+    token = ix.brand_token(session, brand_id)
     if token is None:
         raise Problem(404, f"brand {brand_id} is not registered on the ledger (or not indexed yet)")
     return token

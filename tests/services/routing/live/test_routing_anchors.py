@@ -4,17 +4,23 @@ the public API route or `peercare routing prove`."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 
 from click.testing import CliRunner
+from eth_utils.crypto import keccak
 from sqlalchemy import select
+from web3 import Web3
 
 from peercare.cli import main
+from peercare.content.cid import cid_from_digest
 from peercare.core.ledger_ids import ROUTING_LEAF_ENCODING, question_id, short_string
 from peercare.core.merkle import verify
 from peercare.db.tables import projections as ix
+from peercare.db.tables.oracle import Question
 from peercare.db.tables.routing import Offer, RouteRound, RoutingBatch
+from peercare.routing.anchors import RoutingManifest
 from tests.support.health_support import wait_for
 from tests.support.world import World
 
@@ -107,3 +113,22 @@ def test_the_cli_proves_an_offer_from_the_chain_and_the_content_alone(world: Wor
     assert proof["root"] == root and proof["advocate"] == offered[0]
     missing = CliRunner().invoke(main, ["routing", "prove", qid, "0", "0x" + "ab" * 20], env=env)
     assert missing.exit_code == 1 and "no routing batch anchored by brand" in missing.output
+
+
+def test_no_routing_manifest_or_decision_record_holds_a_requesters_id_or_an_unkeyed_hash_of_it(world: World) -> None:
+    anchored_round(world)
+    store = world.oracle.context.public_store
+    with world.oracle.database.read() as session:
+        # A requester who is a wallet is an advocate asking in the open: the record names them as the
+        # asker so that routing never offers them their own question. Everyone else is a customer.
+        requesters = {r for r in session.scalars(select(Question.requester_id)) if not Web3.is_address(r)}
+        digests = list(session.scalars(select(ix.RoutingBatchAnchoredRow.manifest_digest)))
+    public = b""
+    for digest in digests:
+        manifest = RoutingManifest.from_bytes(store.get(cid_from_digest(bytes.fromhex(digest[2:]))))
+        public += manifest.to_bytes() + b"".join(store.get(r.record_cid) for r in manifest.rounds)
+    assert requesters and digests
+    for requester in requesters:
+        forms = [requester.encode(), f"generic:{requester}".encode()]
+        forms += [keccak(f) for f in forms] + [hashlib.sha256(f).digest() for f in forms]
+        assert [f for f in forms if f in public or f.hex().encode() in public] == [], requester
