@@ -81,7 +81,9 @@ def run_audit(
         if session.get(ix.IndexerCursor, 1) is not None:
             raise AuditError("the scratch database already holds an index: the audit starts from an empty one")
 
-    database_section, oracle_index = start_database_check(oracle_database, first, head, progress)
+    database_section, oracle_index, head = start_database_check(
+        oracle_database, first, head, progress, head_now=lambda: int(rpc.call("eth_blockNumber", []), 16)
+    )
     # One pass over the chain: up to where the oracle's index stopped (to compare it), then to the head.
     if oracle_index is not None and oracle_database is not None:
         _index(scratch, rpc, deployment, public, min(oracle_index[0], head), progress, clock)

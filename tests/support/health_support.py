@@ -9,9 +9,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from peercare.db.tables.oracle import OutboxStatus, OutboxTx
+from peercare.db.tables.oracle import OutboxStatus, OutboxTx, Question
+from peercare.db.tables.routing import RouteRound
 from tests.support.world import World
 
 T = TypeVar("T")
@@ -37,7 +38,43 @@ def open_ticket(world: World) -> str:
 
 def sent_rows(world: World) -> list[OutboxTx]:
     with world.oracle.database.read() as session:
-        return list(session.scalars(select(OutboxTx).where(OutboxTx.status == OutboxStatus.SENT)))
+        return list(session.scalars(select(OutboxTx).where(OutboxTx.status == OutboxStatus.SENT).order_by(OutboxTx.id)))
+
+
+#: What opening a ticket makes the oracle write: its question, then (once the router decided its
+#: first round) the routing batch anchoring that round.
+WRITES_PER_TICKET = 2
+
+
+def quiet(world: World) -> None:
+    """Until the oracle has nothing left to write: every question routed, every round anchored, and
+    every write mined (a test counting the writes of its own ticket starts from here)."""
+
+    def done() -> bool:
+        with world.oracle.database.read() as session:
+            unrouted = session.scalar(
+                select(func.count())
+                .select_from(Question)
+                .outerjoin(RouteRound, RouteRound.question_id == Question.question_id)
+                .where(RouteRound.question_id.is_(None))
+            )
+            unanchored = session.scalar(select(func.count()).where(RouteRound.batch_id.is_(None)))
+        return unrouted == 0 and unanchored == 0
+
+    wait_for(done, "every question routed and every round anchored")
+    world.drain()
+
+
+def a_tickets_writes_sent(world: World) -> list[OutboxTx]:
+    """Once both writes of the ticket just opened are signed (sent, not mined): the question's first."""
+
+    def both() -> list[OutboxTx] | None:
+        found = sent_rows(world)
+        return found if len(found) == WRITES_PER_TICKET else None
+
+    rows = wait_for(both, "the ticket's question and its routing anchor to be signed")
+    assert [row.kind for row in rows] == ["post_question", "anchor_routing"]
+    return rows
 
 
 @contextmanager

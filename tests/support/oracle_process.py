@@ -33,6 +33,7 @@ from peercare.db.tables.oracle import (
     WebhookEvent,
 )
 from peercare.db.tables.projections import IndexerCursor, projection_snapshot
+from peercare.db.tables.routing import RouteRound
 from peercare.oracle.brands import configure_brand
 from peercare.oracle.indexer import Indexer
 from peercare.oracle.leadership import LEASE_KEY
@@ -164,8 +165,8 @@ def _indexed_to(database: Database) -> int:
 
 
 def drained(database: Database, rpc: Rpc, oracle_address: str) -> bool:
-    """Every event handled, every answer in a batch, every outbox row final, and the chain has
-    nothing pending from us."""
+    """Every event handled, every answer and round of routing in a batch, every outbox row final, and
+    the chain has nothing pending from us."""
     with database.transaction() as session:
         pending = session.scalar(
             select(func.count()).select_from(WebhookEvent).where(WebhookEvent.status == EventStatus.PENDING)
@@ -179,10 +180,13 @@ def drained(database: Database, rpc: Rpc, oracle_address: str) -> bool:
         unbatched = session.scalar(
             select(func.count()).select_from(Answer).where(Answer.batch_id.is_(None), Answer.outbox_id.is_(None))
         )
+        # Likewise a round of routing waiting for its routing batch.
+        unanchored = session.scalar(select(func.count()).select_from(RouteRound).where(RouteRound.batch_id.is_(None)))
     return (
         pending == 0
         and unfinished == 0
         and unbatched == 0
+        and unanchored == 0
         and rpc.call("eth_getTransactionCount", [oracle_address, "pending"])
         == (rpc.call("eth_getTransactionCount", [oracle_address, "latest"]))
     )

@@ -8,7 +8,7 @@ the comparison (`check_database`), with the row lookups and `Snapshot`.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -25,17 +25,25 @@ MAX_ROW_LOOKUPS = 1000
 
 
 def start_database_check(
-    oracle_database: Database | None, first_block: int, head: int, progress: Progress
-) -> tuple[Section, tuple[int, Snapshot] | None]:
-    """The check's section, and the oracle's index to compare (the block it reached, its projections),
-    or None when there is no oracle database (the section says it was skipped). Read before the
-    chain is indexed, so that the scratch index can first stop at the block the oracle reached."""
+    oracle_database: Database | None,
+    first_block: int,
+    head: int,
+    progress: Progress,
+    head_now: Callable[[], int] | None = None,
+) -> tuple[Section, tuple[int, Snapshot] | None, int]:
+    """The check's section, the oracle's index to compare (the block it reached, its projections)
+    or None when there is no oracle database (the section says it was skipped), and the head to
+    audit up to. Read before the chain is indexed, so that the scratch index can first stop at the
+    block the oracle reached. A running oracle may have indexed blocks mined after `head` was read:
+    the head is then read again (`head_now`), and only an index past that one is a finding."""
     section = Section(Check.DATABASE, scope="the whole database, every brand")
     if oracle_database is None:
         section.skipped = "no oracle database to compare (none configured, none in the data folder)"
-        return section, None
+        return section, None, head
     progress("reading the oracle's index (to compare it with the chain)")
     oracle_index = _read_oracle_index(oracle_database, first_block)
+    if oracle_index[0] > head and head_now is not None:
+        head = max(head, head_now())
     if oracle_index[0] > head:
         section.find(
             "ix_cursor row 1",
@@ -43,7 +51,7 @@ def start_database_check(
             cursor=oracle_index[0],
             head=head,
         )
-    return section, oracle_index
+    return section, oracle_index, head
 
 
 def check_database(section: Section, oracle_database: Database, oracle_snapshot: Snapshot, scratch: Database) -> None:

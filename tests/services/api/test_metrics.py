@@ -18,7 +18,15 @@ from peercare.api.metrics import Metrics
 from peercare.db.tables.oracle import TxAttempt
 from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
 from peercare.runtime import Worker
-from tests.support.health_support import open_ticket, oracle_without_funds, sent_rows, wait_for
+from tests.support.health_support import (
+    WRITES_PER_TICKET,
+    a_tickets_writes_sent,
+    open_ticket,
+    oracle_without_funds,
+    quiet,
+    sent_rows,
+    wait_for,
+)
 from tests.support.oracle_process import SECRET
 from tests.support.world import World
 
@@ -102,22 +110,23 @@ def test_webhook_deliveries_are_counted_and_timed_by_source_and_outcome(world: W
 
 
 def test_outbox_and_signer_gauges_follow_a_write_from_sent_to_confirmed(world: World) -> None:
-    world.drain()
+    quiet(world)
     before = scrape(world.client)
     with oracle_without_funds(world):
         open_ticket(world)
-        row = wait_for(lambda: next(iter(sent_rows(world)), None), "the ticket's question to be signed")
+        row, _ = a_tickets_writes_sent(world)
         stuck = wait_for(
             lambda: (s := scrape(world.client))["peercare_oldest_unmined_tx_age_seconds", frozenset()] > 0 and s,
             "the unmined transaction to age",
         )
-        assert value(stuck, "peercare_outbox_rows", state="sent") == 1
-        assert value(stuck, "peercare_signer_in_flight") == 1
-        assert value(stuck, "peercare_chain_nonce_lag") == 1
+        assert value(stuck, "peercare_outbox_rows", state="sent") == WRITES_PER_TICKET
+        assert value(stuck, "peercare_signer_in_flight") == WRITES_PER_TICKET
+        assert value(stuck, "peercare_chain_nonce_lag") == WRITES_PER_TICKET
         assert value(stuck, "peercare_oldest_unmined_tx_age_seconds") <= (time.time() * 1000 - row.sent_at_ms) / 1000
+    world.drain()
     after = scrape(world.client)
     confirmed = "peercare_outbox_rows"
-    assert value(after, confirmed, state="confirmed") - value(before, confirmed, state="confirmed") == 1
+    assert value(after, confirmed, state="confirmed") - value(before, confirmed, state="confirmed") == WRITES_PER_TICKET
     assert value(after, "peercare_outbox_rows", state="sent") == 0
     assert value(after, "peercare_signer_in_flight") == 0 and value(after, "peercare_chain_nonce_lag") == 0
     assert value(after, "peercare_oldest_unmined_tx_age_seconds") == 0

@@ -129,6 +129,7 @@ def test_no_routing_manifest_or_decision_record_holds_a_requesters_id_or_an_unke
         public += manifest.to_bytes() + b"".join(store.get(r.record_cid) for r in manifest.rounds)
     assert requesters and digests
     for requester in requesters:
-        forms = [requester.encode(), f"generic:{requester}".encode()]
-        forms += [keccak(f) for f in forms] + [hashlib.sha256(f).digest() for f in forms]
+        ids = [requester.encode(), f"generic:{requester}".encode()]
+        forms = [keccak(f) for f in ids] + [hashlib.sha256(f).digest() for f in ids]
+        forms += [i for i in ids if len(i) >= 6]  # an id of a few letters is in any text (the world has "c")
         assert [f for f in forms if f in public or f.hex().encode() in public] == [], requester
