@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from eth_utils.address import to_checksum_address
 from sqlalchemy import func, select
 
+from peercare.core.enums import OutboxKind
 from peercare.core.ledger_ids import reputation_topic, short_string
 from peercare.db.tables import projections as ix
 from peercare.db.tables.oracle import OutboxStatus, OutboxTx
@@ -41,11 +42,15 @@ class EpochInfo:
 
 
 def last_write_time(conn: Connection, brand_id: int) -> int | None:
-    """Block time of the brand's latest confirmed write."""
+    """Block time of the brand's latest confirmed write of its history (routing anchors are left
+    out: the reputation does not read them, and the router anchors rounds decided on the epoch just
+    published, which would make the next run publish an epoch for nothing)."""
     with conn.database.read() as session:
         block = session.scalar(
             select(func.max(OutboxTx.block_number)).where(
-                OutboxTx.brand_id == brand_id, OutboxTx.status == OutboxStatus.CONFIRMED
+                OutboxTx.brand_id == brand_id,
+                OutboxTx.status == OutboxStatus.CONFIRMED,
+                OutboxTx.kind != OutboxKind.ANCHOR_ROUTING,
             )
         )
     if block is None:
