@@ -217,6 +217,13 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
     }
 
     /// @inheritdoc IPeerCareLedger
+    function anchorRatingBatch(uint64 brandId, bytes32 batchRoot, uint32 size, bytes32 manifestDigest) external {
+        _requireBrandOracle(brandId);
+        if (batchRoot == bytes32(0) || size == 0) revert EmptyBatch();
+        emit RatingBatchAnchored(brandId, batchRoot, size, manifestDigest);
+    }
+
+    /// @inheritdoc IPeerCareLedger
     function rateAnswer(AnswerRef calldata answer, uint8 rating, RaterKind raterKind, bytes32 raterId) external {
         if (rating < 1 || rating > 5) revert InvalidRating(rating);
         Question storage q = _requireQuestion(answer.questionId);
@@ -327,6 +334,16 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
     /// @inheritdoc IPeerCareLedger
     function isRated(bytes32 answerId, RaterKind raterKind, bytes32 raterId) external view returns (bool) {
         return _ratings[keccak256(abi.encode(answerId, raterKind, raterId))];
+    }
+
+    /// @inheritdoc IPeerCareLedger
+    function isAnswerSignatureValid(SignedAnswer calldata answer, bytes calldata signature)
+        external
+        view
+        returns (bool)
+    {
+        (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecover(_signedAnswerDigest(answer), signature);
+        return error == ECDSA.RecoverError.NoError && signer == answer.advocate && signer != address(0);
     }
 
     /// @inheritdoc IPeerCareLedger

@@ -188,6 +188,12 @@ interface IPeerCareLedger {
     /// (a StandardMerkleTree leaf of types `bytes32 questionId, uint32 round, address advocate,
     /// bytes32 commitment`); `manifestDigest` addresses the decisions' records.
     event RoutingBatchAnchored(uint64 indexed brandId, bytes32 indexed batchRoot, uint32 size, bytes32 manifestDigest);
+    /// @notice A batch of ratings was anchored: each leaf is one rating (a StandardMerkleTree leaf of
+    /// types `bytes32 questionId, address advocate, bytes32 contentDigest, uint8 rating, uint8
+    /// raterKind, bytes32 raterId`, the first three naming the answer); `manifestDigest` addresses
+    /// the list of its leaves. Nothing is stored: one rating per rater and answer is the oracle's
+    /// rule, checked by the indexer (a repeat counts nothing) and by the audit.
+    event RatingBatchAnchored(uint64 indexed brandId, bytes32 indexed batchRoot, uint32 size, bytes32 manifestDigest);
     /// @notice An answer was rated on behalf of a rater.
     event AnswerRated(
         bytes32 indexed answerId,
@@ -279,6 +285,11 @@ interface IPeerCareLedger {
     /// chain (no contract needs them), which keeps a decision at a few hundred gas.
     function anchorRoutingBatch(uint64 brandId, bytes32 batchRoot, uint32 size, bytes32 manifestDigest) external;
 
+    /// @notice Anchor the Merkle root of a batch of the brand's ratings. Brand oracle only. Nothing is
+    /// stored (see `RatingBatchAnchored`), which keeps a rating at a few hundred gas; `rateAnswer`
+    /// stays for a caller who wants one rating checked and stored on its own.
+    function anchorRatingBatch(uint64 brandId, bytes32 batchRoot, uint32 size, bytes32 manifestDigest) external;
+
     /// @notice Rate a recorded answer (1-5) on behalf of a rater. Brand oracle only; once per rater.
     function rateAnswer(AnswerRef calldata answer, uint8 rating, RaterKind raterKind, bytes32 raterId) external;
 
@@ -326,6 +337,15 @@ interface IPeerCareLedger {
 
     /// @notice Whether `answerId` was rated by this rater.
     function isRated(bytes32 answerId, RaterKind raterKind, bytes32 raterId) external view returns (bool);
+
+    /// @notice Whether `signature` is `answer.advocate`'s EIP-712 signature of `answer` on this chain
+    /// and contract (low-s only). Neither the deadline nor the nonce is checked: this verifies on
+    /// demand the signature an answer anchored in a batch carries in its manifest, whose nonce is
+    /// never used on chain (the answer's id, not the nonce, makes it once).
+    function isAnswerSignatureValid(SignedAnswer calldata answer, bytes calldata signature)
+        external
+        view
+        returns (bool);
 
     /// @notice The EIP-712 digest an advocate signs for `answer`.
     function signedAnswerDigest(SignedAnswer calldata answer) external view returns (bytes32);

@@ -12,6 +12,9 @@ REPUTATION_LEAF_ENCODING = ("address", "bytes32", "uint256")
 #: Leaf types of a routing decision's round: (question id, round, person offered or the zero
 #: address for the round itself, the decision's commitment). Anchored by `anchorRoutingBatch`.
 ROUTING_LEAF_ENCODING = ("bytes32", "uint32", "address", "bytes32")
+#: A rating batch's leaf: the answer (question, advocate, content digest), the rating 1-5, the
+#: rater kind (`RaterKind`) and the keyed rater id (`RatingBatchAnchored`).
+RATING_LEAF_ENCODING = ("bytes32", "address", "bytes32", "uint8", "uint8", "bytes32")
 
 
 def short_string(text: str) -> bytes:

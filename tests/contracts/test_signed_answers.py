@@ -173,3 +173,37 @@ def test_signed_fields_cannot_be_changed_by_the_relayer(ledger, signer, stranger
     recovered = recover_signer(_on_chain_typed(ledger, changed), signature)
     with brownie.reverts(custom_error(ledger, "InvalidAnswerSigner", signer, recovered)):
         ledger.submitAnswerWithSig(changed, signature, {"from": stranger})
+
+
+# ---------------------------------------------------------------- a batched answer's signature, on demand
+
+
+def test_the_view_verifies_a_batched_answers_signature_without_using_its_nonce(ledger, signer, stranger, question):
+    """A signed answer anchored in a batch carries its signature in the manifest: anyone can ask the
+    ledger whether it is the advocate's, and asking changes nothing (the nonce stays unused)."""
+    struct, signature, _ = _sign(ledger, signer, question, digest("answer"), nonce=7)
+    assert ledger.isAnswerSignatureValid(struct, signature)
+    assert ledger.nonces(signer) == 0
+
+
+def test_the_view_refuses_a_signature_by_someone_else_or_over_other_fields(ledger, accounts, signer, question):
+    struct, signature, typed = _sign(ledger, signer, question, digest("answer"))
+    impostor = accounts.add(keccak(text="PeerCare impostor"))
+    assert not ledger.isAnswerSignatureValid(struct, sign_answer(impostor.private_key, typed))
+    assert not ledger.isAnswerSignatureValid((struct[0], digest("another answer"), *struct[2:]), signature)
+    assert not ledger.isAnswerSignatureValid((*struct[:2], impostor.address, *struct[3:]), signature)
+
+
+def test_the_view_refuses_malformed_and_high_s_signatures(ledger, signer, question):
+    struct, signature, typed = _sign(ledger, signer, question, digest("answer"))
+    r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
+    malleated = r + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - v])
+    assert recover_signer(typed, malleated) == signer.address  # valid to a lax verifier
+    assert not ledger.isAnswerSignatureValid(struct, malleated)
+    assert not ledger.isAnswerSignatureValid(struct, signature[:64])
+    assert not ledger.isAnswerSignatureValid(struct, b"")
+
+
+def test_the_view_refuses_a_signature_for_another_chain(ledger, signer, question):
+    struct, signature, _ = _sign(ledger, signer, question, digest("answer"), chain_id=chain.id + 1)
+    assert not ledger.isAnswerSignatureValid(struct, signature)
