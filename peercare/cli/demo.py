@@ -131,6 +131,7 @@ def demo(dump_dir: Path, limit: int | None, rate: float, wait_timeout: float, as
             "signed": sent.signed,
         },
         "chain": figures,
+        "gas": figures.pop("gas"),
         **routed,
         "token": symbol,
         "epoch": {

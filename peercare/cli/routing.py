@@ -106,7 +106,8 @@ def prove(question_id: str, round_number: int, advocate: str) -> None:
     from peercare.config import Settings
     from peercare.content.errors import ContentError
     from peercare.content.vault import Vault
-    from peercare.routing.anchors import ManifestError, offer_proof
+    from peercare.oracle.manifest import ManifestError
+    from peercare.routing.anchors import offer_proof
     from peercare.runtime import public_store
 
     if not re.fullmatch(r"0x[0-9a-fA-F]{64}", question_id):

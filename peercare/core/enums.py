@@ -52,6 +52,7 @@ class OutboxKind(StrEnum):
     RELAY_WITHDRAWAL = "relay_withdrawal"  # an advocate's signed withdrawal, relayed (they pay no gas)
     ANCHOR_BATCH = "anchor_batch"
     ANCHOR_ROUTING = "anchor_routing"  # a Merkle batch of routing decisions (`peercare.routing.anchors`)
+    ANCHOR_RATINGS = "anchor_ratings"  # a Merkle batch of ratings (`peercare.oracle.rating_batches`)
     ACCEPT = "accept"
     RATE = "rate"
     PUBLISH_REPUTATION = "publish_reputation"

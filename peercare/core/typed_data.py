@@ -128,3 +128,39 @@ def recover_signer(typed_data: dict[str, Any], signature: bytes) -> str:
 #: An advocate signs an answer's or a withdrawal's typed data like any other.
 sign_answer = sign_typed_data
 sign_withdrawal = sign_typed_data
+
+
+#: secp256k1's group order: a signature whose s is above half of it is the malleable twin of a
+#: valid one, which the ledger (OpenZeppelin's ECDSA) refuses; so does everything checked here.
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def is_answer_signature_valid(
+    *,
+    chain_id: int,
+    ledger: str,
+    question_id: bytes,
+    content_digest: bytes,
+    advocate: str,
+    nonce: int,
+    deadline: int,
+    signature: bytes,
+) -> bool:
+    """Whether `signature` is `advocate`'s signature of the answer, as the ledger's
+    `isAnswerSignatureValid` decides: 65 bytes, v 27 or 28, low s, recovering to the advocate."""
+    if len(signature) != 65 or signature[64] not in (27, 28):
+        return False
+    if int.from_bytes(signature[32:64], "big") > SECP256K1_N // 2:
+        return False
+    typed = answer_typed_data(
+        chain_id=chain_id,
+        ledger=ledger,
+        question_id=question_id,
+        content_digest=content_digest,
+        nonce=nonce,
+        deadline=deadline,
+    )
+    try:
+        return recover_signer(typed, signature) == to_checksum_address(advocate)
+    except Exception:  # eth-keys raises several types for bytes that are no signature
+        return False

@@ -49,8 +49,16 @@ def chain_figures(conn: Connection, brand_id: int) -> dict[str, Any]:
         rounds_anchored = session.scalar(
             select(func.count()).where(RouteRound.brand_id == brand_id, RouteRound.batch_id.in_(anchored))
         )
-        gas = session.scalars(select(OutboxTx.gas_used).where(OutboxTx.brand_id == brand_id))
-        gas_used = sum(g for g in gas if g is not None)
+        gas_by_kind = {
+            str(kind): (writes, int(gas or 0))
+            for kind, writes, gas in session.execute(
+                select(OutboxTx.kind, func.count(), func.sum(OutboxTx.gas_used))
+                .where(OutboxTx.brand_id == brand_id)
+                .group_by(OutboxTx.kind)
+                .order_by(OutboxTx.kind)
+            )
+        }
+        gas_used = sum(gas for _, gas in gas_by_kind.values())
         failed_events = session.scalar(
             select(func.count()).where(WebhookEvent.brand_id == brand_id, WebhookEvent.status == EventStatus.FAILED)
         )
@@ -71,11 +79,25 @@ def chain_figures(conn: Connection, brand_id: int) -> dict[str, Any]:
         "routing_batches": routing_batches or 0,
         "rounds_anchored": rounds_anchored or 0,
         "gas_used": gas_used,
+        "gas": gas_figures(gas_by_kind, questions=posted or 0, acceptances=acceptances or 0),
         "tokens_paid": paid,
         "pool_available": int(available),
         "pool_escrowed": int(escrowed),
         "failed_events": failed_events or 0,
         "failed_writes": failed_writes or 0,
+    }
+
+
+def gas_figures(by_kind: dict[str, tuple[int, int]], *, questions: int, acceptances: int) -> dict[str, Any]:
+    """The gas of the oracle's writes for the brand, as the receipts it recorded say (`gas_used` of
+    its outbox rows): in all, per question posted, per accepted question (what a resolved ticket
+    costs, the measure of docs/benchmarks.md), and per kind of write."""
+    total = sum(gas for _, gas in by_kind.values())
+    return {
+        "total": total,
+        "per_question": total // questions if questions else None,
+        "per_accepted_question": total // acceptances if acceptances else None,
+        "by_kind": {kind: {"writes": writes, "gas": gas} for kind, (writes, gas) in by_kind.items()},
     }
 
 
@@ -100,7 +122,12 @@ def describe(summary: dict[str, Any]) -> list[str]:
         f"  acceptances           {chain['acceptances']:,} ({chain['swarm_acceptances']:,} paid to a swarm "
         "by its committed shares)",
         f"  routing on chain      {chain['rounds_anchored']:,} rounds anchored in {chain['routing_batches']:,} batches",
-        f"  gas used (oracle)     {chain['gas_used']:,}",
+        f"  gas used (oracle)     {chain['gas_used']:,}"
+        + (
+            f" ({summary['gas']['per_accepted_question']:,} per accepted question)"
+            if summary["gas"]["per_accepted_question"]
+            else ""
+        ),
         f"  tokens paid           {tokens(chain['tokens_paid'])} {summary['token']}",
         f"  pool                  {tokens(chain['pool_available'])} {summary['token']} available, "
         f"{tokens(chain['pool_escrowed'])} escrowed",

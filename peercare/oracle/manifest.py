@@ -1,27 +1,91 @@
-"""A batch manifest: the list of answers whose Merkle root the oracle anchors.
+"""Batch manifests: the lists of answers and of ratings whose Merkle roots the oracle anchors.
 
-The manifest is public (it reveals only identifiers and digests, never conversations), stored in
-the content store unencrypted; the ledger's `AnswerBatchAnchored` event carries the digest of its
-CID, so anyone can fetch it, rebuild the tree and check every answer against the anchored root.
+A manifest is public (it reveals only identifiers, digests, ratings and keyed rater ids, never
+conversations or people), stored in the content store unencrypted; the anchoring event
+(`AnswerBatchAnchored`, `RatingBatchAnchored`) carries the digest of its CID, so anyone can fetch
+it, rebuild the tree and check every leaf against the anchored root.
+
+An answer signed by its advocate (EIP-712, `peercare.core.typed_data`) carries the signature in its
+leaf's manifest entry: the leaf's hash is the same either way, the ledger does not check it (that
+is what makes signed answers batchable), and anyone can verify it with `isAnswerSignatureValid` or
+`peercare audit verify`.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from eth_utils.address import to_checksum_address
 
 from peercare.content.document import canonical_json
-from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING
+from peercare.core.enums import RaterKind
+from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING, RATING_LEAF_ENCODING, answer_id
 from peercare.core.merkle import StandardMerkleTree
 
 SCHEMA = "peercare.answer-batch/1"
+RATING_SCHEMA = "peercare.rating-batch/1"
 
 
 class ManifestError(ValueError):
     """The bytes are not a valid batch manifest."""
+
+
+def load_manifest(data: bytes, schema: str, what: str, items: str, item: str) -> tuple[int, list[Any]]:
+    """(brand id, raw items) of a JSON manifest of `schema` listing `items`; ManifestError when it
+    is not one. Callers parse the items inside `parsing(what)`."""
+    try:
+        obj: Any = json.loads(data)
+        if not isinstance(obj, dict) or obj.get("schema") != schema:
+            found = obj.get("schema") if isinstance(obj, dict) else None
+            raise ManifestError(f"not a {schema} manifest (schema {found!r})")
+        brand_id, raw = int(obj["brand_id"]), obj[items]
+        if not isinstance(raw, list) or not raw:
+            raise ManifestError(f"a {what} manifest lists at least one {item}")
+        return brand_id, raw
+    except ManifestError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ManifestError(f"malformed {what} manifest: {exc}") from None
+
+
+@contextmanager
+def parsing(what: str) -> Iterator[None]:
+    """Turns an error reading a malformed manifest item into a ManifestError naming the manifest."""
+    try:
+        yield
+    except ManifestError:
+        raise
+    except (ValueError, LookupError, TypeError, AttributeError) as exc:
+        raise ManifestError(f"malformed {what} manifest: {exc}") from None
+
+
+def _hash32(value: str) -> bytes:
+    raw = bytes.fromhex(value.removeprefix("0x"))
+    if len(raw) != 32:
+        raise ManifestError(f"{value!r} is not a 32-byte hash")
+    return raw
+
+
+@dataclass(frozen=True)
+class LeafSignature:
+    """The advocate's EIP-712 `Answer` signature of a batched answer (never used on chain)."""
+
+    nonce: int
+    deadline: int
+    signature: bytes
+
+    def as_json(self) -> dict[str, Any]:
+        return {"nonce": self.nonce, "deadline": self.deadline, "signature": "0x" + self.signature.hex()}
+
+    @classmethod
+    def from_json(cls, fields: dict[str, Any]) -> LeafSignature:
+        return cls(
+            int(fields["nonce"]), int(fields["deadline"]), bytes.fromhex(str(fields["signature"]).removeprefix("0x"))
+        )
 
 
 @dataclass(frozen=True)
@@ -29,6 +93,7 @@ class Leaf:
     question_id: bytes
     advocate: str
     content_digest: bytes
+    signature: LeafSignature | None = None  # not part of the leaf's hash
 
     def value(self) -> tuple[bytes, str, bytes]:
         return (self.question_id, self.advocate, self.content_digest)
@@ -48,7 +113,12 @@ class BatchManifest:
                 "schema": SCHEMA,
                 "brand_id": self.brand_id,
                 "leaves": [
-                    ["0x" + leaf.question_id.hex(), leaf.advocate, "0x" + leaf.content_digest.hex()]
+                    [
+                        "0x" + leaf.question_id.hex(),
+                        leaf.advocate,
+                        "0x" + leaf.content_digest.hex(),
+                        *([leaf.signature.as_json()] if leaf.signature is not None else []),
+                    ]
                     for leaf in self.leaves
                 ],
             }
@@ -56,19 +126,80 @@ class BatchManifest:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> BatchManifest:
-        try:
-            obj: Any = json.loads(data)
-            if obj.get("schema") != SCHEMA:
-                raise ManifestError(f"not a {SCHEMA} manifest (schema {obj.get('schema')!r})")
-            leaves = tuple(
-                Leaf(bytes.fromhex(q.removeprefix("0x")), to_checksum_address(a), bytes.fromhex(d.removeprefix("0x")))
-                for q, a, d in obj["leaves"]
-            )
-            brand_id = int(obj["brand_id"])
-        except ManifestError:
-            raise
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ManifestError(f"malformed batch manifest: {exc}") from None
-        if not leaves or any(len(leaf.question_id) != 32 or len(leaf.content_digest) != 32 for leaf in leaves):
-            raise ManifestError("a batch manifest lists at least one leaf of two 32-byte hashes and an address")
+        brand_id, raw = load_manifest(data, SCHEMA, "batch", "leaves", "leaf")
+        with parsing("batch"):
+            leaves = tuple(_answer_leaf(item) for item in raw)
         return cls(brand_id, leaves)
+
+
+def _answer_leaf(item: list[Any]) -> Leaf:
+    question, advocate, digest, *signed = item
+    signature = None
+    if signed:
+        (fields,) = signed
+        signature = LeafSignature.from_json(fields)
+    return Leaf(_hash32(question), to_checksum_address(advocate), _hash32(digest), signature)
+
+
+@dataclass(frozen=True)
+class RatingLeaf:
+    """One rating of one answer (named by question, advocate and content digest), on behalf of a
+    rater: its kind and keyed id (a customer's pseudonym, never their id: docs/privacy.md)."""
+
+    question_id: bytes
+    advocate: str
+    content_digest: bytes
+    rating: int
+    rater_kind: RaterKind
+    rater_id: bytes
+
+    def value(self) -> tuple[bytes, str, bytes, int, int, bytes]:
+        return (self.question_id, self.advocate, self.content_digest, self.rating, int(self.rater_kind), self.rater_id)
+
+    @property
+    def answer_id(self) -> bytes:
+        return answer_id(self.question_id, self.advocate, self.content_digest)
+
+
+@dataclass(frozen=True)
+class RatingManifest:
+    brand_id: int
+    leaves: tuple[RatingLeaf, ...]
+
+    def tree(self) -> StandardMerkleTree:
+        return StandardMerkleTree.of([leaf.value() for leaf in self.leaves], RATING_LEAF_ENCODING)
+
+    def to_bytes(self) -> bytes:
+        return canonical_json(
+            {
+                "schema": RATING_SCHEMA,
+                "brand_id": self.brand_id,
+                "leaves": [
+                    [
+                        "0x" + leaf.question_id.hex(),
+                        leaf.advocate,
+                        "0x" + leaf.content_digest.hex(),
+                        leaf.rating,
+                        int(leaf.rater_kind),
+                        "0x" + leaf.rater_id.hex(),
+                    ]
+                    for leaf in self.leaves
+                ],
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> RatingManifest:
+        brand_id, raw = load_manifest(data, RATING_SCHEMA, "rating batch", "leaves", "leaf")
+        with parsing("rating batch"):
+            leaves = tuple(_rating_leaf(item) for item in raw)
+        return cls(brand_id, leaves)
+
+
+def _rating_leaf(item: list[Any]) -> RatingLeaf:
+    question, advocate, digest, rating, kind, rater = item
+    if not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise ManifestError(f"a rating is 1 to 5, not {rating!r}")
+    return RatingLeaf(
+        _hash32(question), to_checksum_address(advocate), _hash32(digest), rating, RaterKind(int(kind)), _hash32(rater)
+    )

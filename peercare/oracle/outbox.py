@@ -23,6 +23,7 @@ GAS_LIMITS: Mapping[OutboxKind, int] = {
     OutboxKind.RELAY_WITHDRAWAL: 150_000,
     OutboxKind.ANCHOR_BATCH: 150_000,
     OutboxKind.ANCHOR_ROUTING: 100_000,  # one brand check and one event: nothing is stored
+    OutboxKind.ANCHOR_RATINGS: 100_000,  # the same for ratings
     OutboxKind.ACCEPT: 200_000,
     OutboxKind.RATE: 150_000,
     # `publishRoot` writes two fresh slots and emits one event: 93,652 gas measured on anvil.

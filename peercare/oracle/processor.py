@@ -23,6 +23,7 @@ doubling, at most an hour), so an oracle that lost its role does not spend gas i
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -37,14 +38,14 @@ from web3 import Web3
 
 from peercare.chain.deployment import Deployment
 from peercare.content.cid import digest_from_cid
-from peercare.content.document import Conversation, Message
+from peercare.content.document import Conversation, Message, canonical_json
 from peercare.content.store import Store
 from peercare.content.vault import Vault
 from peercare.core.enums import OutboxKind, RaterKind
 from peercare.core.hex import hexed
 from peercare.core.ledger_ids import answer_id, question_id, short_string
 from peercare.core.merkle import StandardMerkleTree
-from peercare.core.typed_data import answer_typed_data, recover_signer
+from peercare.core.typed_data import is_answer_signature_valid
 from peercare.db.database import Database
 from peercare.db.tables.oracle import (
     Answer,
@@ -57,7 +58,8 @@ from peercare.db.tables.oracle import (
     SentRating,
     WebhookEvent,
 )
-from peercare.db.tables.projections import BatchAnchored, IndexedBlock, IndexerCursor
+from peercare.db.tables.projections import BatchAnchored
+from peercare.oracle.anchor_failures import failed_for_good, recovery_due_ms
 from peercare.oracle.deliveries.clients import is_delivered_by_peercare
 from peercare.oracle.events import (
     CommentAdded,
@@ -67,18 +69,15 @@ from peercare.oracle.events import (
     TicketSolved,
     event_from_json,
 )
-from peercare.oracle.manifest import BatchManifest, Leaf
+from peercare.oracle.manifest import BatchManifest, Leaf, LeafSignature
 from peercare.oracle.outbox import enqueue, enqueue_once
+from peercare.oracle.rating_batches import RatingBatcher
 from peercare.oracle.swarm_credit import committed_shares
 
 log = logging.getLogger("peercare.oracle.processor")
 
 URGENT = "urgent"  # a ticket's priority (lowercased by every source) that escalates its question at once
 DEFER_LIMIT_MS = 3_600_000  # an event still waiting for its ticket after an hour fails
-#: Back-off before recovering a brand's n-th failed anchor in a row: none for the first, then 30 s,
-#: doubling, at most an hour (a revoked oracle signer would otherwise re-anchor in a loop).
-RECOVERY_BACKOFF_MS = 30_000
-RECOVERY_BACKOFF_MAX_MS = 3_600_000
 LANGUAGE_UNDETERMINED = "und"  # BCP 47: ticketing webhooks do not say which language
 
 
@@ -128,6 +127,8 @@ class Processor:
         batch_size: int = 256,
         batch_max_age_s: float = 2.0,
         max_events_per_step: int = 200,
+        relay_signed_answers: bool = False,
+        rate_in_batches: bool = True,
         clock: Any = time.time,
     ) -> None:
         self.database = database
@@ -141,7 +142,18 @@ class Processor:
         self.batch_size = batch_size
         self.batch_max_age_ms = int(batch_max_age_s * 1000)
         self.max_events_per_step = max_events_per_step
+        self.relay_signed_answers = relay_signed_answers
+        self.rate_in_batches = rate_in_batches
         self.clock = clock
+        self.rating_batches = RatingBatcher(
+            public_store,
+            self.ledger.address,
+            lambda brand_id, root, size, digest: self.ledger.encode_abi(
+                "anchorRatingBatch", args=[brand_id, root, size, digest]
+            ),
+            batch_size=batch_size,
+            batch_max_age_ms=self.batch_max_age_ms,
+        )
         self._trees: dict[str, StandardMerkleTree] = {}
         self._stored: dict[bytes, str] = {}  # canonical conversation -> sealed CID, within a step
         self._pseudonyms: dict[tuple[int, str, str], bytes] = {}  # (brand, source, person) -> rater id
@@ -174,7 +186,9 @@ class Processor:
                     for row in waiting:
                         self._handle_row(session, row, now, retry=True)
             recovered = self._recover_failed_batches(session, now)
+            recovered += self.rating_batches.recover_failed(session, now)
             sealed = self._seal_due_batches(session, now)
+            sealed += self.rating_batches.seal_due(session, now)  # after the answers they rate
         self._stored.clear()
         self._pseudonyms.clear()  # an erasure between steps must not find its pseudonym cached here
         return len(events) + recovered + sealed
@@ -348,27 +362,29 @@ class Processor:
         )
         note = None
         if event.signature is not None:
-            signature = bytes.fromhex(event.signature.signature[2:])
-            typed = answer_typed_data(
+            signed = event.signature
+            signature = bytes.fromhex(signed.signature[2:])
+            if is_answer_signature_valid(
                 chain_id=self.chain_id,
                 ledger=self.ledger.address,
                 question_id=qid,
                 content_digest=digest,
-                nonce=event.signature.nonce,
-                deadline=event.signature.deadline,
-            )
-            try:
-                signer = recover_signer(typed, signature)
-            except Exception:  # malformed signature bytes: eth-keys raises several types
-                signer = None
-            if signer == wallet:
-                signed = (qid, digest, wallet, event.signature.nonce, event.signature.deadline)
-                data = self.ledger.encode_abi("submitAnswerWithSig", args=[signed, signature])
-                answer.outbox_id = self._queue(session, OutboxKind.RELAY_ANSWER, brand.id, data).id
+                advocate=wallet,
+                nonce=signed.nonce,
+                deadline=signed.deadline,
+                signature=signature,
+            ):
+                answer.signature = canonical_json(
+                    LeafSignature(signed.nonce, signed.deadline, signature).as_json()
+                ).decode()
+                if self.relay_signed_answers:  # else its batch's manifest carries the signature
+                    struct = (qid, digest, wallet, signed.nonce, signed.deadline)
+                    data = self.ledger.encode_abi("submitAnswerWithSig", args=[struct, signature])
+                    answer.outbox_id = self._queue(session, OutboxKind.RELAY_ANSWER, brand.id, data).id
             else:
                 note = (
-                    f"the advocate's signature does not recover to {wallet} over this answer's digest "
-                    f"{hexed(digest)}; the answer is anchored in a batch instead of relayed"
+                    f"the advocate's signature does not verify as {wallet}'s over this answer's digest "
+                    f"{hexed(digest)}; the answer is anchored in a batch without it"
                 )
         session.add(answer)
         self._known.comments.add((question.question_id, event.comment_id))
@@ -420,20 +436,26 @@ class Processor:
             )
         ):
             return Outcome("this rater rated this answer before; the ledger keeps the first rating")
-        ref = self._answer_ref(session, answer)
-        data = self.ledger.encode_abi(
-            "rateAnswer", args=[ref, event.rating, int(RaterKind.CUSTOMER), bytes.fromhex(rater[2:])]
+        rating = SentRating(
+            answer_id=answer.answer_id,
+            rater_kind=RaterKind.CUSTOMER,
+            rater_id=rater,
+            rating=event.rating,
+            brand_id=question.brand_id,
+            created_at_ms=self._now_ms(),
         )
-        outbox = self._queue(session, OutboxKind.RATE, question.brand_id, data, self._proof_steps(answer))
-        session.add(
-            SentRating(
-                answer_id=answer.answer_id,
-                rater_kind=RaterKind.CUSTOMER,
-                rater_id=rater,
-                rating=event.rating,
-                outbox_id=outbox.id,
+        if self.rate_in_batches:
+            if answer.outbox_id is None and answer.batch_id is None:  # its batch goes on chain first
+                self._seal(session, answer.brand_id, self._unbatched(session, answer.brand_id, answer))
+        else:
+            ref = self._answer_ref(session, answer)
+            data = self.ledger.encode_abi(
+                "rateAnswer", args=[ref, event.rating, int(RaterKind.CUSTOMER), bytes.fromhex(rater[2:])]
             )
-        )
+            rating.outbox_id = self._queue(
+                session, OutboxKind.RATE, question.brand_id, data, self._proof_steps(answer)
+            ).id
+        session.add(rating)
         return Outcome()
 
     # ------------------------------------------------------------------ answers and batches
@@ -504,7 +526,13 @@ class Processor:
         manifest = BatchManifest(
             brand_id,
             tuple(
-                Leaf(bytes.fromhex(a.question_id[2:]), a.advocate, bytes.fromhex(a.content_digest[2:])) for a in answers
+                Leaf(
+                    bytes.fromhex(a.question_id[2:]),
+                    a.advocate,
+                    bytes.fromhex(a.content_digest[2:]),
+                    None if a.signature is None else LeafSignature.from_json(json.loads(a.signature)),
+                )
+                for a in answers
             ),
         )
         cid = self.public_store.put(manifest.to_bytes())
@@ -557,9 +585,9 @@ class Processor:
         ).all()
         recovered = 0
         for batch, anchor in dead:
-            if not self._failed_for_good(session, anchor) or self._anchored_on_chain(session, batch):
+            if not failed_for_good(session, anchor) or self._anchored_on_chain(session, batch):
                 continue
-            if now < self._recovery_due_ms(session, anchor):
+            if now < recovery_due_ms(session, anchor):
                 continue
             session.execute(
                 update(Answer)
@@ -580,18 +608,6 @@ class Processor:
             recovered += 1
         return recovered
 
-    def _failed_for_good(self, session: Session, row: OutboxTx) -> bool:
-        """Whether a FAILED row can no longer be mined: refused by the node (never mined), or
-        reverted in a block the indexer has passed and still holds (the signer re-checks a failure
-        until it is `confirmations` deep: a reorganisation may replay it elsewhere)."""
-        if row.block_number is None:
-            return True
-        cursor = session.get(IndexerCursor, 1)
-        if cursor is None or cursor.block_number < row.block_number:
-            return False
-        indexed = session.get(IndexedBlock, row.block_number)
-        return indexed is None or indexed.hash == (row.block_hash or "").lower()
-
     @staticmethod
     def _anchored_on_chain(session: Session, batch: AnswerBatch) -> bool:
         """Whether the chain holds this brand's batch with this root anyway (anchored by another
@@ -600,34 +616,6 @@ class Processor:
             select(BatchAnchored.id).where(BatchAnchored.brand_id == batch.brand_id, BatchAnchored.root == batch.root)
         )
         return found is not None
-
-    @staticmethod
-    def _recovery_due_ms(session: Session, anchor: OutboxTx) -> int:
-        """When a failed anchor may be recovered: at once for a brand's first failure in a row, then
-        after a back-off doubling with each further failure since its last anchor that landed."""
-        landed = session.scalar(
-            select(func.max(OutboxTx.id)).where(
-                OutboxTx.kind == OutboxKind.ANCHOR_BATCH,
-                OutboxTx.brand_id == anchor.brand_id,
-                OutboxTx.status.in_([OutboxStatus.MINED, OutboxStatus.CONFIRMED]),
-            )
-        )
-        failures: int = (
-            session.scalar(
-                select(func.count()).where(
-                    OutboxTx.kind == OutboxKind.ANCHOR_BATCH,
-                    OutboxTx.brand_id == anchor.brand_id,
-                    OutboxTx.status == OutboxStatus.FAILED,
-                    OutboxTx.id > (landed or 0),
-                    OutboxTx.id <= anchor.id,
-                )
-            )
-            or 0
-        )
-        if failures <= 1:
-            return 0
-        delay = min(RECOVERY_BACKOFF_MAX_MS, RECOVERY_BACKOFF_MS << min(failures - 2, 20))
-        return int(anchor.sent_at_ms or anchor.created_at_ms) + delay
 
     def _queue_dependents_again(self, session: Session, batch: AnswerBatch, anchor: OutboxTx) -> None:
         """Queue again, with a proof against the answer's new batch, each acceptance and rating of

@@ -42,6 +42,7 @@ from peercare.core.merkle import StandardMerkleTree, verify
 from peercare.db.database import Database
 from peercare.db.tables.oracle import OutboxStatus, OutboxTx
 from peercare.db.tables.routing import RouteRound, RoutingBatch
+from peercare.oracle.manifest import ManifestError, load_manifest, parsing
 from peercare.oracle.outbox import enqueue
 from peercare.routing.offers import decision_from_record
 from peercare.routing.rounds import offered
@@ -63,10 +64,6 @@ def offered_by(record: Mapping[str, Any]) -> tuple[str, ...]:
     if record.get("open") is False:
         return ()
     return tuple(offered(decision_from_record(record)))
-
-
-class ManifestError(ValueError):
-    """The bytes are not a valid routing batch manifest."""
 
 
 @dataclass(frozen=True)
@@ -145,10 +142,8 @@ class RoutingManifest:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> RoutingManifest:
-        try:
-            obj: Any = json.loads(data)
-            if obj.get("schema") != SCHEMA:
-                raise ManifestError(f"not a {SCHEMA} manifest (schema {obj.get('schema')!r})")
+        brand_id, raw = load_manifest(data, SCHEMA, "routing", "rounds", "round")
+        with parsing("routing"):
             rounds = tuple(
                 AnchoredRound(
                     bytes.fromhex(r["question_id"].removeprefix("0x")),
@@ -158,14 +153,9 @@ class RoutingManifest:
                     tuple(to_checksum_address(a) for a in r["offered"]),
                     str(r["record"]),
                 )
-                for r in obj["rounds"]
+                for r in raw
             )
-            brand_id = int(obj["brand_id"])
-        except ManifestError:
-            raise
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ManifestError(f"malformed routing manifest: {exc}") from None
-        if not rounds or any(len(r.question_id) != 32 or len(r.commitment) != 32 for r in rounds):
+        if any(len(r.question_id) != 32 or len(r.commitment) != 32 for r in rounds):
             raise ManifestError("a routing manifest lists at least one round of a 32-byte question id and commitment")
         return cls(brand_id, rounds)
 

@@ -17,7 +17,8 @@ from peercare.content.errors import ContentError
 from peercare.core.ledger_ids import ROUTING_LEAF_ENCODING
 from peercare.db.tables import projections as ix
 from peercare.db.tables.routing import RouteRound, RoutingBatch
-from peercare.routing.anchors import ManifestError, offer_proof
+from peercare.oracle.manifest import ManifestError
+from peercare.routing.anchors import offer_proof
 
 router = APIRouter(prefix="/api/v1", tags=["routing"])
 

@@ -32,7 +32,8 @@ from peercare.content.errors import ContentError
 from peercare.content.store import EveryStore
 from peercare.core.hex import hexed, unhex
 from peercare.db.tables import projections as ix
-from peercare.routing.anchors import AnchoredRound, ManifestError, RoutingManifest
+from peercare.oracle.manifest import ManifestError
+from peercare.routing.anchors import AnchoredRound, RoutingManifest
 from peercare.routing.live import Epochs, check_route
 from peercare.routing.offers import BPS, decision_from_record
 

@@ -119,19 +119,29 @@ class Answer(Base):
     created_at_ms: Mapped[int]
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("answer_batches.id"))
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    # The advocate's EIP-712 signature when there is a valid one (`manifest.LeafSignature.as_json`,
+    # canonical JSON): carried in the batch manifest, or relayed when the oracle relays signed answers.
+    signature: Mapped[str | None] = mapped_column(Text)
 
 
 class SentRating(Base):
-    """A rating sent to the chain; the ledger takes one per (answer, rater kind, rater)."""
+    """A rating sent to the chain: in a Merkle batch of ratings (`batch_id`, the default) or by
+    `rateAnswer` (`outbox_id`); one per (answer, rater kind, rater), as the oracle's rule."""
 
     __tablename__ = "ratings"
-    __table_args__ = (UniqueConstraint("answer_id", "rater_kind", "rater_id"),)
+    __table_args__ = (
+        UniqueConstraint("answer_id", "rater_kind", "rater_id"),
+        Index("ix_ratings_pending_batch", "batch_id", "outbox_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     answer_id: Mapped[str] = mapped_column(ForeignKey("answers.answer_id"))
     rater_kind: Mapped[int]  # IPeerCareLedger.RaterKind
     rater_id: Mapped[str] = mapped_column(HASH)
     rating: Mapped[int]
-    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("rating_batches.id"))
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id"))  # null only for rows before batches
+    created_at_ms: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class AnswerBatch(Base):
@@ -139,6 +149,20 @@ class AnswerBatch(Base):
     content store under `manifest_cid`."""
 
     __tablename__ = "answer_batches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"))
+    root: Mapped[str] = mapped_column(HASH, unique=True)
+    size: Mapped[int]
+    manifest_cid: Mapped[str] = mapped_column(String(100))
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    created_at_ms: Mapped[int]
+
+
+class RatingBatch(Base):
+    """A Merkle batch of ratings, anchored by one `anchorRatingBatch`. Its manifest (the leaves) is
+    in the content store under `manifest_cid`."""
+
+    __tablename__ = "rating_batches"
     id: Mapped[int] = mapped_column(primary_key=True)
     brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"))
     root: Mapped[str] = mapped_column(HASH, unique=True)

@@ -122,6 +122,22 @@ class BatchAnchored(_EventRow, Base):
     manifest_status: Mapped[str] = mapped_column(String(16))
 
 
+class RatingBatchAnchored(_EventRow, Base):
+    """`RatingBatchAnchored`, with what became of its manifest (as `BatchAnchored`)."""
+
+    __tablename__ = "ix_rating_batches"
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index"),
+        Index("ix_ix_rating_batches_brand_id", "brand_id"),
+        Index("ix_ix_rating_batches_manifest_status", "manifest_status"),
+    )
+    root: Mapped[str] = mapped_column(HASH, index=True)
+    brand_id: Mapped[int]
+    size: Mapped[int]
+    manifest_digest: Mapped[str] = mapped_column(HASH)
+    manifest_status: Mapped[str] = mapped_column(String(16))
+
+
 class RoutingBatchAnchoredRow(_EventRow, Base):
     """`RoutingBatchAnchored`: a batch of a brand's routing decisions (`peercare.routing.anchors`)."""
 
@@ -134,16 +150,23 @@ class RoutingBatchAnchoredRow(_EventRow, Base):
 
 
 class AnswerRated(_EventRow, Base):
-    """`AnswerRated`."""
+    """A rating: `AnswerRated` (`batch_root` null, `leaf_index` 0), or a leaf of an anchored rating
+    batch whose manifest matched its root and that the indexer admitted (`leaf_index`: position in
+    the manifest). One row per (answer, rater kind, rater): a repeat is left out."""
 
     __tablename__ = "ix_ratings"
-    __table_args__ = (UniqueConstraint("tx_hash", "log_index"), Index("ix_ix_ratings_advocate", "advocate"))
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index", "leaf_index"),
+        Index("ix_ix_ratings_advocate", "advocate"),
+    )
     answer_id: Mapped[str] = mapped_column(HASH, index=True)
     question_id: Mapped[str] = mapped_column(HASH, index=True)
     advocate: Mapped[str] = mapped_column(ADDRESS)
     rating: Mapped[int]
     rater_kind: Mapped[str] = mapped_column(String(16))  # customer | peer_advocate | brand_expert
     rater_id: Mapped[str] = mapped_column(HASH)
+    batch_root: Mapped[str | None] = mapped_column(HASH)
+    leaf_index: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Acceptance(_EventRow, Base):
@@ -235,6 +258,7 @@ PROJECTIONS: tuple[type[_EventRow], ...] = (
     AnswerRow,
     BatchAnchored,
     RoutingBatchAnchoredRow,
+    RatingBatchAnchored,
     AnswerRated,
     Acceptance,
     RewardCredit,

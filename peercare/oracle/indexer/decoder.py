@@ -27,6 +27,7 @@ PROJECTED_EVENTS = {
         "AnswerRecorded",
         "AnswerBatchAnchored",
         "RoutingBatchAnchored",
+        "RatingBatchAnchored",
         "AnswerRated",
         "AnswerAccepted",
         "RewardCredited",

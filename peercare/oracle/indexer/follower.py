@@ -37,6 +37,8 @@ from peercare.oracle.indexer.chunks import chunks
 from peercare.oracle.indexer.decoder import LogDecoder
 from peercare.oracle.indexer.errors import IndexerError
 from peercare.oracle.indexer.manifests import (
+    ANSWER_BATCH,
+    RATING_BATCH,
     ContentSource,
     Manifest,
     ManifestKey,
@@ -178,9 +180,9 @@ class Indexer:
         manifests = {}
         for entry in logs:
             spec = self._decoder.spec(entry)
-            if spec is not None and spec.name == "AnswerBatchAnchored":
+            if spec is not None and spec.name in (ANSWER_BATCH, RATING_BATCH):
                 v = spec.decode(entry["topics"], entry["data"])
-                key = (v["manifestDigest"], v["batchRoot"], v["size"], v["brandId"])
+                key = (spec.name, v["manifestDigest"], v["batchRoot"], v["size"], v["brandId"])
                 manifests[key] = read_manifest(self.content_store, *key)
         return _Fetched(cursor, logs, last, self._headers(range(cursor + 1, last + 1)), manifests)
 

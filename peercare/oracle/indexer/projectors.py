@@ -28,14 +28,29 @@ from peercare.db.tables.projections import (
     PoolMovementKind,
     QuestionExpiry,
     QuestionPosted,
+    RatingBatchAnchored,
     ReputationRoot,
     RewardCredit,
     RoutingBatchAnchoredRow,
 )
-from peercare.oracle.indexer.admission import admitted_answers, posted_brands
+from peercare.oracle.indexer.admission import (
+    admitted_answers,
+    admitted_ratings,
+    earlier_ratings,
+    posted_brands,
+    rating_key,
+)
 from peercare.oracle.indexer.decoder import PROJECTED_EVENTS
 from peercare.oracle.indexer.errors import IndexerError
-from peercare.oracle.indexer.manifests import ContentSource, Manifest, ManifestKey, batch_answers
+from peercare.oracle.indexer.manifests import (
+    ANSWER_BATCH,
+    RATING_BATCH,
+    ContentSource,
+    Manifest,
+    ManifestKey,
+    batch_leaves,
+    log,
+)
 
 Rows = dict[type[Any], list[dict[str, Any]]]  # projection table -> rows to insert
 
@@ -50,6 +65,7 @@ class Projection:
     rows: Rows = field(default_factory=lambda: defaultdict(list))
     brand_of_question: dict[str, int] = field(default_factory=dict)  # of the questions posted in the step
     payouts: list[dict[str, Any]] = field(default_factory=list)  # without their brand until `finish`
+    rated_in_step: set[tuple[str, str, str]] = field(default_factory=set)  # (answer, rater kind, rater)
 
     def finish(self, start_block: int) -> Rows:
         """The rows, the payouts completed with their question's brand."""
@@ -136,7 +152,7 @@ def answer_batch_anchored(out: Projection, at: dict[str, Any], v: dict[str, Any]
         "size": v["size"],
         "manifest_digest": v["manifestDigest"],
     }
-    status, answers = batch_answers(out.content_store, batch, out.manifests)
+    status, answers = batch_leaves(out.content_store, ANSWER_BATCH, batch, out.manifests)
     out.rows[BatchAnchored].append(batch | {"manifest_status": status})
     out.rows[AnswerRow].extend(admitted_answers(out.session, batch, answers, out.brand_of_question))
 
@@ -153,18 +169,38 @@ def routing_batch_anchored(out: Projection, at: dict[str, Any], v: dict[str, Any
     out.rows[RoutingBatchAnchoredRow].append(at | batch)
 
 
-def answer_rated(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
-    out.rows[AnswerRated].append(
-        at
-        | {
-            "answer_id": v["answerId"],
-            "question_id": v["questionId"],
-            "advocate": v["advocate"],
-            "rating": v["rating"],
-            "rater_kind": _rater_kind(v["raterKind"]),
-            "rater_id": v["raterId"],
-        }
+def rating_batch_anchored(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
+    batch = at | {
+        "root": v["batchRoot"],
+        "brand_id": v["brandId"],
+        "size": v["size"],
+        "manifest_digest": v["manifestDigest"],
+    }
+    status, ratings = batch_leaves(out.content_store, RATING_BATCH, batch, out.manifests)
+    out.rows[RatingBatchAnchored].append(batch | {"manifest_status": status})
+    out.rows[AnswerRated].extend(
+        admitted_ratings(out.session, batch, ratings, out.brand_of_question, out.rated_in_step)
     )
+
+
+def answer_rated(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
+    row = at | {
+        "answer_id": v["answerId"],
+        "question_id": v["questionId"],
+        "advocate": v["advocate"],
+        "rating": v["rating"],
+        "rater_kind": _rater_kind(v["raterKind"]),
+        "rater_id": v["raterId"],
+        "batch_root": None,
+        "leaf_index": 0,
+    }
+    # The ledger refuses a direct repeat, not one of a batched rating: the earliest counts.
+    key = rating_key(row)
+    if key in out.rated_in_step or key in earlier_ratings(out.session, [row["answer_id"]]):
+        log.warning("rating of %s in tx %s repeats an earlier one by the same rater: left out", key[0], at["tx_hash"])
+        return
+    out.rated_in_step.add(key)
+    out.rows[AnswerRated].append(row)
 
 
 def answer_accepted(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
@@ -213,6 +249,7 @@ PROJECTORS: dict[str, Projector] = {
     "AnswerRecorded": answer_recorded,
     "AnswerBatchAnchored": answer_batch_anchored,
     "RoutingBatchAnchored": routing_batch_anchored,
+    "RatingBatchAnchored": rating_batch_anchored,
     "AnswerRated": answer_rated,
     "AnswerAccepted": answer_accepted,
     "RewardCredited": reward_credited,

@@ -171,6 +171,12 @@ def test_gas_and_failures_are_what_the_chain_says(first_run: dict[str, Any], cha
     receipts = [chain.w3.eth.get_transaction_receipt(HexStr(tx_hash)) for _, _, tx_hash in rows if tx_hash]
     assert all(r["status"] == 1 for r in receipts)
     assert first_run["chain"]["gas_used"] == sum(r["gasUsed"] for r in receipts)
+    gas = first_run["gas"]
+    assert gas["total"] == first_run["chain"]["gas_used"]
+    assert gas["per_question"] == gas["total"] // first_run["chain"]["questions"]
+    assert gas["per_accepted_question"] == gas["total"] // first_run["chain"]["acceptances"]
+    assert sum(kind["gas"] for kind in gas["by_kind"].values()) == gas["total"]
+    assert sum(kind["writes"] for kind in gas["by_kind"].values()) == len(rows)
     assert (first_run["chain"]["failed_events"], first_run["chain"]["failed_writes"]) == (0, 0)
 
 

@@ -29,6 +29,7 @@ from peercare.core.merkle import verify
 from peercare.core.typed_data import answer_typed_data, sign_answer
 from peercare.db.base import Base
 from peercare.db.database import Database
+from peercare.db.tables import projections as ix
 from peercare.db.tables.oracle import (
     Answer,
     AnswerBatch,
@@ -36,6 +37,7 @@ from peercare.db.tables.oracle import (
     OutboxStatus,
     OutboxTx,
     Question,
+    RatingBatch,
     SentRating,
     WebhookEvent,
 )
@@ -43,7 +45,7 @@ from peercare.db.tables.routing import Offer, RouteRound
 from peercare.oracle.brands import configure_brand
 from peercare.oracle.erasure import ErasureRefused, erase_customer
 from peercare.oracle.indexer import Indexer
-from peercare.oracle.manifest import BatchManifest
+from peercare.oracle.manifest import BatchManifest, RatingManifest
 from peercare.oracle.processor import Processor, answer_conversation
 from peercare.oracle.signer import Signer
 from tests.support.devchain import DevLedger, dev_account
@@ -278,13 +280,19 @@ def test_solving_seals_the_pending_batch_first_and_accepts_with_a_valid_proof(
     assert verify(ref["batchRoot"], ANSWER_LEAF_ENCODING, leaf, ref["proof"])
 
 
-def test_a_second_solve_or_a_repeated_rating_queues_nothing(processor: Processor, database: Database) -> None:
+def test_a_second_solve_or_a_repeated_rating_queues_nothing(
+    processor: Processor, database: Database, clock: Clock
+) -> None:
     store(database, ticket(1), comment(1, 1, "adv", ADVOCATE.address), solved(1), rated(1, 5))
     processor.step()
+    clock.now += 3  # the rating's batch is due
+    processor.step()
     before = [r.kind for r in outbox(database)]
-    assert before == ["post_question", "anchor_batch", "accept", "rate"]
+    assert before == ["post_question", "anchor_batch", "accept", "anchor_ratings"]
     again = solved(1) | {"event_key": "t1solved-again"}
     store(database, again, rated(1, 1) | {"event_key": "t1rated-again"})
+    processor.step()
+    clock.now += 3
     processor.step()
     assert [r.kind for r in outbox(database)] == before
     notes = statuses(database)
@@ -314,9 +322,30 @@ def _signed_comment(processor: Processor, dev: DevLedger, key: Any, signer_key: 
     return comment(1, 1, "adv", key.address, signature={"nonce": 0, "deadline": 2_000_000_000, "signature": signature})
 
 
-def test_an_answer_signed_by_its_advocate_is_relayed_with_the_signature(
+def test_an_answer_signed_by_its_advocate_is_batched_with_its_signature_in_the_manifest(
+    processor: Processor, database: Database, dev_ledger_session: DevLedger, clock: Clock
+) -> None:
+    """By default a signed answer costs a batch leaf, not a transaction: the manifest carries the
+    advocate's signature, which the ledger's view (and the audit) verify on demand."""
+    store(database, ticket(1), _signed_comment(processor, dev_ledger_session, ADVOCATE, ADVOCATE))
+    processor.step()
+    clock.now += 3
+    processor.step()
+    rows = outbox(database)
+    assert [r.kind for r in rows] == ["post_question", "anchor_batch"]
+    with database.read() as session:
+        batch = session.scalars(select(AnswerBatch)).one()
+    (leaf,) = BatchManifest.from_bytes(processor.public_store.get(batch.manifest_cid)).leaves
+    assert leaf.advocate == ADVOCATE.address and leaf.signature is not None
+    signed = (leaf.question_id, leaf.content_digest, leaf.advocate, leaf.signature.nonce, leaf.signature.deadline)
+    assert dev_ledger_session.ledger.functions.isAnswerSignatureValid(signed, leaf.signature.signature).call()
+    assert statuses(database)["t1c1"] == (EventStatus.DONE, None)
+
+
+def test_an_answer_signed_by_its_advocate_is_relayed_with_the_signature_when_the_oracle_relays(
     processor: Processor, database: Database, dev_ledger_session: DevLedger
 ) -> None:
+    processor.relay_signed_answers = True  # `peercare oracle run --relay-signed-answers`
     store(database, ticket(1), _signed_comment(processor, dev_ledger_session, ADVOCATE, ADVOCATE))
     processor.step()
     rows = outbox(database)
@@ -334,7 +363,11 @@ def test_an_answer_with_someone_elses_signature_is_batched_with_a_note(
     processor.step()
     assert [r.kind for r in outbox(database)] == ["post_question", "anchor_batch"]
     status, note = statuses(database)["t1c1"]
-    assert status == EventStatus.DONE and note is not None and "does not recover to" in note
+    assert status == EventStatus.DONE and note is not None and "does not verify as" in note
+    with database.read() as session:
+        batch = session.scalars(select(AnswerBatch)).one()
+    (leaf,) = BatchManifest.from_bytes(processor.public_store.get(batch.manifest_cid)).leaves
+    assert leaf.signature is None  # a signature that is not the author's is not published as theirs
 
 
 def test_every_outbox_row_calls_the_ledger(
@@ -398,7 +431,9 @@ def test_answers_of_a_batch_whose_anchor_failed_on_chain_go_into_a_new_batch_and
     """Attack (and plain bad luck): a batch's anchor reverts on chain. The oracle marked it FAILED
     and its answers stayed tied to it; the acceptance and rating proving against it failed too, and
     the advocate was never paid. Now the answers go into a new batch, anchored again, and the
-    acceptance and rating are queued again after it with proofs against the new batch."""
+    acceptance and rating are queued again after it with proofs against the new batch. (Ratings by
+    `rateAnswer`, which proves the answer; a rating batch names the answer without a proof.)"""
+    processor.rate_in_batches = False
     store(database, ticket(1))
     processor.step()
     chain_loop(settled)
@@ -467,6 +502,92 @@ def test_an_anchor_that_failed_because_the_batch_is_on_chain_anyway_is_not_ancho
     assert (rows[1].error or "").startswith("BatchAlreadyAnchored")
     assert processor.step() == 0
     assert len(outbox(database)) == 3
+
+
+# ------------------------------------------------------------------ ratings in batches
+
+
+def test_ratings_are_anchored_in_one_batch_and_indexed_as_rateanswer_would_record_them(
+    processor: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any, clock: Clock, vault: Vault
+) -> None:
+    """Three ratings, one transaction: the batch's leaves become the same rating rows as three
+    `rateAnswer` calls would (answer, question, advocate, rating, rater kind, keyed rater id), so
+    reputation reads the same history; a direct rating still works beside them."""
+    store(
+        database,
+        ticket(1),
+        ticket(2),
+        comment(1, 1, "adv", ADVOCATE.address),
+        comment(2, 1, "adv2", ADVOCATE_2.address),
+    )
+    store(database, rated_by(5, 1, "customer-1"), rated_by(2, 2, "customer-2"), rated_by(4, 1, "customer-3"))
+    processor.step()
+    clock.now += 3
+    processor.step()
+    processor.rate_in_batches = False  # the direct path, for a caller who wants one transaction
+    store(database, rated_by(1, 2, "customer-4"))
+    processor.step()
+    rows = chain_loop(lambda rows: settled(rows) and len(indexed_raters(database)) == 4)
+
+    assert [r.kind for r in rows if r.kind in ("anchor_ratings", "rate")] == ["anchor_ratings", "rate"]
+    assert {r.status for r in rows} <= {OutboxStatus.MINED, OutboxStatus.CONFIRMED}
+    with database.read() as session:
+        sent = {r.rater_id: r for r in session.scalars(select(SentRating))}
+        answers = {a.answer_id: a for a in session.scalars(select(Answer))}
+        batch = session.scalars(select(RatingBatch)).one()
+        indexed = session.scalars(select(ix.AnswerRated).order_by(ix.AnswerRated.id)).all()
+    assert [(row.batch_root, row.leaf_index) for row in indexed] == [
+        (batch.root, 0),
+        (batch.root, 1),
+        (batch.root, 2),
+        (None, 0),
+    ]
+    for row in indexed:
+        rating = sent[row.rater_id]
+        answer = answers[rating.answer_id]
+        assert (row.answer_id, row.question_id, row.advocate, row.rating, row.rater_kind) == (
+            answer.answer_id,
+            answer.question_id,
+            answer.advocate,
+            rating.rating,
+            "customer",
+        )
+    assert [row.rater_id for row in indexed] == [
+        hexed(vault.keys.pseudonym(1, "generic", who))
+        for who in ("customer-1", "customer-2", "customer-3", "customer-4")
+    ]
+    manifest = RatingManifest.from_bytes(processor.public_store.get(batch.manifest_cid))
+    assert manifest.tree().root == bytes.fromhex(batch.root[2:]) and len(manifest.leaves) == 3
+
+
+def test_ratings_of_a_batch_whose_anchor_failed_go_into_a_new_batch(
+    processor: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any, clock: Clock
+) -> None:
+    """A rating batch's anchor reverts on chain (the oracle lost its role for a while): its ratings
+    are anchored again, once the role is back, and counted once."""
+    store(database, ticket(1), comment(1, 1, "adv", ADVOCATE.address), rated_by(4, 1, "customer-1"))
+    processor.step()  # the rating seals its answer's batch at once: the answer goes on chain first
+    chain_loop(settled)
+    set_oracle(dev_ledger, False)
+    clock.now += 3
+    processor.step()
+    failed = chain_loop(settled)
+    assert [r.kind for r in failed] == ["post_question", "anchor_batch", "anchor_ratings"]
+    assert failed[2].status == OutboxStatus.FAILED
+    assert (failed[2].error or "").startswith("NotBrandOracle")
+    set_oracle(dev_ledger, True)
+
+    processor.step()
+
+    rows = chain_loop(lambda rows: settled(rows) and len(rows) == 4)
+    assert [r.kind for r in rows[3:]] == ["anchor_ratings"]
+    assert rows[3].status in (OutboxStatus.MINED, OutboxStatus.CONFIRMED)
+    assert len(indexed_raters(database)) == 1
+    with database.read() as session:
+        batch = session.scalars(select(RatingBatch)).one()  # the same root: the same row, anchored again
+        assert batch.outbox_id == rows[3].id
+    assert processor.step() == 0  # recovered once: nothing more to queue
+    assert len(outbox(database)) == 4
 
 
 def swarm_round(database: Database, ticket_number: int, shares: list[tuple[str, int]], round_number: int = 0) -> None:
@@ -566,10 +687,11 @@ def unkeyed_forms(identifier: str) -> list[bytes]:
 
 def everything_public(dev: DevLedger, database: Database, processor: Processor) -> bytes:
     """Every byte the oracle made public: its transactions' calldata, the ledger's logs and the
-    answer batches' manifests."""
+    answer and rating batches' manifests."""
     with database.read() as session:
         calldata = [bytes.fromhex(row.data[2:]) for row in session.scalars(select(OutboxTx))]
-        manifests = [processor.public_store.get(b.manifest_cid) for b in session.scalars(select(AnswerBatch))]
+        batches = [*session.scalars(select(AnswerBatch)), *session.scalars(select(RatingBatch))]
+        manifests = [processor.public_store.get(b.manifest_cid) for b in batches]
     logs = dev.w3.eth.get_logs({"fromBlock": dev.deployment.deployed_at_block, "address": dev.ledger.address})
     logged = [bytes(log["data"]) + b"".join(bytes(t) for t in log["topics"]) for log in logs]
     return b"|".join(calldata + logged + manifests)
@@ -579,32 +701,47 @@ def rated_by(rating: int, ticket_number: int, rater: str) -> dict[str, Any]:
     return rated(ticket_number, rating, rater) | {"event_key": f"t{ticket_number}rated-{rater}"}
 
 
+def indexed_raters(database: Database) -> list[bytes]:
+    """The rater ids of the ratings the indexer admitted, in chain order."""
+    with database.read() as session:
+        rows = session.scalars(
+            select(ix.AnswerRated).order_by(
+                ix.AnswerRated.block_number, ix.AnswerRated.log_index, ix.AnswerRated.leaf_index
+            )
+        )
+        return [bytes.fromhex(row.rater_id[2:]) for row in rows]
+
+
 def test_no_chain_write_or_public_manifest_holds_a_customers_id_or_an_unkeyed_hash_of_it(
-    processor: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any, vault: Vault
+    processor: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any, vault: Vault, clock: Clock
 ) -> None:
     store(database, ticket(1), ticket(2) | {"requester_id": "ann@example.com"})
     store(database, comment(1, 1, "adv", ADVOCATE.address), comment(2, 1, "adv", ADVOCATE.address))
     store(database, rated_by(5, 1, "customer-1"), rated_by(4, 2, "ann@example.com"), rated_by(3, 1, "ann@example.com"))
     processor.step()
-    chain_loop(lambda rows: settled(rows) and sum(r.kind == "rate" for r in rows) == 3)
+    clock.now += 3  # the ratings' batch is due
+    processor.step()
+    chain_loop(lambda rows: settled(rows) and len(indexed_raters(database)) == 3)
 
     public = everything_public(dev_ledger, database, processor)
     for customer in CUSTOMERS:
         assert [form.hex() for form in unkeyed_forms(customer) if form in public] == []
-    raters = [log["args"]["raterId"] for log in dev_ledger.ledger.events.AnswerRated.get_logs(from_block=0)]
+    raters = indexed_raters(database)
     ann = vault.keys.pseudonym(1, "generic", "ann@example.com")
     assert raters == [vault.keys.pseudonym(1, "generic", "customer-1"), ann, ann]  # stable per person
     assert vault.keys.pseudonym(2, "generic", "ann@example.com") != ann  # unlinkable across brands
 
 
 def test_erasing_a_customer_leaves_nothing_in_the_operators_stores_that_links_them(
-    processor: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any, vault: Vault
+    processor: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any, vault: Vault, clock: Clock
 ) -> None:
     store(database, ticket(1), ticket(2) | {"requester_id": "ann@example.com"})
     store(database, comment(2, 1, "adv", ADVOCATE.address), rated_by(4, 2, "ann@example.com"))
     processor.step()
-    chain_loop(lambda rows: settled(rows) and sum(r.kind == "rate" for r in rows) == 1)
-    (rater,) = [log["args"]["raterId"] for log in dev_ledger.ledger.events.AnswerRated.get_logs(from_block=0)]
+    clock.now += 3
+    processor.step()
+    chain_loop(lambda rows: settled(rows) and len(indexed_raters(database)) == 1)
+    (rater,) = indexed_raters(database)
     with database.read() as session:
         conversation = session.scalars(select(Question.content_cid).where(Question.ticket_id == "2")).one()
 
@@ -625,11 +762,15 @@ def test_erasing_a_customer_leaves_nothing_in_the_operators_stores_that_links_th
 
     store(database, rated_by(1, 2, "ann@example.com") | {"event_key": "after-erasure"})
     processor.step()
+    clock.now += 3
+    processor.step()
     assert statuses(database)["after-erasure"] == (
         EventStatus.DONE,
         "the ticket's customer was erased on request: nothing more is recorded of them",
     )
-    assert sum(r.kind == "rate" for r in outbox(database)) == 1
+    assert sum(r.kind == "anchor_ratings" for r in outbox(database)) == 1
+    with database.read() as session:
+        assert len(session.scalars(select(SentRating)).all()) == 1
     again = erase_customer(
         database, vault, 1, "generic", "ann@example.com", erased_by="dpo@acme.example", reason="#4711"
     )
