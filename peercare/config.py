@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     api_burst: int = Field(100, ge=1, description="Requests per caller at once before the rate applies.")
     batch_size: int = Field(256, ge=1, le=10_000, description="Answers per anchored Merkle batch (flush by size).")
     batch_max_age_s: float = Field(2.0, gt=0, description="Oldest unanchored answer's age that flushes a batch.")
+    relay_signed_answers: bool = Field(
+        False,
+        description="Relay each answer its advocate signed as its own `submitAnswerWithSig` transaction "
+        "(79,000 gas each) instead of anchoring it in a batch with its signature in the manifest.",
+    )
+    rate_in_batches: bool = Field(
+        True,
+        description="Anchor ratings in Merkle batches (`anchorRatingBatch`); false: one `rateAnswer` each (58k gas).",
+    )
     confirmations: int = Field(2, ge=0, le=1000, description="Blocks below head before a write or event is final.")
     route_offers: int = Field(
         3, ge=1, le=20, description="Advocates offered a question at once in a direct round (docs/routing.md)."

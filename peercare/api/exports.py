@@ -70,7 +70,7 @@ class BatchEvent(Position):
 
 
 class RatingEvent(Position):
-    """`AnswerRated`."""
+    """A rating: `AnswerRated`, or a leaf of a rating batch (`RatingBatchAnchored`) the index admitted."""
 
     answer_id: Hex32
     question_id: Hex32
@@ -78,6 +78,8 @@ class RatingEvent(Position):
     rating: int
     rater_kind: str
     rater_id: Hex32
+    batch_root: Hex32 | None = Field(description="The rating batch's Merkle root; null for a direct rating")
+    leaf_index: int = Field(description="Position in the rating batch's manifest (0 for a direct rating)")
 
 
 class AcceptanceEvent(Position):
@@ -207,6 +209,8 @@ KINDS: tuple[Kind, ...] = (
             "rating": r.rating,
             "rater_kind": r.rater_kind,
             "rater_id": r.rater_id,
+            "batch_root": r.batch_root,
+            "leaf_index": r.leaf_index,
         },
     ),
     Kind(

@@ -41,6 +41,7 @@ from peercare.audit.checks.common import AuditError, AuditReport, Progress, Scra
 from peercare.audit.checks.content import check_content
 from peercare.audit.checks.database import check_database, start_database_check
 from peercare.audit.checks.payouts import check_payouts
+from peercare.audit.checks.ratings import check_ratings
 from peercare.audit.checks.reputation import check_reputation
 from peercare.audit.checks.routing import check_routing
 from peercare.chain.deployment import Deployment
@@ -98,19 +99,21 @@ def run_audit(
         progress(f"checking the content of {len({row.answer_id for row in index.answers})} answers")
         content = check_content(index, vault, brand_id)
         progress(f"checking {len(index.batches)} anchored batches")
-        batches = check_batches(index, public, brand_id)
+        batches = check_batches(index, public, brand_id, chain_id=deployment.chain_id, ledger=ledger.address)
         progress(f"checking {len(index.acceptances)} acceptances and {len(index.credits)} payouts")
         payouts = check_payouts(index, session, rpc, ledger, head, brand_id)
         reputation = check_reputation(session, public, progress)
         progress(f"checking {len(index.routing_batches)} routing batches")
         routing = check_routing(index, session, public, brand_id)
+        progress(f"checking {len(index.rating_batches)} rating batches")
+        ratings = check_ratings(index, public, brand_id)
     return AuditReport(
         chain_id=deployment.chain_id,
         brand_id=brand_id,
         first_block=first,
         last_block=head,
         sources=dict(sources or {}),
-        sections=[content, batches, payouts, reputation, database_section, routing],
+        sections=[content, batches, payouts, reputation, database_section, routing, ratings],
         seconds=clock() - started,
     )
 

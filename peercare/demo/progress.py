@@ -14,7 +14,7 @@ import click
 from sqlalchemy import func, select
 
 from peercare.db.tables import projections as ix
-from peercare.db.tables.oracle import Answer, EventStatus, OutboxStatus, OutboxTx, WebhookEvent
+from peercare.db.tables.oracle import Answer, EventStatus, OutboxStatus, OutboxTx, SentRating, WebhookEvent
 from peercare.demo.connection import Connection
 from peercare.demo.errors import DemoError
 
@@ -72,7 +72,7 @@ class Watcher:
         self._last_head_at = time.monotonic()
 
     def events(self) -> Progress:
-        """Events handled, and no answer waiting for its batch to be sealed."""
+        """Events handled, and no answer or rating waiting for its batch to be sealed."""
         with self.conn.database.read() as session:
             counts = dict(
                 session.execute(
@@ -81,10 +81,25 @@ class Watcher:
                     .group_by(WebhookEvent.status)
                 ).all()
             )
-            unbatched = session.scalar(
-                select(func.count())
-                .select_from(Answer)
-                .where(Answer.brand_id == self.brand_id, Answer.batch_id.is_(None), Answer.outbox_id.is_(None))
+            unbatched = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(Answer)
+                    .where(Answer.brand_id == self.brand_id, Answer.batch_id.is_(None), Answer.outbox_id.is_(None))
+                )
+                or 0
+            )
+            unbatched += (
+                session.scalar(
+                    select(func.count())
+                    .select_from(SentRating)
+                    .where(
+                        SentRating.brand_id == self.brand_id,
+                        SentRating.batch_id.is_(None),
+                        SentRating.outbox_id.is_(None),
+                    )
+                )
+                or 0
             )
         total = sum(counts.values())
         pending = counts.get(EventStatus.PENDING, 0)

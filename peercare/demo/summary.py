@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import distinct, func, select
 
 from peercare.db.tables import projections as ix
-from peercare.db.tables.oracle import EventStatus, OutboxStatus, OutboxTx, WebhookEvent
+from peercare.db.tables.oracle import Answer, EventStatus, OutboxStatus, OutboxTx, WebhookEvent
 from peercare.db.tables.routing import RouteRound, RoutingBatch
 from peercare.demo.connection import Connection
 from peercare.demo.plan import TOKEN
@@ -32,7 +32,9 @@ def chain_figures(conn: Connection, brand_id: int) -> dict[str, Any]:
                 ix.AnswerRow.question_id.in_(questions), ix.AnswerRow.batch_root.is_not(None)
             )
         )
+        signed = session.scalar(select(func.count()).where(Answer.brand_id == brand_id, Answer.signature.is_not(None)))
         ratings = session.scalar(select(func.count()).where(ix.AnswerRated.question_id.in_(questions)))
+        rating_batches = session.scalar(select(func.count()).where(ix.RatingBatchAnchored.brand_id == brand_id))
         acceptances = session.scalar(select(func.count()).where(ix.Acceptance.question_id.in_(questions)))
         paid = sum(session.scalars(select(ix.RewardCredit.amount).where(ix.RewardCredit.question_id.in_(questions))))
         split = (
@@ -72,8 +74,10 @@ def chain_figures(conn: Connection, brand_id: int) -> dict[str, Any]:
         "answers": (answers.get(True, 0) or 0) + (answers.get(False, 0) or 0),
         "answers_relayed": answers.get(True, 0) or 0,
         "answers_batched": answers.get(False, 0) or 0,
+        "answers_signed": signed or 0,
         "batches": batches or 0,
         "ratings": ratings or 0,
+        "rating_batches": rating_batches or 0,
         "acceptances": acceptances or 0,
         "swarm_acceptances": swarm_acceptances or 0,
         "routing_batches": routing_batches or 0,
@@ -116,9 +120,10 @@ def describe(summary: dict[str, Any]) -> list[str]:
         f"  deliveries this run   {sent['total']:,} ({sent['accepted']:,} new, {sent['duplicate']:,} duplicates"
         f"{', ' + format(sent['ignored'], ',') + ' ignored' if sent['ignored'] else ''})",
         f"  questions posted      {chain['questions']:,}",
-        f"  answers               {chain['answers']:,}: {chain['answers_relayed']:,} relayed with the advocate's "
-        f"signature, {chain['answers_batched']:,} anchored in {chain['batches']:,} Merkle batches",
-        f"  ratings               {chain['ratings']:,}",
+        f"  answers               {chain['answers']:,}: {chain['answers_batched']:,} anchored in "
+        f"{chain['batches']:,} Merkle batches ({chain['answers_signed']:,} carrying their advocate's signature), "
+        f"{chain['answers_relayed']:,} relayed alone",
+        f"  ratings               {chain['ratings']:,} in {chain['rating_batches']:,} Merkle batches",
         f"  acceptances           {chain['acceptances']:,} ({chain['swarm_acceptances']:,} paid to a swarm "
         "by its committed shares)",
         f"  routing on chain      {chain['rounds_anchored']:,} rounds anchored in {chain['routing_batches']:,} batches",

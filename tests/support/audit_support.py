@@ -1,12 +1,17 @@
-"""Helpers of the audit tests: the settings of the world's data folder, and a run's results."""
+"""Helpers of the audit tests: the settings of the world's data folder, a run's results, and a rogue
+brand oracle whose writes are undone."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from peercare.chain.devnet import dev_account, transact
+from peercare.content.embedded import EmbeddedStore
 from peercare.db.tables import projections as ix
 from tests.support.world import World
 
@@ -60,3 +65,29 @@ def wait_for_oracle_index(world: World, timeout_s: float = 30) -> None:
             return
         assert time.monotonic() < deadline, "the oracle's indexer did not catch up with the chain"
         time.sleep(0.1)
+
+
+def embedded_store(world: World) -> EmbeddedStore:
+    return EmbeddedStore(world.oracle.settings.data_dir / "content")
+
+
+#: A second signer the brand admits as its oracle inside `undone`: what a faulty or dishonest
+#: operator could send. Not the running oracle's key, whose signer sends its own transactions at
+#: the same time (two senders of one key would race for its nonces).
+ROGUE = dev_account(9)
+
+
+@contextmanager
+def undone(world: World) -> Iterator[None]:
+    """The rogue oracle admitted and the block run on a quiet oracle; all of it undone afterwards,
+    and the oracle's index follows."""
+    world.drain()
+    snapshot = world.dev.snapshot()
+    try:
+        admit = world.dev.ledger.functions.setBrandOracle(world.dev.brand_id, ROGUE.address, True)
+        transact(world.dev.w3, world.dev.brand_admin, admit)
+        yield
+    finally:
+        world.dev.rpc("anvil_dropAllTransactions")
+        world.dev.revert(snapshot)
+        wait_for_oracle_index(world)

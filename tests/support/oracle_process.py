@@ -29,6 +29,7 @@ from peercare.db.tables.oracle import (
     EventStatus,
     OutboxStatus,
     OutboxTx,
+    SentRating,
     WebhookCredential,
     WebhookEvent,
 )
@@ -37,7 +38,7 @@ from peercare.db.tables.routing import RouteRound
 from peercare.oracle.brands import configure_brand
 from peercare.oracle.indexer import Indexer
 from peercare.oracle.leadership import LEASE_KEY
-from peercare.oracle.manifest import BatchManifest
+from peercare.oracle.manifest import BatchManifest, RatingManifest
 from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
 from tests.support.devchain import DevLedger, dev_account
 
@@ -180,8 +181,16 @@ def drained(database: Database, rpc: Rpc, oracle_address: str) -> bool:
         unbatched = session.scalar(
             select(func.count()).select_from(Answer).where(Answer.batch_id.is_(None), Answer.outbox_id.is_(None))
         )
-        # Likewise a round of routing waiting for its routing batch.
+        # Likewise a round of routing waiting for its routing batch, and a rating for its rating batch.
         unanchored = session.scalar(select(func.count()).select_from(RouteRound).where(RouteRound.batch_id.is_(None)))
+        unanchored += (
+            session.scalar(
+                select(func.count())
+                .select_from(SentRating)
+                .where(SentRating.batch_id.is_(None), SentRating.outbox_id.is_(None))
+            )
+            or 0
+        )
     return (
         pending == 0
         and unfinished == 0
@@ -316,6 +325,10 @@ def assert_exactly_once_on_chain(dev: DevLedger, database: Database, data_dir: P
         for log in ledger.events.AnswerRated.get_logs(from_block=start)
     )
     store = EmbeddedStore(data_dir / "content")
+    for log in ledger.events.RatingBatchAnchored.get_logs(from_block=start):  # the oracle's default
+        ratings = RatingManifest.from_bytes(store.get(cid_from_digest(log["args"]["manifestDigest"])))
+        assert ratings.tree().root == log["args"]["batchRoot"]
+        rated.update((leaf.answer_id, leaf.rater_id) for leaf in ratings.leaves)
     keys = KeyStore.in_folder(data_dir)  # the customers' pseudonyms: their rater ids on chain
     leaves: Counter[bytes] = Counter()
     for log in anchored:

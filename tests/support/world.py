@@ -31,8 +31,11 @@ from peercare.api.siwe import SiweMessage
 from peercare.chain.devnet import BRAND_ADMIN, DEPLOYER, dev_account, register_funded_brand, transact
 from peercare.chain.rpc import Rpc
 from peercare.config import Settings
+from peercare.content.cid import cid_from_digest
+from peercare.content.embedded import EmbeddedStore
 from peercare.db.tables import projections as ix
 from peercare.db.tables.api import KeyRole
+from peercare.oracle.manifest import RatingManifest
 from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
 from peercare.reputation.publication import latest_complete_cut, publish_epoch
 from peercare.runtime import Oracle
@@ -58,6 +61,29 @@ class World:
     def advocates(self) -> list[LocalAccount]:
         accounts: list[LocalAccount] = ADVOCATES
         return accounts
+
+    def ratings_on_chain(self) -> list[tuple[str, int, str, str]]:
+        """(answer id, rating, advocate, transaction hash) of every rating on chain, as the chain and
+        the public content say (not the index): `AnswerRated` logs, and the leaves of every
+        `RatingBatchAnchored`'s manifest."""
+        ledger, start = self.dev.ledger, self.dev.deployment.deployed_at_block
+        rated = [
+            (
+                "0x" + log["args"]["answerId"].hex(),
+                log["args"]["rating"],
+                log["args"]["advocate"],
+                log["transactionHash"],
+            )
+            for log in ledger.events.AnswerRated.get_logs(from_block=start)
+        ]
+        store = EmbeddedStore(self.oracle.settings.data_dir / "content")
+        for log in ledger.events.RatingBatchAnchored.get_logs(from_block=start):
+            manifest = RatingManifest.from_bytes(store.get(cid_from_digest(log["args"]["manifestDigest"])))
+            rated += [
+                ("0x" + leaf.answer_id.hex(), leaf.rating, leaf.advocate, log["transactionHash"])
+                for leaf in manifest.leaves
+            ]
+        return [(answer, rating, advocate, "0x" + bytes(tx).hex()) for answer, rating, advocate, tx in rated]
 
     @staticmethod
     def bearer(token: str) -> dict[str, str]:

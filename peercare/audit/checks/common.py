@@ -30,6 +30,7 @@ class Check(StrEnum):
     REPUTATION = "reputation"
     DATABASE = "database"
     ROUTING = "routing"
+    RATINGS = "ratings"
 
 
 TITLES = {
@@ -39,6 +40,7 @@ TITLES = {
     Check.REPUTATION: "Published reputation roots recompute",
     Check.DATABASE: "The oracle's database agrees with the chain",
     Check.ROUTING: "Routing decisions are anchored, untampered, follow the rule, and swarms are paid as committed",
+    Check.RATINGS: "Batched ratings prove against their roots, rate recorded answers of their brand, once per rater",
 }
 
 
@@ -174,6 +176,8 @@ class ScratchIndex:
     credits: list[ix.RewardCredit]
     withdrawals: list[ix.EarningsWithdrawal]
     routing_batches: list[ix.RoutingBatchAnchoredRow]
+    rating_batches: list[ix.RatingBatchAnchored]
+    ratings: list[ix.AnswerRated]
 
     @classmethod
     def load(cls, session: Session) -> ScratchIndex:
@@ -189,6 +193,8 @@ class ScratchIndex:
             credits=rows(ix.RewardCredit),
             withdrawals=rows(ix.EarningsWithdrawal),
             routing_batches=rows(ix.RoutingBatchAnchoredRow),
+            rating_batches=rows(ix.RatingBatchAnchored),
+            ratings=rows(ix.AnswerRated),
         )
 
     def brand_of_question(self, question_id: str) -> int | None:

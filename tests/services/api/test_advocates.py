@@ -279,8 +279,8 @@ def test_answers_are_the_advocates_answers_on_chain_with_acceptance_and_ratings(
     assert items, "the advocate answered in the world's history"
     accepted = {"0x" + log["args"]["answerId"].hex() for log in _logs(world, "AnswerAccepted")}
     rated: dict[str, list[int]] = {}
-    for log in _logs(world, "AnswerRated"):
-        rated.setdefault("0x" + log["args"]["answerId"].hex(), []).append(log["args"]["rating"])
+    for answer, rating, _, _ in world.ratings_on_chain():
+        rated.setdefault(answer, []).append(rating)
     batches = {"0x" + log["args"]["batchRoot"].hex(): log["args"] for log in _logs(world, "AnswerBatchAnchored")}
     posted = {"0x" + log["args"]["questionId"].hex(): log["args"] for log in _logs(world, "QuestionPosted")}
     for item in items:
@@ -324,9 +324,9 @@ def test_ratings_are_every_rating_of_the_advocates_answers(world: World) -> None
     assert response.status_code == 200, response.text
     items = response.json()["items"]
     on_chain = sorted(
-        ("0x" + log["args"]["answerId"].hex(), log["args"]["rating"], "0x" + log["transactionHash"].hex())
-        for log in _logs(world, "AnswerRated")
-        if log["args"]["advocate"] == account.address
+        (answer, rating, tx_hash)
+        for answer, rating, advocate, tx_hash in world.ratings_on_chain()
+        if advocate == account.address
     )
     assert sorted((i["answer_id"], i["rating"], i["tx_hash"]) for i in items) == on_chain
     assert all(i["rater_kind"] == "customer" and i["brand_id"] in world.brand_keys for i in items)

@@ -98,7 +98,20 @@ def _api_relays_of_brand(world: World, brand_id: int) -> int:
         return session.scalar(query) or 0
 
 
-def _assert_quota_problem(response: Any, quota: str, limit: int, window_s: int) -> None:
+def _oldest_relay_ms(world: World, *condition: Any) -> int:
+    """When the oldest answer relayed through the API and matching `condition` was stored."""
+    with world.oracle.database.read() as session:
+        query = select(func.min(Answer.created_at_ms)).where(
+            *condition, Answer.comment_id.startswith("api:"), Answer.outbox_id.is_not(None)
+        )
+        oldest = session.scalar(query)
+    assert oldest is not None
+    return int(oldest)
+
+
+def _assert_quota_problem(response: Any, quota: str, limit: int, window_s: int, oldest_ms: int) -> None:
+    """A 429 naming the quota, whose reset is when the oldest counted relay (stored at `oldest_ms`:
+    exactly `limit` are counted) leaves the window."""
     assert response.status_code == 429, response.text
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
@@ -111,9 +124,10 @@ def _assert_quota_problem(response: Any, quota: str, limit: int, window_s: int) 
     assert problem["used"] >= limit
     assert problem["detail"].startswith("relayed-answer quota spent: ")
     assert f"from {problem['resets_at']} (nothing was stored)" in problem["detail"]
-    resets_in = datetime.fromisoformat(problem["resets_at"].replace("Z", "+00:00")).timestamp() - time.time()
-    assert window_s - 120 < resets_in <= window_s + 1  # when the oldest counted answer leaves the window
-    assert window_s - 120 < int(response.headers["retry-after"]) <= window_s + 1
+    resets_at = datetime.fromisoformat(problem["resets_at"].replace("Z", "+00:00")).timestamp()
+    assert resets_at == -(-(oldest_ms + window_s * 1000) // 1000)  # the second it leaves the window, rounded up
+    resets_in = resets_at - time.time()
+    assert resets_in - 2 <= int(response.headers["retry-after"]) <= resets_in + 1
 
 
 @pytest.fixture
@@ -134,12 +148,17 @@ def test_a_wallet_past_its_hourly_relay_quota_gets_429_naming_it_and_nothing_is_
 
         refused = _submit(client, world, advocate, third, second["nonce"] + 1)  # a valid next nonce
 
-        _assert_quota_problem(refused, "per_wallet_hour", 2, HOUR_S)
+        _assert_quota_problem(
+            refused, "per_wallet_hour", 2, HOUR_S, _oldest_relay_ms(world, Answer.advocate == advocate.address)
+        )
         assert f"wallet {advocate.address} had 2 answers relayed in the last hour" in refused.json()["detail"]
         assert "PEERCARE_RELAY_QUOTA_PER_WALLET_HOUR=2" in refused.json()["detail"]
         assert _stored(world) == stored
         # Drafting is refused too, before the answer's text is stored.
-        _assert_quota_problem(_draft(client, world, advocate, question, "Fourth."), "per_wallet_hour", 2, HOUR_S)
+        oldest_ms = _oldest_relay_ms(world, Answer.advocate == advocate.address)
+        _assert_quota_problem(
+            _draft(client, world, advocate, question, "Fourth."), "per_wallet_hour", 2, HOUR_S, oldest_ms
+        )
         assert _stored(world) == stored
         # Another wallet is not held back by this one's quota.
         _relay(client, world, dev_account(21), question, "Someone else.")
@@ -156,7 +175,7 @@ def test_a_brand_past_its_daily_relay_quota_refuses_every_wallet_and_nothing_is_
 
         refused = _draft(client, world, dev_account(23), question, "One more.")
 
-        _assert_quota_problem(refused, "per_brand_day", limit, DAY_S)
+        _assert_quota_problem(refused, "per_brand_day", limit, DAY_S, _oldest_relay_ms(world, Answer.brand_id == brand))
         assert f"brand {brand}'s questions had {limit} answers relayed in the last 24 hours" in refused.json()["detail"]
         assert _stored(world) == stored
         # The quota is the brand's: the same wallet still answers another brand's question.

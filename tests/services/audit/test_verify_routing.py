@@ -8,32 +8,26 @@ undone (the chain through `evm_snapshot`/`evm_revert`) before the test ends.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
 
-from peercare.chain.devnet import dev_account, transact
+from peercare.chain.devnet import transact
 from peercare.content.cid import digest_from_cid
 from peercare.content.document import canonical_json
-from peercare.content.embedded import EmbeddedStore
 from peercare.core.ledger_ids import question_id, short_string
 from peercare.db.tables import projections as ix
 from peercare.db.tables.oracle import Answer, AnswerBatch
 from peercare.db.tables.routing import RouteRound, RoutingBatch
 from peercare.oracle.manifest import BatchManifest
 from peercare.routing.anchors import AnchoredRound, RoutingManifest
-from tests.support.audit_support import AuditRun, wait_for_oracle_index
+from tests.support.audit_support import ROGUE, AuditRun, embedded_store, undone, wait_for_oracle_index
 from tests.support.health_support import wait_for
 from tests.support.world import World
 
 RunAudit = Callable[..., AuditRun]
-
-
-def embedded_store(world: World) -> EmbeddedStore:
-    return EmbeddedStore(world.oracle.settings.data_dir / "content")
 
 
 def swarmed_question(world: World) -> tuple[str, AnchoredRound, dict[str, Any]]:
@@ -80,28 +74,6 @@ def answer(world: World, qid: str, author: str) -> str:
     comment = {"comment_id": "c1", "author_id": "adv", "author_wallet": author, "body": "Done.", "public": True}
     world.deliver(world.dev.brand_id, "comment_added", f"{ticket}-c1", ticket, **comment)
     return ticket
-
-
-#: A second signer the brand admits as its oracle inside `undone`: what a faulty or dishonest
-#: operator could send. Not the running oracle's key, whose signer sends its own transactions at
-#: the same time (two senders of one key would race for its nonces).
-ROGUE = dev_account(9)
-
-
-@contextmanager
-def undone(world: World) -> Iterator[None]:
-    """The rogue oracle admitted and the block run on a quiet oracle; all of it undone afterwards,
-    and the oracle's index follows."""
-    world.drain()
-    snapshot = world.dev.snapshot()
-    try:
-        admit = world.dev.ledger.functions.setBrandOracle(world.dev.brand_id, ROGUE.address, True)
-        transact(world.dev.w3, world.dev.brand_admin, admit)
-        yield
-    finally:
-        world.dev.rpc("anvil_dropAllTransactions")
-        world.dev.revert(snapshot)
-        wait_for_oracle_index(world)
 
 
 def anchor_routing(world: World, manifest: RoutingManifest) -> None:

@@ -21,9 +21,12 @@ from web3.contract import Contract
 from peercare.chain.deployment import Deployment
 from peercare.cli import main
 from peercare.cli.demo import demo
+from peercare.content.cid import cid_from_digest
+from peercare.content.embedded import EmbeddedStore
 from peercare.core.ledger_ids import question_id, short_string
 from peercare.demo.offers import halves
 from peercare.demo.plan import UPVOTE_RATING, Plan, advocate_account, build_plan
+from peercare.oracle.manifest import BatchManifest
 from peercare.routing.dump import load_dump
 from tests.support.demo_peercare import ROOT, RunningPeerCare
 
@@ -48,6 +51,15 @@ class Chain:
     ledger: Contract
     token: Contract
     data_dir: Path
+
+    @property
+    def content(self) -> EmbeddedStore:
+        return EmbeddedStore(self.data_dir / "content")
+
+    def indexed_ratings(self) -> list[tuple[str, int]]:
+        """(question, rating) of every rating the oracle indexed, from its database."""
+        with sqlite3.connect(self.data_dir / "oracle.sqlite3") as db:
+            return [(q, r) for q, r in db.execute("SELECT question_id, rating FROM ix_ratings ORDER BY id")]
 
     def outbox(self, brand_id: int) -> list[tuple[str, str, str | None]]:
         """(kind, status, tx hash) of the oracle's writes for the brand, from its database."""
@@ -135,33 +147,46 @@ def test_every_accepted_answer_is_paid_its_bounty(first_run: dict[str, Any], pla
     assert on_chain_escrow == escrowed
 
 
-def test_signed_answers_are_relayed_and_the_rest_anchored(first_run: dict[str, Any], plan: Plan, chain: Chain) -> None:
+def test_signed_answers_are_anchored_in_batches_carrying_their_signatures(
+    first_run: dict[str, Any], plan: Plan, chain: Chain
+) -> None:
+    """Every answer is a batch leaf (the oracle's default): a signed one costs no transaction of its
+    own, its manifest carries the advocate's signature, which the ledger verifies on demand, and
+    no advocate's nonce is used."""
     brand_id = first_run["brand_id"]
-    questions = brand_question_ids(chain, brand_id)
-    relayed = [
-        log
-        for log in chain.ledger.events.AnswerRecorded.get_logs(from_block=0)
-        if bytes(log["args"]["questionId"]) in questions
-    ]
     batches = chain.ledger.events.AnswerBatchAnchored.get_logs(from_block=0, argument_filters={"brandId": brand_id})
     signed = Counter(d.signer for d in plan.deliveries() if d.signer is not None)
-    assert len(relayed) == sum(signed.values()) == first_run["chain"]["answers_relayed"] > 0
-    assert sum(b["args"]["size"] for b in batches) == first_run["planned"]["batched"]
-    assert first_run["chain"]["answers_batched"] == first_run["planned"]["batched"] > 0
+    assert first_run["chain"]["answers_relayed"] == 0
+    assert sum(b["args"]["size"] for b in batches) == first_run["planned"]["answers"] == first_run["chain"]["answers"]
+    assert first_run["chain"]["answers_batched"] == first_run["planned"]["answers"] > 0
     assert first_run["chain"]["batches"] == len(batches)
-    for user, count in signed.items():  # each signature used its advocate's next nonce, none failed
-        assert chain.ledger.functions.nonces(advocate_account(plan.site, user).address).call() == count
+    assert first_run["chain"]["answers_signed"] == sum(signed.values()) == first_run["planned"]["signed"] > 0
+    leaves = [
+        leaf
+        for batch in batches
+        for leaf in BatchManifest.from_bytes(
+            chain.content.get(cid_from_digest(bytes(batch["args"]["manifestDigest"])))
+        ).leaves
+    ]
+    carried = [leaf for leaf in leaves if leaf.signature is not None]
+    assert len(carried) == sum(signed.values())
+    for leaf in carried[:20]:
+        assert leaf.signature is not None
+        struct = (leaf.question_id, leaf.content_digest, leaf.advocate, leaf.signature.nonce, leaf.signature.deadline)
+        assert chain.ledger.functions.isAnswerSignatureValid(struct, leaf.signature.signature).call()
+    for user in signed:  # no signature was used on chain: nonces bind relays only
+        assert chain.ledger.functions.nonces(advocate_account(plan.site, user).address).call() == 0
 
 
 def test_votes_become_ratings(first_run: dict[str, Any], plan: Plan, chain: Chain) -> None:
-    questions = brand_question_ids(chain, first_run["brand_id"])
-    ratings = [
-        log["args"]["rating"]
-        for log in chain.ledger.events.AnswerRated.get_logs(from_block=0)
-        if bytes(log["args"]["questionId"]) in questions
-    ]
+    """Every vote is a rating, anchored in rating batches and indexed from their manifests."""
+    brand_id = first_run["brand_id"]
+    questions = {"0x" + q.hex() for q in brand_question_ids(chain, brand_id)}
+    batches = chain.ledger.events.RatingBatchAnchored.get_logs(from_block=0, argument_filters={"brandId": brand_id})
+    ratings = [rating for question, rating in chain.indexed_ratings() if question in questions]
     counts = plan.counts()
-    assert len(ratings) == counts.ratings == first_run["chain"]["ratings"]
+    assert len(ratings) == counts.ratings == first_run["chain"]["ratings"] == sum(b["args"]["size"] for b in batches)
+    assert first_run["chain"]["rating_batches"] == len(batches) > 0
     assert Counter(ratings) == {UPVOTE_RATING: counts.upvotes, 1: counts.downvotes}
 
 
