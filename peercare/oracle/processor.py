@@ -151,6 +151,7 @@ class Processor:
             lambda brand_id, root, size, digest: self.ledger.encode_abi(
                 "anchorRatingBatch", args=[brand_id, root, size, digest]
             ),
+            self._seal_now,
             batch_size=batch_size,
             batch_max_age_ms=self.batch_max_age_ms,
         )
@@ -187,8 +188,11 @@ class Processor:
                         self._handle_row(session, row, now, retry=True)
             recovered = self._recover_failed_batches(session, now)
             recovered += self.rating_batches.recover_failed(session, now)
-            sealed = self._seal_due_batches(session, now)
-            sealed += self.rating_batches.seal_due(session, now)  # after the answers they rate
+            sealed = self._seal_due_batches(session, self._now_ms())  # ages as of now: the step took time
+            if sealed and waiting:  # a solve waiting for its answer's batch goes out right after it
+                with session.no_autoflush:
+                    waiting = [row for row in waiting if not self._handle_row(session, row, now, retry=True)]
+            sealed += self.rating_batches.seal_due(session, self._now_ms())  # after the answers they rate
         self._stored.clear()
         self._pseudonyms.clear()  # an erasure between steps must not find its pseudonym cached here
         return len(events) + recovered + sealed
@@ -399,6 +403,10 @@ class Processor:
             return Outcome("solved without an answer from an advocate or expert: nothing to accept")
         if self.clock() >= question.deadline:
             raise EventRejected(f"question {question.question_id} passed its deadline; it can only expire")
+        if answer.batch_id is None and answer.outbox_id is None:
+            # Its proof needs its batch's root: wait for the batch (sealed by size or age, at most
+            # `batch_max_age_s`) rather than seal a batch of one for every solve.
+            raise Deferred(f"answer {answer.answer_id} waits for its batch to be sealed")
         data, shares = self._acceptance(session, answer, self._answer_ref(session, answer))
         key, steps = f"accept:{question.question_id}", self._proof_steps(answer)
         if self._queue_once(session, key, OutboxKind.ACCEPT, question.brand_id, data, steps, shares) is None:
@@ -444,10 +452,7 @@ class Processor:
             brand_id=question.brand_id,
             created_at_ms=self._now_ms(),
         )
-        if self.rate_in_batches:
-            if answer.outbox_id is None and answer.batch_id is None:  # its batch goes on chain first
-                self._seal(session, answer.brand_id, self._unbatched(session, answer.brand_id, answer))
-        else:
+        if not self.rate_in_batches:
             ref = self._answer_ref(session, answer)
             data = self.ledger.encode_abi(
                 "rateAnswer", args=[ref, event.rating, int(RaterKind.CUSTOMER), bytes.fromhex(rater[2:])]
@@ -487,6 +492,12 @@ class Processor:
         tree = self._tree(session, batch)
         proof = tree.proof(tree.index_of((qid, answer.advocate, digest)))
         return (qid, answer.advocate, digest, bytes.fromhex(batch.root[2:]), proof)
+
+    def _seal_now(self, session: Session, brand_id: int, answers: Sequence[Answer]) -> None:
+        """Seal the brand's collecting answers now, until each of `answers` is in a batch."""
+        for answer in answers:
+            if answer.batch_id is None and answer.outbox_id is None:
+                self._seal(session, brand_id, self._unbatched(session, brand_id, answer))
 
     def _proof_steps(self, answer: Answer) -> int:
         """Steps of the proof a write about `answer` carries: none for an answer relayed on its own

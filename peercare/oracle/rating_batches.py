@@ -7,8 +7,10 @@ rater kind, keyed rater id; `RatingManifest`) go to the public content store, an
 rating batch, so one rating per rater and answer is the oracle's rule (the `ratings` table's
 unique key), which the indexer applies again when it admits leaves and the audit checks.
 
-The rated answer is on chain before its rating: `Processor._satisfaction_rated` seals the answer's
-batch first when it is still collecting, and the signer sends the outbox in order. A rating batch
+The rated answer is on chain before its rating: a rating batch is sealed after the answer batches
+due in the same step (a rated answer is at least as old as its rating), and an answer still
+collecting when its rating's batch is sealed (a rating batch full before its answers are due) has
+its batch sealed first (`seal_answers`); the signer sends the outbox in order. A rating batch
 whose anchor failed for good (`anchor_failures`) gives its ratings back to the next batch.
 """
 
@@ -34,6 +36,8 @@ log = logging.getLogger("peercare.oracle.rating_batches")
 
 #: Encodes `anchorRatingBatch(brandId, root, size, manifestDigest)` as calldata.
 Encoder = Callable[[int, bytes, int, bytes], str]
+#: Seals into answer batches, now, the given answers of the brand still collecting.
+AnswerSealer = Callable[[Session, int, Sequence[Answer]], None]
 
 
 class RatingBatcher:
@@ -44,6 +48,7 @@ class RatingBatcher:
         public_store: Store,
         ledger_address: str,
         encode_anchor: Encoder,
+        seal_answers: AnswerSealer,
         *,
         batch_size: int,
         batch_max_age_ms: int,
@@ -51,6 +56,7 @@ class RatingBatcher:
         self.public_store = public_store
         self.ledger_address = ledger_address
         self.encode_anchor = encode_anchor
+        self.seal_answers = seal_answers
         self.batch_size = batch_size
         self.batch_max_age_ms = batch_max_age_ms
 
@@ -120,6 +126,9 @@ class RatingBatcher:
         )
 
     def _seal(self, session: Session, brand_id: int, ratings: Sequence[tuple[SentRating, Answer]], now_ms: int) -> None:
+        collecting = [answer for _, answer in ratings if answer.batch_id is None and answer.outbox_id is None]
+        if collecting:
+            self.seal_answers(session, brand_id, collecting)
         manifest = RatingManifest(
             brand_id,
             tuple(

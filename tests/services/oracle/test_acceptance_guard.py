@@ -34,7 +34,8 @@ def processor(database: Database, tmp_path: Path, dev_ledger_session: DevLedger)
     with database.transaction() as session:
         configure_brand(session, 1, "Acme", default_bounty=10**18, answer_window_s=86400)
     vault = Vault.open(tmp_path / "content")
-    yield Processor(database, vault, vault.stores[0], dev_ledger_session.deployment, batch_size=4)
+    # Batches sealed at the end of every step (no age to wait for): a solve goes out in its step.
+    yield Processor(database, vault, vault.stores[0], dev_ledger_session.deployment, batch_size=4, batch_max_age_s=0.0)
     vault.close()
 
 

@@ -95,6 +95,17 @@ def processor(database: Database, vault: Vault, dev_ledger_session: DevLedger, c
     )
 
 
+def settle(processor: Processor, clock: Clock) -> None:
+    """Let the batches waiting for their age be sealed, and what waits for them go out."""
+    clock.now += 3
+    processor.step()
+
+
+def answer_of(database: Database, comment_id: str) -> str:
+    with database.read() as session:
+        return session.scalars(select(Answer.answer_id).where(Answer.comment_id == comment_id)).one()
+
+
 def store(database: Database, *events: dict[str, Any]) -> None:
     from peercare.oracle.events import event_from_json
 
@@ -264,12 +275,20 @@ def test_a_comment_before_its_ticket_waits_and_is_handled_after_it(
     assert statuses(database)["t1c1"] == (EventStatus.DONE, None)
 
 
-def test_solving_seals_the_pending_batch_first_and_accepts_with_a_valid_proof(
-    processor: Processor, database: Database, dev_ledger_session: DevLedger
+def test_solving_waits_for_the_answers_batch_then_accepts_with_a_valid_proof(
+    processor: Processor, database: Database, dev_ledger_session: DevLedger, clock: Clock
 ) -> None:
+    """A solve does not seal a batch of its own (that cost a batch per acceptance): it waits until
+    its answer's batch is sealed (by size or age), and goes out in the same step, after it."""
     store(database, ticket(1), comment(1, 1, "adv", ADVOCATE.address), comment(1, 2, "adv2", ADVOCATE_2.address))
     store(database, solved(1, "c1"))
     processor.step()
+    assert [r.kind for r in outbox(database)] == ["post_question"]
+    assert statuses(database)["t1solved"] == (
+        EventStatus.PENDING,
+        f"answer {answer_of(database, 'c1')} waits for its batch to be sealed",
+    )
+    settle(processor, clock)
     rows = outbox(database)
     assert [r.kind for r in rows] == ["post_question", "anchor_batch", "accept"]
     _, anchor = decode(dev_ledger_session, rows[1])
@@ -444,8 +463,8 @@ def test_answers_of_a_batch_whose_anchor_failed_on_chain_go_into_a_new_batch_and
     failed = chain_loop(settled)
     assert [(r.kind, r.status) for r in failed[1:]] == [
         ("anchor_batch", OutboxStatus.FAILED),
+        ("rate", OutboxStatus.FAILED),  # the direct rating sealed the batch; the solve waited for it
         ("accept", OutboxStatus.FAILED),
-        ("rate", OutboxStatus.FAILED),
     ]
     assert (failed[1].error or "").startswith("NotBrandOracle")
     set_oracle(dev_ledger, True)
@@ -456,8 +475,8 @@ def test_answers_of_a_batch_whose_anchor_failed_on_chain_go_into_a_new_batch_and
     rows = chain_loop(lambda rows: settled(rows) and len(rows) == 7)
     assert [(r.kind, r.status, r.dedupe_key) for r in rows[4:]] == [
         ("anchor_batch", OutboxStatus.MINED, None),
-        ("accept", OutboxStatus.MINED, f"retry-of:{failed[2].id}"),
-        ("rate", OutboxStatus.MINED, f"retry-of:{failed[3].id}"),
+        ("rate", OutboxStatus.MINED, f"retry-of:{failed[2].id}"),
+        ("accept", OutboxStatus.MINED, f"retry-of:{failed[3].id}"),
     ]
     qid = question_id(1, short_string("generic"), "1")
     assert dev_ledger.ledger.functions.question(qid).call()[2] == 2  # accepted
@@ -470,8 +489,8 @@ def test_answers_of_a_batch_whose_anchor_failed_on_chain_go_into_a_new_batch_and
     assert len(answers) == 3
     assert {anchors[batches[a.batch_id or 0].outbox_id] for a in answers} == {OutboxStatus.MINED}  # none left dead
     assert {batches[a.batch_id or 0].size for a in answers} == {3}
-    assert rating.outbox_id == rows[6].id
-    _, accept = decode(dev_ledger, rows[5])
+    assert rating.outbox_id == rows[5].id
+    _, accept = decode(dev_ledger, rows[6])
     assert accept["answer"]["batchRoot"] == bytes.fromhex(batches[answers[0].batch_id or 0].root[2:])
 
     assert processor.step() == 0  # recovered once: nothing more to queue
@@ -479,13 +498,14 @@ def test_answers_of_a_batch_whose_anchor_failed_on_chain_go_into_a_new_batch_and
 
 
 def test_an_anchor_that_failed_because_the_batch_is_on_chain_anyway_is_not_anchored_again(
-    processor: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any
+    processor: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any, clock: Clock
 ) -> None:
     """The brand's other signer anchored the very batch first: ours reverts `BatchAlreadyAnchored`,
     but the chain holds the brand's batch, so its answers stay and the acceptance goes through.
     Recovering it would anchor the same root again and fail again, for ever."""
     store(database, ticket(1), comment(1, 1, "adv", ADVOCATE.address), solved(1, "c1"))
     processor.step()
+    settle(processor, clock)
     rows = outbox(database)
     assert [r.kind for r in rows] == ["post_question", "anchor_batch", "accept"]
     other = dev_account(8)
@@ -565,12 +585,14 @@ def test_ratings_of_a_batch_whose_anchor_failed_go_into_a_new_batch(
 ) -> None:
     """A rating batch's anchor reverts on chain (the oracle lost its role for a while): its ratings
     are anchored again, once the role is back, and counted once."""
-    store(database, ticket(1), comment(1, 1, "adv", ADVOCATE.address), rated_by(4, 1, "customer-1"))
-    processor.step()  # the rating seals its answer's batch at once: the answer goes on chain first
+    store(database, ticket(1), comment(1, 1, "adv", ADVOCATE.address))
+    processor.step()
+    settle(processor, clock)  # the answer's batch
     chain_loop(settled)
     set_oracle(dev_ledger, False)
-    clock.now += 3
+    store(database, rated_by(4, 1, "customer-1"))
     processor.step()
+    settle(processor, clock)  # the rating's batch
     failed = chain_loop(settled)
     assert [r.kind for r in failed] == ["post_question", "anchor_batch", "anchor_ratings"]
     assert failed[2].status == OutboxStatus.FAILED
@@ -622,7 +644,7 @@ def earned(dev: DevLedger, account: str) -> int:
 
 
 def test_an_answer_by_a_swarm_member_is_accepted_with_the_swarms_committed_shares(
-    processor: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any
+    processor: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any, clock: Clock
 ) -> None:
     store(database, ticket(1))
     processor.step()
@@ -630,6 +652,7 @@ def test_an_answer_by_a_swarm_member_is_accepted_with_the_swarms_committed_share
     swarm_round(database, 1, shares)
     store(database, comment(1, 1, "adv", ADVOCATE.address), solved(1, "c1"))
     processor.step()
+    settle(processor, clock)
 
     rows = chain_loop(lambda rows: settled(rows) and len(rows) == 3)
 
@@ -642,13 +665,14 @@ def test_an_answer_by_a_swarm_member_is_accepted_with_the_swarms_committed_share
 
 
 def test_an_answer_from_outside_the_swarm_is_paid_to_its_author_alone(
-    processor: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any
+    processor: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any, clock: Clock
 ) -> None:
     store(database, ticket(1))
     processor.step()
     swarm_round(database, 1, [(ADVOCATE_2.address, 8_000), (EXPERT_WALLET, 2_000)])
     store(database, comment(1, 1, "adv", ADVOCATE.address), solved(1, "c1"))
     processor.step()
+    settle(processor, clock)
 
     rows = chain_loop(lambda rows: settled(rows) and len(rows) == 3)
 
@@ -659,7 +683,7 @@ def test_an_answer_from_outside_the_swarm_is_paid_to_its_author_alone(
 
 
 def test_a_member_of_two_swarm_rounds_is_paid_by_the_latest(
-    processor: Processor, database: Database, dev_ledger_session: DevLedger
+    processor: Processor, database: Database, dev_ledger_session: DevLedger, clock: Clock
 ) -> None:
     store(database, ticket(1))
     processor.step()
@@ -667,6 +691,7 @@ def test_a_member_of_two_swarm_rounds_is_paid_by_the_latest(
     swarm_round(database, 1, [(ADVOCATE.address, 7_000), (ADVOCATE_2.address, 3_000)], round_number=1)
     store(database, comment(1, 1, "adv", ADVOCATE.address), solved(1, "c1"))
     processor.step()
+    settle(processor, clock)
 
     function, args = decode(dev_ledger_session, outbox(database)[-1])
     assert function == "acceptAnswerWithSwarm"
