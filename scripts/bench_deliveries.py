@@ -63,11 +63,14 @@ class Receiver(ThreadingHTTPServer):
 
 
 def _busy_writer(database: Database, stop: threading.Event) -> None:
-    """Write transactions of 500 rows each, back to back, until `stop`."""
+    """Write transactions of 500 rows each, back to back, until `stop`. Each transaction also
+    deletes the previous one's rows: the load is the write lock, not the file's size (a sender that
+    stalled once left this writer filling the disk with 24 GB)."""
     with database.transaction() as session:
         session.execute(text("CREATE TABLE IF NOT EXISTS bench_busy (id INTEGER PRIMARY KEY, note TEXT)"))
     while not stop.is_set():
         with database.transaction() as session:
+            session.execute(text("DELETE FROM bench_busy"))
             session.execute(text("INSERT INTO bench_busy (note) VALUES (:note)"), [{"note": "x" * 200}] * 500)
 
 
@@ -97,12 +100,14 @@ def run(
     if busy:
         writer.start()
     started = time.perf_counter()
-    while sender.step():
-        pass
-    elapsed = time.perf_counter() - started
-    stop.set()
-    if busy:
-        writer.join()
+    try:
+        while sender.step():
+            pass
+        elapsed = time.perf_counter() - started
+    finally:  # a sender that fails must not leave the writer writing
+        stop.set()
+        if busy:
+            writer.join()
     with database.read() as session:
         delivered = session.scalar(select(func.count()).where(Delivery.status == DeliveryStatus.DELIVERED))
     sender.close()
