@@ -454,6 +454,23 @@ class Conservation:
         for b, bounty, hours in posts:
             self.rule_post_question(b, bounty, hours, b, "ok")
 
+    @initialize(
+        batches=st.lists(
+            st.tuples(
+                index,
+                st.lists(st.integers(min_value=0, max_value=1_500), min_size=2, max_size=5),
+                st.integers(min_value=0, max_value=24),
+            ),
+            min_size=3,
+            max_size=3,
+        )
+    )
+    def initialize_question_batches(self, batches):
+        """Start with an honest batch of questions and two lying ones (an overstated total, more
+        leaves than declared), so that every example has batches to accept, open and release."""
+        for (b, bounties, hours), fault in zip(batches, ("ok", "overstated", "undersized"), strict=True):
+            self.rule_post_question_batch(b, bounties, hours, b, fault)
+
     @precondition(lambda self: self.order)
     @rule(q=index, who=index, which=mostly("due", "open", "any", weight=4))
     def rule_expire_question(self, q, who, which):
@@ -822,7 +839,8 @@ class Conservation:
                 values.append((question_id(brand.id, ZENDESK, ticket), i, TOPIC, bounty, digest(f"question {ticket}")))
         tree = StandardMerkleTree.of(values, QUESTION_LEAF_ENCODING)
         leaves_total = sum(value[3] for value in values)
-        total = leaves_total // 2 if fault == "overstated" else leaves_total
+        # Overstated: the largest leaf alone is worth more than the total (when it is worth anything).
+        total = min(leaves_total // 2, max(bounties) - 1) if fault == "overstated" and max(bounties) else leaves_total
         size = len(values) - 1 if fault == "undersized" and len(values) > 1 else len(values)
         available = self.available[brand.id]
         if fault == "too_big":
@@ -859,13 +877,16 @@ class Conservation:
     def _batched_leaves(self, which):
         """(batch, index) of every leaf of every batch posted; `which`: "live" ones only (their
         batch before its deadline, not settled, within the declared size), "overdrawn" live ones
-        (worth more than their batch still escrows: an overstated manifest), "settled" ones only."""
+        (worth more than their batch still escrows: an overstated manifest), "beyond" the declared
+        size (an undersized manifest), "settled" ones only."""
         leaves = [(qb, i) for qb in self.question_batches.values() for i in range(len(qb.tree.values))]
         live = [(qb, i) for qb, i in leaves if not self._past(qb.deadline) and i not in qb.settled and i < qb.size]
         if which == "live":
             return live
         if which == "overdrawn":
             return [(qb, i) for qb, i in live if qb.tree.values[i][3] > qb.escrowed] or live
+        if which == "beyond":
+            return [(qb, i) for qb, i in leaves if i >= qb.size] or live
         if which == "settled":
             return [(qb, i) for qb, i in leaves if i in qb.settled]
         return leaves
@@ -935,7 +956,7 @@ class Conservation:
         adv=index,
         c=content,
         fresh=mostly(False, True, weight=2),
-        which=mostly("live", "overdrawn", weight=3),
+        which=mostly("live", "overdrawn", "beyond", weight=4),
         who=oracle_choice,
         tamper=mostly(
             "none", "bounty", "index", "proof", "other_root", "settled", "answer_other", "unrecorded", weight=14
@@ -998,7 +1019,7 @@ class Conservation:
     @rule(
         q=index,
         who=index,
-        which=mostly("live", "overdrawn", "any", weight=4),
+        which=mostly("live", "overdrawn", "beyond", "any", weight=5),
         fault=mostly("ok", "ticket", "bounty", "again", weight=8),
     )
     def rule_open_batched_question(self, q, who, which, fault):
