@@ -959,7 +959,7 @@ class Conservation:
         which=mostly("live", "overdrawn", "beyond", weight=4),
         who=oracle_choice,
         tamper=mostly(
-            "none", "bounty", "index", "proof", "other_root", "settled", "answer_other", "unrecorded", weight=14
+            "none", "bounty", "index", "proof", "other_root", "settled", "answer_other", "unrecorded", weight=10
         ),
         shares=st.one_of(
             st.none(), st.lists(st.tuples(index, st.integers(min_value=1, max_value=50)), min_size=1, max_size=3)
