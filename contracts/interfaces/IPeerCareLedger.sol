@@ -445,7 +445,8 @@ interface IPeerCareLedger {
     /// @notice Whether the batched question can still be accepted or opened: its batch was posted,
     /// the proof places it there below the batch's size, it is not settled, and the batch's
     /// deadline has not passed (nor its escrow been released). An opened question is settled in
-    /// its batch: `question(questionId)` then says whether it is open.
+    /// its batch: `question(questionId)` then says whether it is open. A batch whose leaves add up
+    /// to more than its total may still refuse it (`BatchEscrowExceeded`) once its escrow runs out.
     function isBatchedQuestionOpen(QuestionRef calldata question) external view returns (bool);
 
     /// @notice Whether the question at `index` of the batch was settled (accepted or opened).
