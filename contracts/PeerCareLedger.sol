@@ -38,6 +38,9 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
     mapping(bytes32 questionId => Question) private _questions;
     mapping(bytes32 answerId => uint256 recordedAt) private _directAnswers;
     mapping(bytes32 batchKey => AnswerBatch) private _batches; // key: _batchKey(brandId, batchRoot)
+    mapping(bytes32 batchKey => QuestionBatch) private _questionBatches; // key: _batchKey(brandId, batchRoot)
+    // Settled questions of a batch: bit `index % 256` of word `index / 256`, so 256 share a slot.
+    mapping(bytes32 batchKey => mapping(uint256 word => uint256 bits)) private _settledQuestions;
     mapping(bytes32 ratingKey => bool) private _ratings;
     mapping(address account => mapping(IERC20 token => uint256)) private _earnings;
 
@@ -154,14 +157,7 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
         if (deadline <= block.timestamp) revert DeadlineNotInFuture(deadline, block.timestamp);
         questionId = Leaves.questionId(brandId, source, ticketId);
         if (_questions[questionId].status != QuestionStatus.None) revert QuestionAlreadyPosted(questionId);
-        Pool storage pool_ = _pools[brandId];
-        if (bounty > pool_.available) revert InsufficientPoolBalance(brandId, pool_.available, bounty);
-        // Cannot overflow or underflow: bounty <= available, and escrowed + available is bounded
-        // by the total deposited, which _deposit keeps below 2^128.
-        unchecked {
-            pool_.available -= bounty;
-            pool_.escrowed += bounty;
-        }
+        _escrow(brandId, bounty);
         _questions[questionId] =
             Question({brandId: brandId, deadline: deadline, status: QuestionStatus.Open, bounty: bounty});
         emit QuestionPosted(questionId, brandId, topic, source, ticketId, bounty, deadline, contentDigest);
@@ -173,13 +169,59 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
         if (block.timestamp <= q.deadline) revert QuestionNotExpired(questionId, q.deadline);
         q.status = QuestionStatus.Expired;
         uint128 bounty = q.bounty;
-        Pool storage pool_ = _pools[q.brandId];
-        // Cannot overflow or underflow: the bounty was moved from available to escrowed at posting.
-        unchecked {
-            pool_.escrowed -= bounty;
-            pool_.available += bounty;
-        }
+        _refund(q.brandId, bounty);
         emit QuestionExpired(questionId, q.brandId, bounty);
+    }
+
+    /// @inheritdoc IPeerCareLedger
+    function postQuestionBatch(
+        uint64 brandId,
+        bytes32 batchRoot,
+        uint32 size,
+        uint128 totalBounty,
+        uint48 deadline,
+        bytes32 manifestDigest
+    ) external whenNotPaused {
+        _requireBrandOracle(brandId);
+        if (batchRoot == bytes32(0) || size == 0) revert EmptyBatch();
+        if (deadline <= block.timestamp) revert DeadlineNotInFuture(deadline, block.timestamp);
+        bytes32 key = _batchKey(brandId, batchRoot);
+        if (_questionBatches[key].size != 0) revert QuestionBatchAlreadyPosted(brandId, batchRoot);
+        _escrow(brandId, totalBounty);
+        _questionBatches[key] = QuestionBatch({escrowed: totalBounty, deadline: deadline, size: size, released: false});
+        emit QuestionBatchPosted(brandId, batchRoot, size, totalBounty, deadline, manifestDigest);
+    }
+
+    /// @inheritdoc IPeerCareLedger
+    function releaseQuestionBatch(uint64 brandId, bytes32 batchRoot) external whenNotPaused {
+        (, QuestionBatch storage batch) = _requireQuestionBatch(brandId, batchRoot);
+        if (batch.released) revert QuestionBatchAlreadyReleased(brandId, batchRoot);
+        if (block.timestamp <= batch.deadline) revert QuestionBatchNotExpired(brandId, batchRoot, batch.deadline);
+        uint128 refunded = batch.escrowed;
+        batch.escrowed = 0;
+        batch.released = true;
+        _refund(brandId, refunded);
+        emit QuestionBatchReleased(brandId, batchRoot, refunded);
+    }
+
+    /// @inheritdoc IPeerCareLedger
+    /// @dev No pause check: the bounty stays in the pool's escrow (from the batch's to the
+    /// question's), and opening is what lets advocates answer a batched question directly.
+    function openBatchedQuestion(QuestionRef calldata question, bytes32 source, string calldata ticketId) external {
+        bytes32 questionId = question.questionId;
+        // Question ids are one namespace for all brands: a batch of one brand must not occupy the
+        // id of another brand's ticket, which `postQuestion` would then refuse for ever.
+        bytes32 ticketQuestionId = Leaves.questionId(question.brandId, source, ticketId);
+        if (ticketQuestionId != questionId) revert QuestionIdMismatch(questionId, ticketQuestionId);
+        if (_questions[questionId].status != QuestionStatus.None) revert QuestionAlreadyPosted(questionId);
+        uint48 deadline = _settleBatchedQuestion(question);
+        _questions[questionId] = Question({
+            brandId: question.brandId,
+            deadline: deadline,
+            status: QuestionStatus.Open,
+            bounty: question.bounty
+        });
+        emit BatchedQuestionOpened(questionId, question.brandId, question.batchRoot, question.index);
     }
 
     // ---------------------------------------------------------------- answers
@@ -245,16 +287,24 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
     function acceptAnswerWithSwarm(AnswerRef calldata answer, Share[] calldata shares) external {
         SwarmSplit.validate(shares, address(this));
         (IERC20 token, uint128 bounty) = _accept(answer);
-        uint256 paid = 0;
-        for (uint256 i; i < shares.length; ++i) {
-            uint256 amount = SwarmSplit.amountOf(bounty, shares[i].bps);
-            paid += amount;
-            _credit(shares[i].account, token, answer.questionId, amount);
-        }
-        // Cannot underflow: each amount is floored, so their sum is at most the bounty.
-        unchecked {
-            _credit(answer.advocate, token, answer.questionId, bounty - paid);
-        }
+        _creditSwarm(answer, shares, token, bounty);
+    }
+
+    /// @inheritdoc IPeerCareLedger
+    function acceptBatchedAnswer(QuestionRef calldata question, AnswerRef calldata answer) external {
+        (IERC20 token, uint128 bounty) = _acceptBatched(question, answer);
+        _credit(answer.advocate, token, answer.questionId, bounty);
+    }
+
+    /// @inheritdoc IPeerCareLedger
+    function acceptBatchedAnswerWithSwarm(
+        QuestionRef calldata question,
+        AnswerRef calldata answer,
+        Share[] calldata shares
+    ) external {
+        SwarmSplit.validate(shares, address(this));
+        (IERC20 token, uint128 bounty) = _acceptBatched(question, answer);
+        _creditSwarm(answer, shares, token, bounty);
     }
 
     /// @inheritdoc IPeerCareLedger
@@ -317,6 +367,25 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
     }
 
     /// @inheritdoc IPeerCareLedger
+    function questionBatch(uint64 brandId, bytes32 batchRoot) external view returns (QuestionBatch memory) {
+        (, QuestionBatch storage batch) = _requireQuestionBatch(brandId, batchRoot);
+        return batch;
+    }
+
+    /// @inheritdoc IPeerCareLedger
+    function isBatchedQuestionOpen(QuestionRef calldata question) external view returns (bool) {
+        bytes32 key = _batchKey(question.brandId, question.batchRoot);
+        QuestionBatch storage batch = _questionBatches[key];
+        return batch.size != 0 && !batch.released && block.timestamp <= batch.deadline
+            && !_isSettled(key, question.index) && _isQuestionLeaf(question, batch.size);
+    }
+
+    /// @inheritdoc IPeerCareLedger
+    function isBatchedQuestionSettled(uint64 brandId, bytes32 batchRoot, uint32 index) external view returns (bool) {
+        return _isSettled(_batchKey(brandId, batchRoot), index);
+    }
+
+    /// @inheritdoc IPeerCareLedger
     function earnings(address account, IERC20 token) external view returns (uint256) {
         return _earnings[account][token];
     }
@@ -366,6 +435,15 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
         return Leaves.answerId(questionId, advocate, contentDigest);
     }
 
+    /// @inheritdoc IPeerCareLedger
+    function questionLeafOf(bytes32 questionId, uint32 index, bytes32 topic, uint128 bounty, bytes32 contentDigest)
+        external
+        pure
+        returns (bytes32)
+    {
+        return Leaves.questionLeaf(questionId, index, topic, bounty, contentDigest);
+    }
+
     /// @notice The EIP-712 domain separator of this contract on this chain.
     // solhint-disable-next-line func-name-mixedcase
     function DOMAIN_SEPARATOR() external view returns (bytes32) {
@@ -397,6 +475,29 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
         emit PoolDeposited(brandId, msg.sender, amount);
     }
 
+    /// @dev Moves `amount` of the brand's pool from available to escrowed.
+    function _escrow(uint64 brandId, uint128 amount) private {
+        Pool storage pool_ = _pools[brandId];
+        if (amount > pool_.available) revert InsufficientPoolBalance(brandId, pool_.available, amount);
+        // Cannot overflow or underflow: amount <= available, and escrowed + available is bounded
+        // by the total deposited, which _deposit keeps below 2^128.
+        unchecked {
+            pool_.available -= amount;
+            pool_.escrowed += amount;
+        }
+    }
+
+    /// @dev Moves `amount` of the brand's pool from escrowed back to available.
+    function _refund(uint64 brandId, uint128 amount) private {
+        Pool storage pool_ = _pools[brandId];
+        // Cannot overflow or underflow: `amount` is what a question or a batch still escrows, which
+        // `_escrow` moved from available to escrowed, and the sum of both is below 2^128.
+        unchecked {
+            pool_.escrowed -= amount;
+            pool_.available += amount;
+        }
+    }
+
     function _recordAnswer(bytes32 questionId, address advocate, bytes32 contentDigest) private returns (bytes32) {
         Question storage q = _requireOpenQuestion(questionId);
         if (block.timestamp > q.deadline) revert QuestionDeadlinePassed(questionId, q.deadline);
@@ -417,12 +518,81 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
         bytes32 answerId = _requireAnswer(answer, brandId);
         q.status = QuestionStatus.Accepted;
         bounty = q.bounty;
-        // Cannot underflow: the bounty was added to escrowed when the question was posted.
+        token = _releaseAccepted(brandId, answer, answerId, bounty);
+    }
+
+    /// @dev `_accept` for a batched question: checks the oracle, that the answer is to this
+    /// question and recorded, then settles the question in its batch (which checks the batch's
+    /// escrow covers the bounty) and releases the bounty; the caller credits it.
+    function _acceptBatched(QuestionRef calldata question, AnswerRef calldata answer)
+        private
+        returns (IERC20 token, uint128 bounty)
+    {
+        uint64 brandId = question.brandId;
+        _requireBrandOracle(brandId);
+        if (answer.questionId != question.questionId) {
+            revert AnswerOfAnotherQuestion(question.questionId, answer.questionId);
+        }
+        bytes32 answerId = _requireAnswer(answer, brandId);
+        _settleBatchedQuestion(question);
+        bounty = question.bounty;
+        token = _releaseAccepted(brandId, answer, answerId, bounty);
+    }
+
+    /// @dev Releases an accepted answer's bounty from its pool's escrow and records the acceptance;
+    /// returns the pool's token, in which the caller credits the bounty.
+    function _releaseAccepted(uint64 brandId, AnswerRef calldata answer, bytes32 answerId, uint128 bounty)
+        private
+        returns (IERC20)
+    {
+        // Cannot underflow: the pool's escrow holds the bounty, as the question's own (posted or
+        // opened) or as part of its batch's, which `_settleBatchedQuestion` checked covers it.
         unchecked {
             _pools[brandId].escrowed -= bounty;
         }
         emit AnswerAccepted(answer.questionId, answerId, answer.advocate, bounty);
-        token = _brands[brandId].token;
+        return _brands[brandId].token;
+    }
+
+    /// @dev Checks that the question is a leaf of a posted batch of its brand (below the batch's
+    /// size), not settled, before the batch's deadline and covered by what the batch still
+    /// escrows; then sets its settled bit and takes its bounty out of the batch's escrow (the
+    /// bounty stays in the pool's escrow: the caller releases it or gives it to the question).
+    function _settleBatchedQuestion(QuestionRef calldata question) private returns (uint48 deadline) {
+        (bytes32 key, QuestionBatch storage batch) = _requireQuestionBatch(question.brandId, question.batchRoot);
+        if (!_isQuestionLeaf(question, batch.size)) {
+            revert InvalidQuestionProof(question.questionId, question.batchRoot);
+        }
+        uint256 word = question.index >> 8;
+        uint256 bit = 1 << (question.index & 0xff);
+        uint256 bits = _settledQuestions[key][word];
+        if (bits & bit != 0) revert BatchedQuestionSettled(question.questionId, question.batchRoot, question.index);
+        deadline = batch.deadline;
+        if (block.timestamp > deadline) revert QuestionDeadlinePassed(question.questionId, deadline);
+        uint128 escrowed = batch.escrowed;
+        uint128 bounty = question.bounty;
+        // Checked, so that a manifest whose leaves add up to more than the batch escrowed can never
+        // release more than that, nor touch the escrow of another batch or question.
+        if (bounty > escrowed) revert BatchEscrowExceeded(question.brandId, question.batchRoot, escrowed, bounty);
+        _settledQuestions[key][word] = bits | bit;
+        // Cannot underflow: checked just above.
+        unchecked {
+            batch.escrowed = escrowed - bounty;
+        }
+    }
+
+    /// @dev Credits a swarm its shares of the bounty, floored, and the answer's advocate the rest.
+    function _creditSwarm(AnswerRef calldata answer, Share[] calldata shares, IERC20 token, uint128 bounty) private {
+        uint256 paid = 0;
+        for (uint256 i; i < shares.length; ++i) {
+            uint256 amount = SwarmSplit.amountOf(bounty, shares[i].bps);
+            paid += amount;
+            _credit(shares[i].account, token, answer.questionId, amount);
+        }
+        // Cannot underflow: each amount is floored, so their sum is at most the bounty.
+        unchecked {
+            _credit(answer.advocate, token, answer.questionId, bounty - paid);
+        }
     }
 
     function _credit(address account, IERC20 token, bytes32 questionId, uint256 amount) private {
@@ -459,6 +629,32 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
     /// @dev A batch is the brand's own: the same root anchored by two brands is two batches.
     function _batchKey(uint64 brandId, bytes32 batchRoot) private pure returns (bytes32) {
         return keccak256(abi.encode(brandId, batchRoot));
+    }
+
+    function _requireQuestionBatch(uint64 brandId, bytes32 batchRoot)
+        private
+        view
+        returns (bytes32 key, QuestionBatch storage batch)
+    {
+        key = _batchKey(brandId, batchRoot);
+        batch = _questionBatches[key];
+        if (batch.size == 0) revert UnknownQuestionBatch(brandId, batchRoot);
+    }
+
+    /// @dev Whether the proof places the question's leaf in its batch, at an index below `size`.
+    function _isQuestionLeaf(QuestionRef calldata question, uint32 size) private pure returns (bool) {
+        return question.index < size
+            && MerkleProof.verifyCalldata(
+                question.proof,
+                question.batchRoot,
+                Leaves.questionLeaf(
+                    question.questionId, question.index, question.topic, question.bounty, question.contentDigest
+                )
+            );
+    }
+
+    function _isSettled(bytes32 key, uint32 index) private view returns (bool) {
+        return _settledQuestions[key][index >> 8] & (1 << (index & 0xff)) != 0;
     }
 
     function _requireBrand(uint64 brandId) private view returns (Brand storage b) {

@@ -3,7 +3,8 @@
     make gas        (brownie run scripts/gas.py --network peercare-test)
 
 Prints a table, then one JSON object on its last line. Gas is deterministic: these figures do
-not depend on the machine. Batched anchoring is reported per answer (total gas / batch size).
+not depend on the machine. Batched anchoring is reported per answer (total gas / batch size), and
+batched posting per question.
 """
 
 import hashlib
@@ -12,14 +13,16 @@ import sys
 from pathlib import Path
 
 from brownie import accounts, chain, network
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from peercare.core.ledger_ids import (
     ANSWER_LEAF_ENCODING,
+    QUESTION_LEAF_ENCODING,
     REPUTATION_LEAF_ENCODING,
     ROUTING_LEAF_ENCODING,
+    question_id,
     short_string,
 )
 from peercare.core.merkle import StandardMerkleTree
@@ -43,6 +46,11 @@ TARGETS = {
 
 def digest(label):
     return hashlib.sha256(label.encode()).digest()
+
+
+def max_depth(tree, size):
+    """The length of the longest proof in a tree of `size` leaves."""
+    return max(len(tree.proof(i)) for i in range(size))
 
 
 def main():
@@ -167,6 +175,57 @@ def main():
 
     record("reputation_root", roots.publishRoot(1, rep.root, digest("reputation manifest 1"), {"from": admin}))
     gas["verify_reputation_proof"] = roots.verifyScore.estimate_gas(1, *rep.values[0], rep.proof(0))
+
+    # Questions in batches: 100 questions posted in one transaction, answered in a batch of 1,000
+    # answers (10 per question), each acceptance proving both the question and the answer. The
+    # 100 questions share one word of settled bits: the first acceptance creates it, later ones
+    # update it. Every advocate paid here is paid for the first time (a new earnings slot, as in
+    # `accept_and_release`), and the proofs are the deepest of each tree (7 and 10 hashes).
+    bounty = 10**18
+    qvalues = [
+        (question_id(brand, source, f"QB-{i}"), i, topic, bounty, digest(f"question QB-{i}")) for i in range(100)
+    ]
+    qtree = StandardMerkleTree.of(qvalues, QUESTION_LEAF_ENCODING)
+    record(
+        "post_question_batched_per_question_n100",
+        ledger.postQuestionBatch(
+            brand, qtree.root, 100, 100 * bounty, deadline, digest("question manifest"), {"from": oracle}
+        ),
+        per=100,
+    )
+    answers = [
+        (qvalues[j % 100][0], to_checksum_address(keccak(text=f"batched advocate {j}")[-20:]), digest(f"answer {j}"))
+        for j in range(1000)
+    ]
+    atree = StandardMerkleTree.of(answers, ANSWER_LEAF_ENCODING)
+    ledger.anchorAnswerBatch(brand, atree.root, 1000, digest("answers to batched questions"), {"from": oracle})
+
+    def question_ref(i):
+        qid, index, q_topic, q_bounty, content = qvalues[i]
+        return (brand, qtree.root, index, qid, q_topic, q_bounty, content, qtree.proof(i))
+
+    def answer_ref(i):
+        """An answer to question `i` proven by the deepest proof of the tree."""
+        j = next(j for j in range(i, 1000, 100) if len(atree.proof(j)) == max_depth(atree, 1000))
+        return (*atree.values[j], atree.root, atree.proof(j))
+
+    deepest = [i for i in range(100) if len(qtree.proof(i)) == max_depth(qtree, 100)]
+    first, later, opened = deepest[:3]
+    record(
+        "accept_batched_question_first_in_word",
+        ledger.acceptBatchedAnswer(question_ref(first), answer_ref(first), {"from": oracle}),
+    )
+    record(
+        "accept_batched_question", ledger.acceptBatchedAnswer(question_ref(later), answer_ref(later), {"from": oracle})
+    )
+    record(
+        "open_batched_question",
+        ledger.openBatchedQuestion(question_ref(opened), source, f"QB-{opened}", {"from": advocate}),
+    )
+    # After the deadline, anyone returns the 97 unsettled bounties to the pool.
+    chain.sleep(deadline - chain.time() + 1)
+    chain.mine()
+    record("release_question_batch", ledger.releaseQuestionBatch(brand, qtree.root, {"from": advocate}))
 
     gas["max_transaction"] = max_tx
 

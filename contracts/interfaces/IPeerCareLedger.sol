@@ -5,10 +5,11 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 /// @title PeerCare ledger: brands, reward pools, questions, answers, ratings and payouts.
 /// @notice Brands fund a pool in an allow-listed ERC-20; each question escrows a bounty from the
-/// pool; answers are recorded directly (one transaction) or anchored in Merkle batches; the brand's
-/// oracle rates answers and accepts one, which credits the bounty to the advocate (or a swarm);
-/// advocates pull what they earned. Conversations stay off-chain: every answer and question
-/// carries the sha2-256 digest of its conversation's CIDv1 (raw codec).
+/// pool, posted alone or in a Merkle batch of questions that escrows their total; answers are
+/// recorded directly (one transaction) or anchored in Merkle batches; the brand's oracle rates
+/// answers and accepts one, which credits the bounty to the advocate (or a swarm); advocates pull
+/// what they earned. Conversations stay off-chain: every answer and question carries the sha2-256
+/// digest of its conversation's CIDv1 (raw codec).
 interface IPeerCareLedger {
     /// @notice Lifecycle of a question.
     enum QuestionStatus {
@@ -51,6 +52,28 @@ interface IPeerCareLedger {
         uint64 brandId; // brand whose oracle anchored it; its answers only count for this brand
         uint32 size; // number of leaves the oracle declared (the manifest lists each)
         uint48 anchoredAt; // block timestamp of anchoring
+    }
+
+    /// @notice A posted batch of questions, keyed by (brand, Merkle root). One slot; which of its
+    /// questions are settled (accepted or opened) is one bit each, apart.
+    struct QuestionBatch {
+        uint128 escrowed; // what the batch may still release: its total bounty less what it paid or opened
+        uint48 deadline; // unix time shared by all its questions, as `Question.deadline`
+        uint32 size; // number of leaves the oracle declared (the manifest lists each); never zero
+        bool released; // the remaining escrow went back to the pool after the deadline
+    }
+
+    /// @notice Points at a question of a posted batch: the leaf `(questionId, index, topic, bounty,
+    /// contentDigest)` of the batch `batchRoot` of `brandId`, proven by `proof`.
+    struct QuestionRef {
+        uint64 brandId; // brand that posted the batch, whose oracle accepts its answers
+        bytes32 batchRoot; // the batch's Merkle root
+        uint32 index; // the question's position in the batch (its settled bit); below the batch's size
+        bytes32 questionId; // keccak256(abi.encode(brandId, source, ticketId)), as `questionIdOf`
+        bytes32 topic; // topic of the question (a short string or a hash of one)
+        uint128 bounty; // escrowed for the question within the batch's total
+        bytes32 contentDigest; // sha2-256 digest of the question conversation's CIDv1
+        bytes32[] proof; // Merkle proof of the leaf in the batch
     }
 
     /// @notice Points at a recorded answer: directly recorded when `batchRoot` is zero,
@@ -151,6 +174,27 @@ interface IPeerCareLedger {
     error SwarmMemberIsLedger(address account);
     /// @notice Nothing is owed to this account in this token.
     error NothingToWithdraw(address account, address token);
+    /// @notice The brand already posted a batch of questions with this root.
+    error QuestionBatchAlreadyPosted(uint64 brandId, bytes32 batchRoot);
+    /// @notice The brand posted no batch of questions under this root.
+    error UnknownQuestionBatch(uint64 brandId, bytes32 batchRoot);
+    /// @notice The Merkle proof does not place the question in the batch, or its index is not
+    /// below the batch's size.
+    error InvalidQuestionProof(bytes32 questionId, bytes32 batchRoot);
+    /// @notice The batched question was already settled: accepted, or opened as a stored question.
+    error BatchedQuestionSettled(bytes32 questionId, bytes32 batchRoot, uint32 index);
+    /// @notice The answer names another question than the batched question it is accepted for.
+    error AnswerOfAnotherQuestion(bytes32 questionId, bytes32 answerQuestionId);
+    /// @notice The question's bounty is more than its batch still escrows: the leaves of the batch
+    /// add up to more than the total it escrowed, and the batch pays no more than that total.
+    error BatchEscrowExceeded(uint64 brandId, bytes32 batchRoot, uint128 escrowed, uint128 bounty);
+    /// @notice The batch's deadline has not passed yet: its escrow cannot be released.
+    error QuestionBatchNotExpired(uint64 brandId, bytes32 batchRoot, uint48 deadline);
+    /// @notice The batch's remaining escrow was already released.
+    error QuestionBatchAlreadyReleased(uint64 brandId, bytes32 batchRoot);
+    /// @notice The ticket (brand, source, ticket id) does not hash to the question id: a batch may
+    /// only open, under a question id, a ticket of its own brand.
+    error QuestionIdMismatch(bytes32 questionId, bytes32 ticketQuestionId);
 
     // ---------------------------------------------------------------- events
 
@@ -179,6 +223,27 @@ interface IPeerCareLedger {
     );
     /// @notice An expired question's bounty went back to its pool.
     event QuestionExpired(bytes32 indexed questionId, uint64 indexed brandId, uint128 refunded);
+    /// @notice A batch of questions was posted and their total bounty escrowed: each leaf is one
+    /// question (a StandardMerkleTree leaf of types `bytes32 questionId, uint32 index, bytes32 topic,
+    /// uint128 bounty, bytes32 contentDigest`); `manifestDigest` addresses the list of its leaves
+    /// with each question's source and ticket id. All its questions share `deadline`.
+    event QuestionBatchPosted(
+        uint64 indexed brandId,
+        bytes32 indexed batchRoot,
+        uint32 size,
+        uint128 totalBounty,
+        uint48 deadline,
+        bytes32 manifestDigest
+    );
+    /// @notice A batched question became a stored question (`question(questionId)`), open to direct
+    /// answers, rating, acceptance and expiry like a posted one; its bounty left the batch's escrow
+    /// for the question's.
+    event BatchedQuestionOpened(
+        bytes32 indexed questionId, uint64 indexed brandId, bytes32 indexed batchRoot, uint32 index
+    );
+    /// @notice An expired batch's remaining escrow (its unsettled questions' bounties) went back to
+    /// its pool.
+    event QuestionBatchReleased(uint64 indexed brandId, bytes32 indexed batchRoot, uint128 refunded);
     /// @notice An answer was recorded directly. Its id is `answerIdOf(questionId, advocate, contentDigest)`.
     event AnswerRecorded(bytes32 indexed questionId, address indexed advocate, bytes32 contentDigest);
     /// @notice A batch of answers was anchored; `manifestDigest` addresses the list of its leaves.
@@ -266,6 +331,35 @@ interface IPeerCareLedger {
     /// @notice Return an open question's bounty to its pool once its deadline has passed. Anyone.
     function expireQuestion(bytes32 questionId) external;
 
+    /// @notice Post a Merkle batch of `size` questions sharing `deadline`, escrowing `totalBounty`
+    /// from the pool: one stored slot for the whole batch. Brand oracle only; once per (brand,
+    /// root). The contract does not read the leaves: a batch never releases more than
+    /// `totalBounty`, and the audit checks the manifest (leaves adding up to the total, question ids
+    /// hashing from the brand's tickets, no question id twice).
+    /// @param manifestDigest sha2-256 digest of the manifest's CIDv1: its leaves, each with the
+    /// question's source and ticket id
+    function postQuestionBatch(
+        uint64 brandId,
+        bytes32 batchRoot,
+        uint32 size,
+        uint128 totalBounty,
+        uint48 deadline,
+        bytes32 manifestDigest
+    ) external;
+
+    /// @notice Return an expired batch's remaining escrow to its pool, once, after its deadline.
+    /// Anyone. Questions of the batch opened with `openBatchedQuestion` expire on their own.
+    function releaseQuestionBatch(uint64 brandId, bytes32 batchRoot) external;
+
+    /// @notice Store a batched question as `postQuestion` would (brand, the batch's deadline, open,
+    /// its bounty), so that `submitAnswer`, `submitAnswerWithSig`, `rateAnswer`, `acceptAnswer`,
+    /// `acceptAnswerWithSwarm` and `expireQuestion` work on it. Anyone, before the batch's deadline,
+    /// once per question; the question's bounty moves from the batch's escrow to its own. The ticket
+    /// (`source`, `ticketId`, from the manifest) must hash with the batch's brand to the question
+    /// id, so no brand can occupy the id of another brand's ticket.
+    function openBatchedQuestion(QuestionRef calldata question, bytes32 source, string calldata ticketId)
+        external;
+
     // ---------------------------------------------------------------- answers
 
     /// @notice Record the caller's answer to an open question.
@@ -301,6 +395,21 @@ interface IPeerCareLedger {
     /// and not the ledger itself. Brand oracle only.
     function acceptAnswerWithSwarm(AnswerRef calldata answer, Share[] calldata shares) external;
 
+    /// @notice Accept an answer to a batched question: its advocate is credited the whole bounty,
+    /// which leaves the batch's escrow, and the question is settled (its bit set). The answer is
+    /// direct or proven in a batch of the question's brand, as for `acceptAnswer`, and emits the
+    /// same events. Brand oracle of `question.brandId` only; before the batch's deadline; works
+    /// while paused, as `acceptAnswer`.
+    function acceptBatchedAnswer(QuestionRef calldata question, AnswerRef calldata answer) external;
+
+    /// @notice `acceptBatchedAnswer` with the bounty split across a swarm exactly as
+    /// `acceptAnswerWithSwarm` splits it.
+    function acceptBatchedAnswerWithSwarm(
+        QuestionRef calldata question,
+        AnswerRef calldata answer,
+        Share[] calldata shares
+    ) external;
+
     /// @notice Send the caller everything it earned in `token` to `to`.
     function withdrawEarnings(IERC20 token, address to) external returns (uint256 amount);
 
@@ -328,6 +437,20 @@ interface IPeerCareLedger {
 
     /// @notice The batch `brandId` anchored under `batchRoot`; reverts with `UnknownBatch` if none.
     function answerBatch(uint64 brandId, bytes32 batchRoot) external view returns (AnswerBatch memory);
+
+    /// @notice The batch of questions `brandId` posted under `batchRoot`; reverts with
+    /// `UnknownQuestionBatch` if none.
+    function questionBatch(uint64 brandId, bytes32 batchRoot) external view returns (QuestionBatch memory);
+
+    /// @notice Whether the batched question can still be accepted or opened: its batch was posted,
+    /// the proof places it there below the batch's size, it is not settled, and the batch's
+    /// deadline has not passed (nor its escrow been released). An opened question is settled in
+    /// its batch: `question(questionId)` then says whether it is open. A batch whose leaves add up
+    /// to more than its total may still refuse it (`BatchEscrowExceeded`) once its escrow runs out.
+    function isBatchedQuestionOpen(QuestionRef calldata question) external view returns (bool);
+
+    /// @notice Whether the question at `index` of the batch was settled (accepted or opened).
+    function isBatchedQuestionSettled(uint64 brandId, bytes32 batchRoot, uint32 index) external view returns (bool);
 
     function earnings(address account, IERC20 token) external view returns (uint256);
 
@@ -358,4 +481,11 @@ interface IPeerCareLedger {
 
     /// @notice keccak256(abi.encode(questionId, advocate, contentDigest)); the batch leaf is its keccak256.
     function answerIdOf(bytes32 questionId, address advocate, bytes32 contentDigest) external pure returns (bytes32);
+
+    /// @notice The leaf of a question in a batch: keccak256(keccak256(abi.encode(questionId, index,
+    /// topic, bounty, contentDigest))).
+    function questionLeafOf(bytes32 questionId, uint32 index, bytes32 topic, uint128 bounty, bytes32 contentDigest)
+        external
+        pure
+        returns (bytes32);
 }

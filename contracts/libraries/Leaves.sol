@@ -20,6 +20,15 @@ library Leaves {
         return keccak256(bytes.concat(answerId_));
     }
 
+    /// @notice Batch leaf of a question (leaf types `bytes32, uint32, bytes32, uint128, bytes32`).
+    function questionLeaf(bytes32 questionId_, uint32 index, bytes32 topic, uint128 bounty, bytes32 contentDigest)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(bytes.concat(keccak256(abi.encode(questionId_, index, topic, bounty, contentDigest))));
+    }
+
     /// @notice Reputation leaf (leaf types `address, bytes32, uint256`).
     function reputationLeaf(address advocate, bytes32 topic, uint256 score) internal pure returns (bytes32) {
         return keccak256(bytes.concat(keccak256(abi.encode(advocate, topic, score))));

@@ -7,6 +7,11 @@ from eth_utils.crypto import keccak
 
 #: Leaf types of an answer in a batch: (question id, advocate, content digest).
 ANSWER_LEAF_ENCODING = ("bytes32", "address", "bytes32")
+#: Leaf types of a question in a batch posted by `postQuestionBatch`: (question id, index in the
+#: batch, which is its settled bit, topic, bounty, content digest). The question id is
+#: `question_id(brand, source, ticket)`; the batch's manifest carries source and ticket id beside
+#: each leaf, and the audit, not the contract, checks they hash to it.
+QUESTION_LEAF_ENCODING = ("bytes32", "uint32", "bytes32", "uint128", "bytes32")
 #: Leaf types of a reputation score: (advocate, topic, score).
 REPUTATION_LEAF_ENCODING = ("address", "bytes32", "uint256")
 #: Leaf types of a routing decision's round: (question id, round, person offered or the zero
@@ -50,3 +55,10 @@ def reputation_topic(brand_id: int, topic: bytes) -> bytes:
     if len(topic) != 32:
         raise ValueError("a topic is a bytes32 label")
     return keccak(encode(["uint64", "bytes32"], [brand_id, topic]))
+
+
+def question_leaf(question: bytes, index: int, topic: bytes, bounty: int, content_digest: bytes) -> bytes:
+    """A question's leaf in a batch, as `Leaves.questionLeaf` (and `questionLeafOf`) computes it:
+    keccak256(keccak256(abi.encode(bytes32 questionId, uint32 index, bytes32 topic, uint128 bounty,
+    bytes32 contentDigest))), the StandardMerkleTree leaf of `QUESTION_LEAF_ENCODING`."""
+    return keccak(keccak(encode(list(QUESTION_LEAF_ENCODING), [question, index, topic, bounty, content_digest])))

@@ -14,6 +14,12 @@ a brand registered by anyone but the registrar, a signed withdrawal expired, rep
 someone else or redirected by its relayer, ...). Advocates also sign answers and withdrawals for
 anyone to relay; both use the advocate's one nonce counter, which the model predicts too. Brands
 also anchor copies of other brands' roots, which must neither fail nor change the owner's batch.
+Brands also post questions in Merkle batches, some of them lying (leaves adding up to more than the
+total escrowed, more leaves than declared, a ticket already posted, a copy of another brand's
+batch); batched questions are accepted by proof (valid, or tampered: another bounty or index, a cut
+proof, another brand's root, an answer to another question, a question already settled), opened
+into stored questions that the other rules then answer, rate, accept and expire, and batches are
+released after their deadline. No batch pays, opens and refunds more than it escrowed.
 After every step the invariants compare the whole contract state with the model, read in one
 batched JSON-RPC round trip: so a reverted transaction is also checked to have changed nothing.
 """
@@ -33,7 +39,7 @@ from hypothesis import Phase
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
-from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING, answer_id, question_id
+from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING, QUESTION_LEAF_ENCODING, answer_id, question_id
 from peercare.core.merkle import StandardMerkleTree, verify
 from peercare.core.typed_data import (
     answer_typed_data,
@@ -133,6 +139,29 @@ class Answer:
         return answer_id(self.question, self.advocate, self.digest)
 
 
+@dataclass
+class QuestionBatch:
+    """A posted batch of questions: its leaves `(questionId, index, topic, bounty, contentDigest)`
+    (the tree) with each leaf's ticket (from the manifest), and what the ledger should hold for it."""
+
+    brand: int  # index into `brands` of the brand that posted it
+    tree: StandardMerkleTree
+    tickets: tuple[str, ...]  # per leaf; a copy keeps the tickets of the brand it copied
+    size: int  # declared
+    total: int  # escrowed at posting
+    deadline: int
+    escrowed: int
+    released: bool = False
+    settled: set = field(default_factory=set)  # indices accepted or opened
+    paid: int = 0  # released to acceptances
+    opened: int = 0  # moved to opened questions' own escrow
+    refunded: int = 0  # returned to the pool at release
+
+    @property
+    def root(self):
+        return self.tree.root
+
+
 class Conservation:
     """Rules, model and invariants. Brownie calls `__init__` once, as a class method on the
     machine class it generates, then snapshots the chain: every example starts from there."""
@@ -208,6 +237,8 @@ class Conservation:
         self._calldata = {}  # Answer -> isAnswerRecorded calldata
         self._counted = {}  # Answer -> whether it counts for its question's brand
         self._trees = {}  # (brand index, root) -> the anchored tree, for copies by other brands
+        self.question_batches = {}  # (brand index, root) -> QuestionBatch
+        self.batched_answers = []  # Answers, anchored in answer batches, to batched questions not opened
 
     # ------------------------------------------------------------ helpers
 
@@ -422,6 +453,23 @@ class Conservation:
         every example, even those where Hypothesis switches posting off."""
         for b, bounty, hours in posts:
             self.rule_post_question(b, bounty, hours, b, "ok")
+
+    @initialize(
+        batches=st.lists(
+            st.tuples(
+                index,
+                st.lists(st.integers(min_value=0, max_value=1_500), min_size=2, max_size=5),
+                st.integers(min_value=0, max_value=24),
+            ),
+            min_size=3,
+            max_size=3,
+        )
+    )
+    def initialize_question_batches(self, batches):
+        """Start with an honest batch of questions and two lying ones (an overstated total, more
+        leaves than declared), so that every example has batches to accept, open and release."""
+        for (b, bounties, hours), fault in zip(batches, ("ok", "overstated", "undersized"), strict=True):
+            self.rule_post_question_batch(b, bounties, hours, b, fault)
 
     @precondition(lambda self: self.order)
     @rule(q=index, who=index, which=mostly("due", "open", "any", weight=4))
@@ -647,9 +695,20 @@ class Conservation:
         tx = self._accept(expected, answer, share_list, sender)
         if tx is None:
             return
-        brand = self.brands[question.brand]
-        bounty = question.bounty
         question.status = ACCEPTED
+        self._paid(tx, question.brand, answer, share_list, question.bounty)
+        if again:
+            # Nothing is paid twice: accepting the question again, through any answer that counts
+            # for it, whole or as a swarm, is refused.
+            others = [x for x in self.answers if x.question == answer.question and self._counts(x)]
+            other = self._pick(others, a + 1)
+            expected = ("QuestionNotOpen", (answer.question, ACCEPTED))
+            self._accept(expected, other, None if a % 2 else self._shares([(a, 1)], "ok"), sender)
+
+    def _paid(self, tx, brand_index, answer, share_list, bounty):
+        """An acceptance went through: the bounty leaves the pool's escrow for the earnings of the
+        answer's advocate (or the swarm, floored, the rest to the advocate), in the brand's token."""
+        brand = self.brands[brand_index]
         self.escrowed[brand.id] -= bounty
         credited = defaultdict(int)
         paid = 0
@@ -662,6 +721,7 @@ class Conservation:
             self.credited[brand.token] += amount
         accepted = tx.events["AnswerAccepted"]
         assert len(accepted) == 1
+        assert accepted[0]["questionId"] == "0x" + answer.question.hex()
         assert accepted[0]["answerId"] == "0x" + answer.id.hex() and accepted[0]["bounty"] == bounty
         if bounty:  # credited in the brand's token, in full; nothing credited for a zero bounty
             rewards = tx.events["RewardCredited"]
@@ -669,13 +729,6 @@ class Conservation:
             assert all(r["token"] == self.tokens[brand.token].address for r in rewards)
         else:
             assert "RewardCredited" not in tx.events
-        if again:
-            # Nothing is paid twice: accepting the question again, through any answer that counts
-            # for it, whole or as a swarm, is refused.
-            others = [x for x in self.answers if x.question == answer.question and self._counts(x)]
-            other = self._pick(others, a + 1)
-            expected = ("QuestionNotOpen", (answer.question, ACCEPTED))
-            self._accept(expected, other, None if a % 2 else self._shares([(a, 1)], "ok"), sender)
 
     def _shares(self, shares, fault):
         """Basis points proportional to the weights, one entry per member, summing to exactly
@@ -702,19 +755,8 @@ class Conservation:
 
     def _accept_error(self, answer, share_list, sender):
         """The error `acceptAnswer(WithSwarm)` must raise, in the contract's order of checks."""
-        if share_list is not None:
-            members = set()
-            for account, _ in share_list:
-                if account == ZERO_ADDRESS:
-                    return ("ZeroAddress", ())
-                if account == self.ledger.address:
-                    return ("SwarmMemberIsLedger", (account,))
-                if account in members:
-                    return ("DuplicateSwarmMember", (account,))
-                members.add(account)
-            total = sum(bps for _, bps in share_list)
-            if total != BPS:
-                return ("InvalidShares", (len(share_list), total))
+        if (error := self._shares_error(share_list)) is not None:
+            return error
         question = self.questions.get(answer.question)
         if question is None:
             return ("UnknownQuestion", (answer.question,))
@@ -727,10 +769,333 @@ class Conservation:
             return ("QuestionDeadlinePassed", (answer.question, question.deadline))
         return self._answer_error(answer, question.brand)
 
+    def _shares_error(self, share_list):
+        """`SwarmSplit.validate`: None for no swarm or valid shares, else the expected error."""
+        if share_list is None:
+            return None
+        members = set()
+        for account, _ in share_list:
+            if account == ZERO_ADDRESS:
+                return ("ZeroAddress", ())
+            if account == self.ledger.address:
+                return ("SwarmMemberIsLedger", (account,))
+            if account in members:
+                return ("DuplicateSwarmMember", (account,))
+            members.add(account)
+        total = sum(bps for _, bps in share_list)
+        if total != BPS:
+            return ("InvalidShares", (len(share_list), total))
+        return None
+
     def _accept(self, expected, answer, share_list, sender):
         if share_list is None:
             return self._send(expected, self.ledger.acceptAnswer, answer.ref(), sender=sender)
         return self._send(expected, self.ledger.acceptAnswerWithSwarm, answer.ref(), share_list, sender=sender)
+
+    # ------------------------------------------------------------ questions in batches
+
+    @rule(
+        b=index,
+        bounties=st.lists(st.integers(min_value=0, max_value=1_500), min_size=1, max_size=5),
+        hours=st.integers(min_value=0, max_value=24),
+        pick=index,
+        fault=mostly(
+            "ok",
+            "other_oracle",
+            "past",
+            "empty",
+            "zero_size",
+            "again",
+            "too_big",
+            "overstated",
+            "undersized",
+            "copy",
+            "posted_ticket",
+            weight=14,
+        ),
+    )
+    def rule_post_question_batch(self, b, bounties, hours, pick, fault):
+        """Post a batch of questions. Lying batches go through and can never pay more than their
+        total: leaves adding up to more than it (`overstated`), more leaves than declared
+        (`undersized`), a ticket already posted on its own (`posted_ticket`), another brand's
+        leaves under this brand (`copy`: its tickets hash with the other brand, so it opens none)."""
+        bi = b % len(self.brands)
+        brand = self.brands[bi]
+        sender = self._oracle(bi, "other" if fault == "other_oracle" else "own", pick)
+        foreign = [qb for (owner, _), qb in self.question_batches.items() if owner != bi]
+        if fault == "copy" and foreign:
+            copied = self._pick(foreign, pick)
+            values, tickets = list(copied.tree.values), list(copied.tickets)
+        else:
+            values, tickets = [], []
+            own_posted = [self.questions[qid].ticket for qid in self.order if self.questions[qid].brand == bi]
+            for i, bounty in enumerate(bounties):
+                if fault == "posted_ticket" and i == 0 and own_posted:
+                    ticket = self._pick(own_posted, pick)
+                else:
+                    self.tickets += 1
+                    ticket = f"QB-{self.tickets}"
+                tickets.append(ticket)
+                values.append((question_id(brand.id, ZENDESK, ticket), i, TOPIC, bounty, digest(f"question {ticket}")))
+        tree = StandardMerkleTree.of(values, QUESTION_LEAF_ENCODING)
+        leaves_total = sum(value[3] for value in values)
+        # Overstated: the largest leaf alone is worth more than the total (when it is worth anything).
+        total = min(leaves_total // 2, max(bounties) - 1) if fault == "overstated" and max(bounties) else leaves_total
+        size = len(values) - 1 if fault == "undersized" and len(values) > 1 else len(values)
+        available = self.available[brand.id]
+        if fault == "too_big":
+            total = available + 1 + total
+        root = ZERO32 if fault == "empty" else tree.root
+        if fault == "zero_size":
+            size = 0
+        deadline = self.now - 10 if fault == "past" else self.now + hours * HOUR + DEADLINE_OFFSET
+        if sender != brand.oracle:
+            expected = ("NotBrandOracle", (brand.id, sender.address))
+        elif root == ZERO32 or size == 0:
+            expected = ("EmptyBatch", ())
+        elif fault == "past":
+            expected = ("DeadlineNotInFuture", None)  # carries the block's timestamp
+        elif (bi, root) in self.question_batches:
+            expected = ("QuestionBatchAlreadyPosted", (brand.id, root))
+        elif total > available:
+            expected = ("InsufficientPoolBalance", (brand.id, available, total))
+        else:
+            expected = None
+        manifest = digest(f"question manifest {root.hex()}")
+        args = (brand.id, root, size, total, deadline, manifest)
+        tx = self._send(expected, self.ledger.postQuestionBatch, *args, sender=sender)
+        if tx is None:
+            return
+        assert tx.events["QuestionBatchPosted"]["totalBounty"] == total
+        self.available[brand.id] -= total
+        self.escrowed[brand.id] += total
+        self.question_batches[bi, root] = QuestionBatch(bi, tree, tuple(tickets), size, total, deadline, total)
+        if fault == "again":
+            expected = ("QuestionBatchAlreadyPosted", (brand.id, root))
+            self._send(expected, self.ledger.postQuestionBatch, *args, sender=sender)
+
+    def _batched_leaves(self, which):
+        """(batch, index) of every leaf of every batch posted; `which`: "live" ones only (their
+        batch before its deadline, not settled, within the declared size), "overdrawn" live ones
+        (worth more than their batch still escrows: an overstated manifest), "beyond" the declared
+        size (an undersized manifest), "settled" ones only."""
+        leaves = [(qb, i) for qb in self.question_batches.values() for i in range(len(qb.tree.values))]
+        live = [(qb, i) for qb, i in leaves if not self._past(qb.deadline) and i not in qb.settled and i < qb.size]
+        if which == "live":
+            return live
+        if which == "overdrawn":
+            return [(qb, i) for qb, i in live if qb.tree.values[i][3] > qb.escrowed] or live
+        if which == "beyond":
+            return [(qb, i) for qb, i in leaves if i >= qb.size] or live
+        if which == "settled":
+            return [(qb, i) for qb, i in leaves if i in qb.settled]
+        return leaves
+
+    def _batched_leaf(self, q, which):
+        return self._pick(self._batched_leaves(which) or self._batched_leaves("any"), q)
+
+    @staticmethod
+    def _question_ref(qb, i, **changes):
+        """The QuestionRef of leaf `i` of `qb`, as a dict (fields replaced by `changes`)."""
+        qid, index, topic, bounty, content = qb.tree.values[i]
+        ref = {"brand": None, "root": qb.root, "index": index, "qid": qid, "topic": topic}
+        ref.update(bounty=bounty, content=content, proof=tuple(qb.tree.proof(i)))
+        ref.update(changes)
+        return ref
+
+    def _batched_question_error(self, ref):
+        """`_settleBatchedQuestion`: None if the ref can be settled now, else the expected error."""
+        bi = next(j for j, b in enumerate(self.brands) if b.id == ref["brand"])
+        qb = self.question_batches.get((bi, ref["root"]))
+        if qb is None:
+            return ("UnknownQuestionBatch", (ref["brand"], ref["root"]))
+        leaf = (ref["qid"], ref["index"], ref["topic"], ref["bounty"], ref["content"])
+        if not (ref["index"] < qb.size and verify(qb.root, QUESTION_LEAF_ENCODING, leaf, ref["proof"])):
+            return ("InvalidQuestionProof", (ref["qid"], ref["root"]))
+        if ref["index"] in qb.settled:
+            return ("BatchedQuestionSettled", (ref["qid"], ref["root"], ref["index"]))
+        if self._past(qb.deadline):
+            return ("QuestionDeadlinePassed", (ref["qid"], qb.deadline))
+        if ref["bounty"] > qb.escrowed:
+            return ("BatchEscrowExceeded", (ref["brand"], ref["root"], qb.escrowed, ref["bounty"]))
+        return None
+
+    @staticmethod
+    def _ref_tuple(ref):
+        return (ref["brand"], ref["root"], ref["index"], ref["qid"], ref["topic"], ref["bounty"], ref["content"])
+
+    def _settled(self, bi, ref):
+        """A batched question was settled: its bit, and its bounty out of its batch's escrow. The
+        batch is the one the ref names (a brand's copy of another's root is its own batch)."""
+        qb = self.question_batches[bi, ref["root"]]
+        qb.settled.add(ref["index"])
+        qb.escrowed -= ref["bounty"]
+        return qb
+
+    def _answer_to_batched(self, bi, qid, adv, c, fresh):
+        """A recorded answer to the batched question `qid` that counts for brand `bi`: one
+        anchored before, or (`fresh`, or none yet) one anchored now in a new answer batch of `bi`."""
+        known = [x for x in self.batched_answers if x.question == qid and self._answer_error(x, bi) is None]
+        if known and not fresh:
+            return self._pick(known, c)
+        advocate = self._pick(self.advocates, adv).address
+        # A second leaf with a fresh digest: the tree's root is new, never anchored before.
+        values = [(qid, advocate, digest(f"answer {c}")), (qid, advocate, self._fresh_digest())]
+        tree = StandardMerkleTree.of(values, ANSWER_LEAF_ENCODING)
+        brand = self.brands[bi]
+        manifest = digest(f"manifest {tree.root.hex()}")
+        self._send(None, self.ledger.anchorAnswerBatch, brand.id, tree.root, 2, manifest, sender=brand.oracle)
+        self.batches[bi, tree.root] = 2
+        answers = [Answer(*value, root=tree.root, proof=tuple(tree.proof(i))) for i, value in enumerate(tree.values)]
+        self.batched_answers.extend(answers)
+        return answers[0]
+
+    @precondition(lambda self: self.question_batches)
+    @rule(
+        q=index,
+        adv=index,
+        c=content,
+        fresh=mostly(False, True, weight=2),
+        which=mostly("live", "overdrawn", "beyond", weight=4),
+        who=oracle_choice,
+        tamper=mostly(
+            "none", "bounty", "index", "proof", "other_root", "settled", "answer_other", "unrecorded", weight=10
+        ),
+        shares=st.one_of(
+            st.none(), st.lists(st.tuples(index, st.integers(min_value=1, max_value=50)), min_size=1, max_size=3)
+        ),
+        shares_fault=mostly("ok", "short", "duplicate", "ledger", weight=12),
+        again=st.booleans(),
+    )
+    def rule_accept_batched_answer(self, q, adv, c, fresh, which, who, tamper, shares, shares_fault, again):
+        """Accept an answer to a batched question, whole or as a swarm: the question is proven in
+        its batch and settled, and its bounty leaves the batch's escrow. Tampered refs and answers,
+        another brand's oracle or root, and settled questions are refused before anything moves."""
+        qb, i = self._batched_leaf(q, "settled" if tamper == "settled" else which)
+        bi = qb.brand
+        brand = self.brands[bi]
+        ref = self._question_ref(qb, i, brand=brand.id)
+        answer = self._answer_to_batched(bi, ref["qid"], adv, c, fresh)
+        if tamper == "bounty":
+            ref["bounty"] += 1
+        elif tamper == "index":
+            ref["index"] = (i + 1) % len(qb.tree.values) if len(qb.tree.values) > 1 else i + 1
+        elif tamper == "proof":
+            ref["proof"] = ref["proof"][1:]
+        elif tamper == "other_root":  # another brand's batch, claimed as this brand's
+            others = [root for (owner, root) in self.question_batches if owner != bi]
+            ref["root"] = self._pick(others, q) if others else keccak(b"never posted")
+        elif tamper == "answer_other":
+            answer = Answer(keccak(b"another question"), answer.advocate, answer.digest, answer.root, answer.proof)
+        elif tamper == "unrecorded":
+            answer = Answer(answer.question, answer.advocate, self._fresh_digest(), answer.root, answer.proof)
+        share_list = None if shares is None else self._shares(shares, shares_fault)
+        sender = self._oracle(bi, who, q)
+        if (error := self._shares_error(share_list)) is not None:
+            expected = error
+        elif sender != brand.oracle:
+            expected = ("NotBrandOracle", (brand.id, sender.address))
+        elif answer.question != ref["qid"]:
+            expected = ("AnswerOfAnotherQuestion", (ref["qid"], answer.question))
+        else:
+            expected = self._answer_error(answer, bi) or self._batched_question_error(ref)
+        tx = self._accept_batched(expected, ref, answer, share_list, sender)
+        if tx is None:
+            return
+        self._settled(bi, ref).paid += ref["bounty"]
+        self._paid(tx, bi, answer, share_list, ref["bounty"])
+        if again:  # nothing is paid twice
+            expected = ("BatchedQuestionSettled", (ref["qid"], ref["root"], ref["index"]))
+            self._accept_batched(expected, ref, answer, None if c % 2 else share_list, sender)
+
+    def _accept_batched(self, expected, ref, answer, share_list, sender):
+        question_ref = (*self._ref_tuple(ref), list(ref["proof"]))
+        if share_list is None:
+            return self._send(expected, self.ledger.acceptBatchedAnswer, question_ref, answer.ref(), sender=sender)
+        fn = self.ledger.acceptBatchedAnswerWithSwarm
+        return self._send(expected, fn, question_ref, answer.ref(), share_list, sender=sender)
+
+    @precondition(lambda self: self.question_batches)
+    @rule(
+        q=index,
+        who=index,
+        which=mostly("live", "overdrawn", "beyond", "any", weight=5),
+        fault=mostly("ok", "ticket", "bounty", "again", weight=8),
+    )
+    def rule_open_batched_question(self, q, who, which, fault):
+        """Anyone opens a batched question into a stored one, which the other rules then answer,
+        rate, accept and expire; its bounty moves from the batch's escrow to the question's."""
+        qb, i = self._batched_leaf(q, which)
+        bi = qb.brand
+        brand = self.brands[bi]
+        ref = self._question_ref(qb, i, brand=brand.id)
+        ticket = qb.tickets[i]
+        if fault == "ticket":  # another ticket of the manifest, or one never posted
+            ticket = qb.tickets[(i + 1) % len(qb.tickets)] if len(qb.tickets) > 1 else "another ticket"
+        elif fault == "bounty":
+            ref["bounty"] += 1
+        ticket_qid = question_id(brand.id, ZENDESK, ticket)
+        if ticket_qid != ref["qid"]:
+            expected = ("QuestionIdMismatch", (ref["qid"], ticket_qid))
+        elif ref["qid"] in self.questions:
+            expected = ("QuestionAlreadyPosted", (ref["qid"],))
+        else:
+            expected = self._batched_question_error(ref)
+        question_ref = (*self._ref_tuple(ref), list(ref["proof"]))
+        sender = self._pick(self.accounts, who)
+        tx = self._send(expected, self.ledger.openBatchedQuestion, question_ref, ZENDESK, ticket, sender=sender)
+        if tx is None:
+            return
+        assert tx.events["BatchedQuestionOpened"]["index"] == ref["index"]
+        self._settled(bi, ref).opened += ref["bounty"]
+        qid = ref["qid"]
+        self.questions[qid] = Question(bi, ticket, qb.deadline, ref["bounty"])
+        self.order.append(qid)
+        # Its answers anchored so far now answer a stored question: the other rules use them.
+        moved = [x for x in self.batched_answers if x.question == qid]
+        self.batched_answers = [x for x in self.batched_answers if x.question != qid]
+        self.answers.extend(moved)
+        for answer in moved:
+            self._counted.pop(answer, None)
+        if fault == "again":
+            self._send(
+                ("QuestionAlreadyPosted", (qid,)),
+                self.ledger.openBatchedQuestion,
+                question_ref,
+                ZENDESK,
+                ticket,
+                sender=sender,
+            )
+
+    @precondition(lambda self: self.question_batches)
+    @rule(q=index, who=index, which=mostly("due", "any", "unknown", weight=4), again=st.booleans())
+    def rule_release_question_batch(self, q, who, which, again):
+        """Anyone releases a batch past its deadline, once: its unsettled remainder goes back to
+        the pool. Before the deadline, a second time, or a batch never posted: refused."""
+        batches = list(self.question_batches.values())
+        due = [qb for qb in batches if not qb.released and self._past(qb.deadline)]
+        qb = self._pick(due if which == "due" and due else batches, q)
+        brand = self.brands[qb.brand]
+        root = keccak(b"never posted") if which == "unknown" else qb.root
+        sender = self._pick(self.accounts, who)
+        if which == "unknown":
+            expected = ("UnknownQuestionBatch", (brand.id, root))
+        elif qb.released:
+            expected = ("QuestionBatchAlreadyReleased", (brand.id, root))
+        elif not self._past(qb.deadline):
+            expected = ("QuestionBatchNotExpired", (brand.id, root, qb.deadline))
+        else:
+            expected = None
+        tx = self._send(expected, self.ledger.releaseQuestionBatch, brand.id, root, sender=sender)
+        if tx is None:
+            return
+        assert tx.events["QuestionBatchReleased"]["refunded"] == qb.escrowed
+        self.escrowed[brand.id] -= qb.escrowed
+        self.available[brand.id] += qb.escrowed
+        qb.refunded, qb.escrowed, qb.released = qb.escrowed, 0, True
+        if again:
+            expected = ("QuestionBatchAlreadyReleased", (brand.id, root))
+            self._send(expected, self.ledger.releaseQuestionBatch, brand.id, root, sender=sender)
 
     # ------------------------------------------------------------ earnings
 
@@ -867,6 +1232,14 @@ class Conservation:
             (ledger, sel["answerBatch"] + encode(["uint64", "bytes32"], [self.brands[bi].id, root]))
             for (bi, root), _ in batches
         ]
+        question_batches = list(self.question_batches.values())
+        for qb in question_batches:
+            key = [self.brands[qb.brand].id, qb.root]
+            calls.append((ledger, sel["questionBatch"] + encode(["uint64", "bytes32"], key)))
+            calls += [
+                (ledger, sel["isBatchedQuestionSettled"] + encode(["uint64", "bytes32", "uint32"], [*key, i]))
+                for i in range(len(qb.tree.values))
+            ]
         words = iter(self._eth_calls(calls))
 
         assert decode(["uint64"], next(words)) == (self.brand_count,), "brands admitted"
@@ -907,6 +1280,12 @@ class Conservation:
         for (bi, root), size in batches:
             brand_id, on_chain_size, _ = decode(["uint64", "uint32", "uint48"], next(words))
             assert (brand_id, on_chain_size) == (self.brands[bi].id, size), f"batch {root.hex()} of brand {bi}"
+        # Each batch of questions escrows what the model says, and has exactly its settled bits.
+        for qb in question_batches:
+            on_chain = decode(["uint128", "uint48", "uint32", "bool"], next(words))
+            assert on_chain == (qb.escrowed, qb.deadline, qb.size, qb.released), f"question batch {qb.root.hex()}"
+            bits = {i for i in range(len(qb.tree.values)) if decode(["bool"], next(words))[0]}
+            assert bits == qb.settled, f"settled questions of batch {qb.root.hex()}"
         assert next(words, None) is None
 
     def _is_recorded_call(self, answer):
@@ -916,14 +1295,22 @@ class Conservation:
 
     @invariant()
     def invariant_pools_only_fund_their_own_questions(self):
-        """Each pool holds its deposits less its withdrawals and its own accepted bounties, and
-        escrows exactly its own open bounties; all ever credited is the accepted bounties."""
+        """Each pool holds its deposits less its withdrawals and its own accepted bounties (stored
+        or batched), and escrows exactly its own open bounties and its own batches' remaining
+        escrow; all ever credited is the accepted bounties. No batch of questions pays, opens and
+        refunds more than the total it escrowed, and a released one holds nothing."""
         accepted = [0] * len(self.tokens)
-        for b in self.brands:
+        for qb in self.question_batches.values():
+            assert qb.escrowed >= 0, f"question batch {qb.root.hex()} overdrawn"
+            assert qb.paid + qb.opened + qb.refunded + qb.escrowed == qb.total
+            assert not qb.released or qb.escrowed == 0
+        for bi, b in enumerate(self.brands):
             own = [q for q in self.questions.values() if self.brands[q.brand] is b]
-            paid = sum(q.bounty for q in own if q.status == ACCEPTED)
+            own_batches = [qb for qb in self.question_batches.values() if qb.brand == bi]
+            paid = sum(q.bounty for q in own if q.status == ACCEPTED) + sum(qb.paid for qb in own_batches)
             accepted[b.token] += paid
-            assert self.escrowed[b.id] == sum(q.bounty for q in own if q.status == OPEN)
+            escrowed = sum(q.bounty for q in own if q.status == OPEN) + sum(qb.escrowed for qb in own_batches)
+            assert self.escrowed[b.id] == escrowed
             assert self.available[b.id] + self.escrowed[b.id] == self.deposited[b.id] - self.pool_withdrawn[b.id] - paid
         assert self.credited == accepted
 

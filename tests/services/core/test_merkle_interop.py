@@ -1,10 +1,10 @@
 """The Python StandardMerkleTree (peercare/core/merkle.py) against the JavaScript reference library.
 
-Trees of answer batches (1 to 1,000 leaves) and of reputation scores are built on both sides by
-toolchain/merkle-oz.mjs (npm @openzeppelin/merkle-tree, the version pinned in package.json): roots,
-proofs and dumps must be identical, each side's proofs and dumps must be accepted by the other,
-and forgeries (a tampered leaf, a proof used for another leaf, a proof from another batch, a
-tampered dump) must be refused by both. Every case goes to a single node process.
+Trees of answer batches (1 to 1,000 leaves), of question batches and of reputation scores are built
+on both sides by toolchain/merkle-oz.mjs (npm @openzeppelin/merkle-tree, the version pinned in
+package.json): roots, proofs and dumps must be identical, each side's proofs and dumps must be
+accepted by the other, and forgeries (a tampered leaf, a proof used for another leaf, a proof from
+another batch, a tampered dump) must be refused by both. Every case goes to a single node process.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from eth_utils import keccak, to_checksum_address
 
 from peercare.core.ledger_ids import (
     ANSWER_LEAF_ENCODING,
+    QUESTION_LEAF_ENCODING,
     REPUTATION_LEAF_ENCODING,
     question_id,
     short_string,
@@ -36,9 +37,18 @@ LIBRARY = REPO / "node_modules" / "@openzeppelin" / "merkle-tree"
 
 ANSWER_SIZES = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 100, 257, 1000]
 REPUTATION_SIZES = [1, 2, 6, 33]
-CASES = [("answers", n) for n in ANSWER_SIZES] + [("reputation", n) for n in REPUTATION_SIZES]
+QUESTION_SIZES = [1, 2, 7, 100, 257]
+CASES = (
+    [("answers", n) for n in ANSWER_SIZES]
+    + [("reputation", n) for n in REPUTATION_SIZES]
+    + [("questions", n) for n in QUESTION_SIZES]
+)
 CASE_IDS = [f"{kind}-{n}" for kind, n in CASES]
-ENCODINGS = {"answers": ANSWER_LEAF_ENCODING, "reputation": REPUTATION_LEAF_ENCODING}
+ENCODINGS = {
+    "answers": ANSWER_LEAF_ENCODING,
+    "reputation": REPUTATION_LEAF_ENCODING,
+    "questions": QUESTION_LEAF_ENCODING,
+}
 
 
 def _node(request: dict[str, Any]) -> dict[str, Any]:
@@ -58,7 +68,20 @@ def _address(label: str) -> str:
 
 
 def _values(kind: str, n: int, batch: str) -> list[tuple[Any, ...]]:
-    """`n` leaves: answers spread over 23 questions (two brands) and 41 advocates, or scores."""
+    """`n` leaves: answers spread over 23 questions (two brands) and 41 advocates, questions of a
+    batch (index, bounty up to the extremes of uint128), or scores."""
+    if kind == "questions":
+        bounties = [0, 1, 2**128 - 1, 10**18]
+        return [
+            (
+                question_id(1, short_string("zendesk"), f"{batch} T-{i}"),
+                i,
+                short_string(f"topic {i % 5}"),
+                bounties[i % 4],
+                hashlib.sha256(f"{batch} question {i}".encode()).digest(),
+            )
+            for i in range(n)
+        ]
     if kind == "answers":
         return [
             (
@@ -78,7 +101,7 @@ def _values(kind: str, n: int, batch: str) -> list[tuple[Any, ...]]:
 def _tampered(kind: str, value: tuple[Any, ...]) -> tuple[Any, ...]:
     """The same leaf with its last field (content digest, score) changed."""
     *head, last = value
-    if kind == "answers":
+    if kind in ("answers", "questions"):
         return (*head, bytes([last[0] ^ 1]) + last[1:])
     return (*head, (last + 1) % 2**256)
 
