@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from peercare.core.ledger_ids import (
     ANSWER_LEAF_ENCODING,
     QUESTION_LEAF_ENCODING,
+    RATING_LEAF_ENCODING,
     REPUTATION_LEAF_ENCODING,
     ROUTING_LEAF_ENCODING,
     question_id,
@@ -41,6 +42,7 @@ TARGETS = {
     "anchor_per_answer_n1000": 80,
     "accept_and_release": 80_000,
     "routing_anchor_per_decision_n100": 400,  # "a few hundred gas in batches of 100+"
+    "rating_batched_per_rating_n100": 600,  # like an answer in a batch of 100
 }
 
 
@@ -154,6 +156,40 @@ def main():
             ledger.anchorAnswerBatch(brand, tree.root, n, digest(f"manifest {n}"), {"from": oracle}),
             per=n,
         )
+
+    # Signed answers in a batch: the leaves are the same (the signatures travel in the manifest,
+    # never on chain), so the batch costs what an unsigned one does; checking one signature on
+    # demand is the view `isAnswerSignatureValid`.
+    signed_values, signatures = [], []
+    for i in range(100):
+        answer_digest = digest(f"signed batch answer {i}")
+        typed = answer_typed_data(
+            chain_id=chain.id,
+            ledger=ledger.address,
+            question_id=questions[i],
+            content_digest=answer_digest,
+            nonce=i,
+            deadline=SIGNATURE_DEADLINE,
+        )
+        signed_values.append((questions[i], signer.address, answer_digest))
+        signatures.append(sign_answer(signer.private_key, typed))
+    signed = StandardMerkleTree.of(signed_values, ANSWER_LEAF_ENCODING)
+    record(
+        "answer_signed_batched_per_answer_n100",
+        ledger.anchorAnswerBatch(brand, signed.root, 100, digest("signed manifest"), {"from": oracle}),
+        per=100,
+    )
+    first = (signed_values[0][0], signed_values[0][2], signer.address, 0, SIGNATURE_DEADLINE)
+    gas["verify_answer_signature"] = ledger.isAnswerSignatureValid.estimate_gas(first, signatures[0])
+
+    # Ratings in a batch: 100 ratings by 100 customers of the batched answers, one event.
+    rating_values = [(*trees[100].values[i], 1 + i % 5, 0, digest(f"customer {i}")) for i in range(100)]
+    ratings = StandardMerkleTree.of(rating_values, RATING_LEAF_ENCODING)
+    record(
+        "rating_batched_per_rating_n100",
+        ledger.anchorRatingBatch(brand, ratings.root, 100, digest("rating manifest"), {"from": oracle}),
+        per=100,
+    )
 
     big = trees[1000]
     ref = (*big.values[0], big.root, big.proof(0))
