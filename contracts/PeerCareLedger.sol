@@ -411,8 +411,11 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
         view
         returns (bool)
     {
-        (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecover(_signedAnswerDigest(answer), signature);
-        return error == ECDSA.RecoverError.NoError && signer == answer.advocate && signer != address(0);
+        (address signer, ECDSA.RecoverError error, bytes32 errorArg) =
+            ECDSA.tryRecover(_signedAnswerDigest(answer), signature);
+        // errorArg is zero whenever error is NoError; checking both reads every value returned.
+        return error == ECDSA.RecoverError.NoError && errorArg == bytes32(0) && signer == answer.advocate
+            && signer != address(0);
     }
 
     /// @inheritdoc IPeerCareLedger
