@@ -538,6 +538,7 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
         }
         bytes32 answerId = _requireAnswer(answer, brandId);
         _settleBatchedQuestion(question);
+        emit BatchedQuestionAccepted(question.questionId, brandId, question.batchRoot, question.index);
         bounty = question.bounty;
         token = _releaseAccepted(brandId, answer, answerId, bounty);
     }

@@ -241,6 +241,13 @@ interface IPeerCareLedger {
     event BatchedQuestionOpened(
         bytes32 indexed questionId, uint64 indexed brandId, bytes32 indexed batchRoot, uint32 index
     );
+    /// @notice A batched question was accepted without being opened (`acceptBatchedAnswer`): its
+    /// settled bit is set and its bounty left the batch's escrow. Emitted before `AnswerAccepted`,
+    /// which does not name the brand: this does, so a payout's pool is known from the chain alone,
+    /// even when the batch's manifest cannot be read.
+    event BatchedQuestionAccepted(
+        bytes32 indexed questionId, uint64 indexed brandId, bytes32 indexed batchRoot, uint32 index
+    );
     /// @notice An expired batch's remaining escrow (its unsettled questions' bounties) went back to
     /// its pool.
     event QuestionBatchReleased(uint64 indexed brandId, bytes32 indexed batchRoot, uint128 refunded);

@@ -1,9 +1,15 @@
-"""Batch manifests: the lists of answers and of ratings whose Merkle roots the oracle anchors.
+"""Batch manifests: the lists of questions, answers and ratings whose Merkle roots the oracle
+anchors.
 
-A manifest is public (it reveals only identifiers, digests, ratings and keyed rater ids, never
-conversations or people), stored in the content store unencrypted; the anchoring event
-(`AnswerBatchAnchored`, `RatingBatchAnchored`) carries the digest of its CID, so anyone can fetch
-it, rebuild the tree and check every leaf against the anchored root.
+A manifest is public (it reveals only identifiers, ticket ids, bounties, digests, ratings and keyed
+rater ids, never conversations or people), stored in the content store unencrypted; the anchoring
+event (`QuestionBatchPosted`, `AnswerBatchAnchored`, `RatingBatchAnchored`) carries the digest of
+its CID, so anyone can fetch it, rebuild the tree and check every leaf against the anchored root.
+
+A question batch's manifest is valid only if every leaf's question id is the hash of the batch's
+brand, the leaf's source and its ticket id (as `postQuestion` would compute it), and no question
+appears twice: the ledger does not check either (it never sees tickets), and without the first a
+brand could claim another brand's question id in the index.
 
 An answer signed by its advocate (EIP-712, `peercare.core.typed_data`) carries the signature in its
 leaf's manifest entry: the leaf's hash is the same either way, the ledger does not check it (that
@@ -23,11 +29,18 @@ from eth_utils.address import to_checksum_address
 
 from peercare.content.document import canonical_json
 from peercare.core.enums import RaterKind
-from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING, RATING_LEAF_ENCODING, answer_id
+from peercare.core.ledger_ids import (
+    ANSWER_LEAF_ENCODING,
+    QUESTION_LEAF_ENCODING,
+    RATING_LEAF_ENCODING,
+    answer_id,
+    question_id,
+)
 from peercare.core.merkle import StandardMerkleTree
 
 SCHEMA = "peercare.answer-batch/1"
 RATING_SCHEMA = "peercare.rating-batch/1"
+QUESTION_SCHEMA = "peercare.question-batch/1"
 
 
 class ManifestError(ValueError):
@@ -203,3 +216,79 @@ def _rating_leaf(item: list[Any]) -> RatingLeaf:
     return RatingLeaf(
         _hash32(question), to_checksum_address(advocate), _hash32(digest), rating, RaterKind(int(kind)), _hash32(rater)
     )
+
+
+@dataclass(frozen=True)
+class QuestionLeaf:
+    """One question of a batch: the leaf's fields (its index is its place in the manifest) and the
+    ticket it was made from (`source`, a bytes32 label, and `ticket_id`), which its id hashes from."""
+
+    question_id: bytes
+    source: bytes
+    ticket_id: str
+    topic: bytes
+    bounty: int
+    content_digest: bytes
+
+    def value(self, index: int) -> tuple[bytes, int, bytes, int, bytes]:
+        return (self.question_id, index, self.topic, self.bounty, self.content_digest)
+
+
+@dataclass(frozen=True)
+class QuestionManifest:
+    """The questions of one `postQuestionBatch`, in leaf order."""
+
+    brand_id: int
+    leaves: tuple[QuestionLeaf, ...]
+
+    @property
+    def total_bounty(self) -> int:
+        return sum(leaf.bounty for leaf in self.leaves)
+
+    def tree(self) -> StandardMerkleTree:
+        return StandardMerkleTree.of([leaf.value(i) for i, leaf in enumerate(self.leaves)], QUESTION_LEAF_ENCODING)
+
+    def to_bytes(self) -> bytes:
+        return canonical_json(
+            {
+                "schema": QUESTION_SCHEMA,
+                "brand_id": self.brand_id,
+                "questions": [
+                    [
+                        "0x" + leaf.question_id.hex(),
+                        "0x" + leaf.source.hex(),
+                        leaf.ticket_id,
+                        "0x" + leaf.topic.hex(),
+                        str(leaf.bounty),  # decimal text: a uint128 does not fit a JSON reader's double
+                        "0x" + leaf.content_digest.hex(),
+                    ]
+                    for leaf in self.leaves
+                ],
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> QuestionManifest:
+        brand_id, raw = load_manifest(data, QUESTION_SCHEMA, "question batch", "questions", "question")
+        with parsing("question batch"):
+            leaves = tuple(_question_leaf(brand_id, item) for item in raw)
+        seen: set[bytes] = set()
+        for leaf in leaves:
+            if leaf.question_id in seen:
+                raise ManifestError(f"question 0x{leaf.question_id.hex()} appears twice in the batch")
+            seen.add(leaf.question_id)
+        return cls(brand_id, leaves)
+
+
+def _question_leaf(brand_id: int, item: list[Any]) -> QuestionLeaf:
+    qid, source, ticket, topic, bounty, digest = item
+    if not isinstance(ticket, str) or not isinstance(bounty, str) or not bounty.isdigit():
+        raise ManifestError(f"a question's ticket id is text and its bounty decimal text, not {ticket!r}, {bounty!r}")
+    leaf = QuestionLeaf(_hash32(qid), _hash32(source), ticket, _hash32(topic), int(bounty), _hash32(digest))
+    if leaf.bounty >= 2**128:
+        raise ManifestError(f"bounty {bounty} does not fit a uint128")
+    if question_id(brand_id, leaf.source, ticket) != leaf.question_id:
+        raise ManifestError(
+            f"question 0x{leaf.question_id.hex()} is not the id of brand {brand_id}'s ticket {ticket!r}"
+        )
+    return leaf

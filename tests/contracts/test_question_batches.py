@@ -270,8 +270,18 @@ def test_accepting_a_batched_answer_pays_exactly_like_accept_answer(
         "questionId": hexstr(batch.qid(3)),
         "amount": BOUNTY,
     }
-    # The same events, in the same order and with the same fields, as a direct acceptance.
-    assert [(e.name, list(e.keys())) for e in tx.events] == [(e.name, list(e.keys())) for e in direct_tx.events]
+    # First the batch's own event, naming the brand and the leaf; then the same events, in the same
+    # order and with the same fields, as a direct acceptance.
+    assert tx.events[0].name == "BatchedQuestionAccepted"
+    assert tx.events["BatchedQuestionAccepted"] == {
+        "questionId": hexstr(batch.qid(3)),
+        "brandId": brand_id,
+        "batchRoot": hexstr(batch.root),
+        "index": 3,
+    }
+    assert [(e.name, list(e.keys())) for e in list(tx.events)[1:]] == [
+        (e.name, list(e.keys())) for e in direct_tx.events
+    ]
     assert ledger.earnings(advocate, token) == BOUNTY
     assert tuple(ledger.pool(brand_id)) == (pool_before[0], pool_before[1] - BOUNTY)
     assert tuple(ledger.questionBatch(brand_id, batch.root)) == (batch.total - BOUNTY, batch.deadline, SIZE, False)
@@ -305,7 +315,10 @@ def test_swarm_split_of_a_batched_question_matches_a_direct_swarm(
 
     # floor(101 * bps / 10000) = 33, 33, 33; the 2 left over go to the accepted answer's advocate.
     assert credits(tx) == credits(direct_tx) == [(stranger, 33), (brand_admin, 33), (advocate, 33), (advocate, 2)]
-    assert [(e.name, list(e.keys())) for e in tx.events] == [(e.name, list(e.keys())) for e in direct_tx.events]
+    assert tx.events[0].name == "BatchedQuestionAccepted"
+    assert [(e.name, list(e.keys())) for e in list(tx.events)[1:]] == [
+        (e.name, list(e.keys())) for e in direct_tx.events
+    ]
     assert tx.events["AnswerAccepted"]["bounty"] == 101
     assert ledger.questionBatch(brand_id, batch.root)[0] == 101
     assert ledger.earnings(advocate, token) == 2 * 35

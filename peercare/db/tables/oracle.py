@@ -81,10 +81,16 @@ class WebhookEvent(Base):
 
 
 class Question(Base):
-    """A ticket posted as a question (or queued to be)."""
+    """A ticket made a question: posted on its own (`outbox_id`: `postQuestion`), or a leaf of a
+    question batch (`batch_id`, `leaf_index`; both null while it waits for its batch to be sealed).
+    A batched question the oracle had to open for a direct write (a relayed signed answer, a direct
+    rating) has `opened_outbox_id`; it is accepted like a posted one."""
 
     __tablename__ = "questions"
-    __table_args__ = (UniqueConstraint("brand_id", "source", "ticket_id"),)
+    __table_args__ = (
+        UniqueConstraint("brand_id", "source", "ticket_id"),
+        Index("ix_questions_pending_batch", "brand_id", "batch_id"),
+    )
     question_id: Mapped[str] = mapped_column(HASH, primary_key=True)
     brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"))
     source: Mapped[str] = mapped_column(String(16))
@@ -95,8 +101,13 @@ class Question(Base):
     content_cid: Mapped[str] = mapped_column(String(100))
     requester_id: Mapped[str] = mapped_column(String(100))
     accepted_answer_id: Mapped[str | None] = mapped_column(HASH)
-    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     urgent: Mapped[bool] = mapped_column(default=False, server_default=false())  # the ticket's priority: escalated
+    # When the oracle made it (ms): the order questions are routed and batched in.
+    created_at_ms: Mapped[int] = mapped_column(default=0, server_default="0")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("question_batches.id"))
+    leaf_index: Mapped[int | None]
+    opened_outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
 
 
 class Answer(Base):
@@ -156,6 +167,25 @@ class AnswerBatch(Base):
     manifest_cid: Mapped[str] = mapped_column(String(100))
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
     created_at_ms: Mapped[int]
+
+
+class QuestionBatch(Base):
+    """A Merkle batch of a brand's questions, posted (and their bounties escrowed) by one
+    `postQuestionBatch`. Its manifest is in the content store under `manifest_cid`; all its
+    questions share its `deadline`."""
+
+    __tablename__ = "question_batches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"))
+    root: Mapped[str] = mapped_column(HASH, unique=True)
+    size: Mapped[int]
+    total_bounty: Mapped[int] = mapped_column(Amount)
+    deadline: Mapped[int]
+    manifest_cid: Mapped[str] = mapped_column(String(100))
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    created_at_ms: Mapped[int]
+    # `releaseQuestionBatch`, queued once the deadline passed (its unsettled bounties back to the pool).
+    release_outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
 
 
 class RatingBatch(Base):

@@ -68,10 +68,16 @@ class BrandRegistration(_EventRow, Base):
 
 
 class QuestionPosted(_EventRow, Base):
-    """`QuestionPosted`: a ticket became a question and its bounty was escrowed."""
+    """A ticket became a question and its bounty was escrowed: `QuestionPosted` (`batch_root` null,
+    `leaf_index` 0), or a leaf of a posted question batch whose manifest matched its root and that
+    the indexer admitted (`leaf_index`: position in the manifest; the bounty is escrowed as part of
+    the batch's total). One row per question id: a later posting of the same id is left out."""
 
     __tablename__ = "ix_questions"
-    __table_args__ = (UniqueConstraint("tx_hash", "log_index"), Index("ix_ix_questions_brand_id", "brand_id"))
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index", "leaf_index"),
+        Index("ix_ix_questions_brand_id", "brand_id"),
+    )
     question_id: Mapped[str] = mapped_column(HASH, index=True)
     brand_id: Mapped[int]
     topic: Mapped[str] = mapped_column(HASH)
@@ -80,6 +86,54 @@ class QuestionPosted(_EventRow, Base):
     bounty: Mapped[int] = mapped_column(Amount)
     deadline: Mapped[int]
     content_digest: Mapped[str] = mapped_column(HASH)
+    batch_root: Mapped[str | None] = mapped_column(HASH)
+    leaf_index: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class QuestionBatchPostedRow(_EventRow, Base):
+    """`QuestionBatchPosted`: a batch of questions and its total escrowed, with what became of its
+    manifest (as `BatchAnchored`)."""
+
+    __tablename__ = "ix_question_batches"
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index"),
+        Index("ix_ix_question_batches_brand_id", "brand_id"),
+        Index("ix_ix_question_batches_manifest_status", "manifest_status"),
+    )
+    root: Mapped[str] = mapped_column(HASH, index=True)
+    brand_id: Mapped[int]
+    size: Mapped[int]
+    total_bounty: Mapped[int] = mapped_column(Amount)
+    deadline: Mapped[int]
+    manifest_digest: Mapped[str] = mapped_column(HASH)
+    manifest_status: Mapped[str] = mapped_column(String(16))
+
+
+class BatchedQuestionSettled(_EventRow, Base):
+    """A question of a batch left the batch's escrow: `BatchedQuestionOpened` (`how` "opened": it
+    became a stored question, with its own escrow) or `BatchedQuestionAccepted` (`how` "accepted":
+    its bounty was paid; `AnswerAccepted` follows in the same transaction)."""
+
+    __tablename__ = "ix_batched_questions_settled"
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index"),
+        Index("ix_ix_batched_questions_settled_root", "batch_root"),
+    )
+    question_id: Mapped[str] = mapped_column(HASH, index=True)
+    brand_id: Mapped[int]
+    batch_root: Mapped[str] = mapped_column(HASH)
+    leaf_index: Mapped[int]
+    how: Mapped[str] = mapped_column(String(16))
+
+
+class QuestionBatchRelease(_EventRow, Base):
+    """`QuestionBatchReleased`: an expired batch's remaining escrow went back to its pool."""
+
+    __tablename__ = "ix_question_batch_releases"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index"),)
+    brand_id: Mapped[int]
+    batch_root: Mapped[str] = mapped_column(HASH, index=True)
+    refunded: Mapped[int] = mapped_column(Amount)
 
 
 class AnswerRow(_EventRow, Base):
@@ -255,6 +309,9 @@ class ReputationRoot(_EventRow, Base):
 PROJECTIONS: tuple[type[_EventRow], ...] = (
     BrandRegistration,
     QuestionPosted,
+    QuestionBatchPostedRow,
+    BatchedQuestionSettled,
+    QuestionBatchRelease,
     AnswerRow,
     BatchAnchored,
     RoutingBatchAnchoredRow,
