@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         description="Relay each answer its advocate signed as its own `submitAnswerWithSig` transaction "
         "(79,000 gas each) instead of anchoring it in a batch with its signature in the manifest.",
     )
+    post_questions_in_batches: bool = Field(
+        True,
+        description="Post questions in Merkle batches (`postQuestionBatch`, sealed like answer batches); "
+        "false: one `postQuestion` each (61,000 gas).",
+    )
     rate_in_batches: bool = Field(
         True,
         description="Anchor ratings in Merkle batches (`anchorRatingBatch`); false: one `rateAnswer` each (58k gas).",

@@ -184,6 +184,7 @@ class Oracle:
             batch_max_age_s=settings.batch_max_age_s,
             relay_signed_answers=settings.relay_signed_answers,
             rate_in_batches=settings.rate_in_batches,
+            post_questions_in_batches=settings.post_questions_in_batches,
         )
         self.indexer = Indexer(
             self.database, self.indexer_rpc, deployment, public_store, confirmations=settings.confirmations

@@ -48,6 +48,9 @@ class OutboxKind(StrEnum):
     """What an outbox row writes on chain (the column `outbox.kind`)."""
 
     POST_QUESTION = "post_question"
+    POST_QUESTION_BATCH = "post_question_batch"  # a Merkle batch of questions (`peercare.oracle.question_batches`)
+    OPEN_QUESTION = "open_question"  # a batched question stored on its own, for a direct write
+    RELEASE_QUESTION_BATCH = "release_question_batch"  # an expired batch's unsettled bounties back to the pool
     RELAY_ANSWER = "relay_answer"
     RELAY_WITHDRAWAL = "relay_withdrawal"  # an advocate's signed withdrawal, relayed (they pay no gas)
     ANCHOR_BATCH = "anchor_batch"

@@ -18,6 +18,12 @@ from peercare.db.tables.oracle import OutboxStatus, OutboxTx
 
 GAS_LIMITS: Mapping[OutboxKind, int] = {
     OutboxKind.POST_QUESTION: 300_000,
+    # `postQuestionBatch` writes one fresh slot and emits one event, whatever the batch's size:
+    # 59,100 gas for 100 questions in `make gas`.
+    OutboxKind.POST_QUESTION_BATCH: 150_000,
+    # `openBatchedQuestion`: 70,664 gas in `make gas` with a 7-step proof (proof steps on top).
+    OutboxKind.OPEN_QUESTION: 150_000,
+    OutboxKind.RELEASE_QUESTION_BATCH: 100_000,  # 37,266 gas in `make gas`
     OutboxKind.RELAY_ANSWER: 200_000,
     # `withdrawEarningsWithSig`: 73,930 gas in `make gas` (a token transfer to a fresh holder).
     OutboxKind.RELAY_WITHDRAWAL: 150_000,
@@ -30,7 +36,7 @@ GAS_LIMITS: Mapping[OutboxKind, int] = {
     OutboxKind.PUBLISH_REPUTATION: 150_000,
     OutboxKind.NONCE_FILLER: 21_000,
 }
-#: Added to an acceptance's or rating's limit per step of the Merkle proof of a batched answer.
+#: Added to a write's limit per step of the Merkle proof of a batched answer or question.
 GAS_PER_PROOF_STEP = 5_000
 #: Added to an acceptance's limit per swarm share it credits: a fresh earnings slot (22,100) and a
 #: `RewardCredited` event (about 2,000), with room for the share's calldata and validation.

@@ -6,12 +6,16 @@ crash anywhere rolls the whole step back and the next run redoes it. Content is 
 that commit, and writing the same conversation again gives the same identifier (the key store
 remembers it), so a redone step finds exactly what the lost one wrote.
 
-Ticket created -> `postQuestion` (the conversation in the content store, the bounty from the
-brand's rules). A public comment by an advocate (a wallet) or a brand expert -> an answer, relayed
-with the advocate's EIP-712 signature when there is one, otherwise collected into a Merkle batch
-anchored by size or age. Solved -> `acceptAnswer`; satisfaction -> `rateAnswer`. Outbox rows are
-written in the order the chain must see them (a question before its answers' batch, a batch before
-an acceptance that proves against it), and the signer keeps that order by nonce.
+Ticket created -> a question (the conversation in the content store, the bounty from the brand's
+rules), collected into a Merkle batch of questions posted by size or age (`question_batches`), or
+posted on its own (`postQuestion`) when the oracle is set so. A public comment by an advocate (a
+wallet) or a brand expert -> an answer, collected into a Merkle batch anchored by size or age (with
+the advocate's EIP-712 signature in the manifest when there is one), or relayed on its own when the
+oracle is set so. Solved -> an acceptance proving the answer (and a batched question) against its
+batch; satisfaction -> a rating, collected into a rating batch (`rating_batches`) or `rateAnswer`.
+Outbox rows are written in the order the chain must see them (a question's batch before its
+answers' batch, a batch before an acceptance that proves against it), and the signer keeps that
+order by nonce.
 
 A batch whose anchor failed for good (its outbox row FAILED in a block the indexer has passed, and
 the chain holds no batch of that brand and root) is recovered: its answers go back to the pending
@@ -71,6 +75,7 @@ from peercare.oracle.events import (
 )
 from peercare.oracle.manifest import BatchManifest, Leaf, LeafSignature
 from peercare.oracle.outbox import enqueue, enqueue_once
+from peercare.oracle.question_batches import QuestionBatcher
 from peercare.oracle.rating_batches import RatingBatcher
 from peercare.oracle.swarm_credit import committed_shares
 
@@ -129,6 +134,7 @@ class Processor:
         max_events_per_step: int = 200,
         relay_signed_answers: bool = False,
         rate_in_batches: bool = True,
+        post_questions_in_batches: bool = True,
         clock: Any = time.time,
     ) -> None:
         self.database = database
@@ -144,7 +150,16 @@ class Processor:
         self.max_events_per_step = max_events_per_step
         self.relay_signed_answers = relay_signed_answers
         self.rate_in_batches = rate_in_batches
+        self.post_questions_in_batches = post_questions_in_batches
         self.clock = clock
+        self.question_batches = QuestionBatcher(
+            public_store,
+            self.ledger.address,
+            lambda function, args: self.ledger.encode_abi(function, args=args),
+            batch_size=batch_size,
+            batch_max_age_ms=self.batch_max_age_ms,
+            clock=lambda: self.clock(),
+        )
         self.rating_batches = RatingBatcher(
             public_store,
             self.ledger.address,
@@ -188,11 +203,14 @@ class Processor:
                         self._handle_row(session, row, now, retry=True)
             recovered = self._recover_failed_batches(session, now)
             recovered += self.rating_batches.recover_failed(session, now)
-            sealed = self._seal_due_batches(session, self._now_ms())  # ages as of now: the step took time
+            # Ages as of now (the step took time); questions first: answers to them come after.
+            sealed = self.question_batches.seal_due(session, self._now_ms())
+            sealed += self._seal_due_batches(session, self._now_ms())
             if sealed and waiting:  # a solve waiting for its answer's batch goes out right after it
                 with session.no_autoflush:
                     waiting = [row for row in waiting if not self._handle_row(session, row, now, retry=True)]
             sealed += self.rating_batches.seal_due(session, self._now_ms())  # after the answers they rate
+            sealed += self.question_batches.release_due(session, int(self.clock()))
         self._stored.clear()
         self._pseudonyms.clear()  # an erasure between steps must not find its pseudonym cached here
         return len(events) + recovered + sealed
@@ -303,21 +321,25 @@ class Processor:
         topic = self._topic(brand, event.tags)
         bounty = max([int(brand.bounty_by_tag[t]) for t in event.tags if t in brand.bounty_by_tag], default=None)
         bounty = brand.default_bounty if bounty is None else bounty
-        deadline = int(self.clock()) + brand.answer_window_s  # from now: a replayed old ticket is still answerable
+        # From now (a replayed old ticket is still answerable); a batched question's is set again
+        # when its batch is sealed.
+        deadline = int(self.clock()) + brand.answer_window_s
         cid = self._put(question_conversation(brand.id, source, event))
-        data = self.ledger.encode_abi(
-            "postQuestion",
-            args=[
-                brand.id,
-                short_string(source),
-                event.ticket_id,
-                short_string(topic),
-                bounty,
-                deadline,
-                digest_from_cid(cid),
-            ],
-        )
-        outbox = self._queue(session, OutboxKind.POST_QUESTION, brand.id, data)
+        outbox = None
+        if not self.post_questions_in_batches:
+            data = self.ledger.encode_abi(
+                "postQuestion",
+                args=[
+                    brand.id,
+                    short_string(source),
+                    event.ticket_id,
+                    short_string(topic),
+                    bounty,
+                    deadline,
+                    digest_from_cid(cid),
+                ],
+            )
+            outbox = self._queue(session, OutboxKind.POST_QUESTION, brand.id, data)
         self._known.questions[brand.id, source, event.ticket_id] = question = Question(
             question_id=hexed(qid),
             brand_id=brand.id,
@@ -328,8 +350,9 @@ class Processor:
             deadline=deadline,
             content_cid=cid,
             requester_id=event.requester_id,
-            outbox_id=outbox.id,
+            outbox_id=None if outbox is None else outbox.id,
             urgent=event.priority == URGENT,
+            created_at_ms=self._now_ms(),
         )
         session.add(question)
         session.flush()  # before its answers: without relationships the flush does not order tables
@@ -382,6 +405,7 @@ class Processor:
                     LeafSignature(signed.nonce, signed.deadline, signature).as_json()
                 ).decode()
                 if self.relay_signed_answers:  # else its batch's manifest carries the signature
+                    self.question_batches.open(session, question)
                     struct = (qid, digest, wallet, signed.nonce, signed.deadline)
                     data = self.ledger.encode_abi("submitAnswerWithSig", args=[struct, signature])
                     answer.outbox_id = self._queue(session, OutboxKind.RELAY_ANSWER, brand.id, data).id
@@ -408,7 +432,7 @@ class Processor:
             # `batch_max_age_s`) rather than seal a batch of one for every solve.
             raise Deferred(f"answer {answer.answer_id} waits for its batch to be sealed")
         data, shares = self._acceptance(session, answer, self._answer_ref(session, answer))
-        key, steps = f"accept:{question.question_id}", self._proof_steps(answer)
+        key, steps = f"accept:{question.question_id}", self._proof_steps(answer, question)
         if self._queue_once(session, key, OutboxKind.ACCEPT, question.brand_id, data, steps, shares) is None:
             return Outcome("the question's acceptance was queued before")
         question.accepted_answer_id = answer.answer_id
@@ -416,15 +440,20 @@ class Processor:
 
     def _acceptance(self, session: Session, answer: Answer, ref: tuple[Any, ...]) -> tuple[str, int]:
         """The acceptance call for `answer` (`swarm_credit`: its swarm's committed shares, or the
-        whole bounty to its advocate) and how many shares it credits. The question's row is locked
-        first, as the router locks it to write a round: a round is written wholly before or after."""
-        session.execute(
-            select(Question.question_id).where(Question.question_id == answer.question_id).with_for_update()
-        )
-        shares = committed_shares(session, answer.question_id, answer.advocate)
-        if not shares:
-            return self.ledger.encode_abi("acceptAnswer", args=[ref]), 0
-        return self.ledger.encode_abi("acceptAnswerWithSwarm", args=[ref, list(shares)]), len(shares)
+        whole bounty to its advocate) and how many shares it credits: proving its question against
+        the question's batch unless the question is stored (posted on its own, or opened). The
+        question's row is locked first, as the router locks it to write a round: a round is written
+        wholly before or after."""
+        question = session.scalars(
+            select(Question).where(Question.question_id == answer.question_id).with_for_update()
+        ).one()
+        shares = list(committed_shares(session, answer.question_id, answer.advocate))
+        suffix, swarm = ("WithSwarm", [shares]) if shares else ("", [])
+        if _is_stored(question):
+            function, args = f"acceptAnswer{suffix}", [ref, *swarm]
+        else:
+            function, args = f"acceptBatchedAnswer{suffix}", [self.question_batches.ref(session, question), ref, *swarm]
+        return self.ledger.encode_abi(function, args=args), len(shares)
 
     def _satisfaction_rated(
         self, session: Session, source: str, question: Question, event: SatisfactionRated
@@ -453,6 +482,7 @@ class Processor:
             created_at_ms=self._now_ms(),
         )
         if not self.rate_in_batches:
+            self.question_batches.open(session, question)  # `rateAnswer` needs a stored question
             ref = self._answer_ref(session, answer)
             data = self.ledger.encode_abi(
                 "rateAnswer", args=[ref, event.rating, int(RaterKind.CUSTOMER), bytes.fromhex(rater[2:])]
@@ -499,10 +529,14 @@ class Processor:
             if answer.batch_id is None and answer.outbox_id is None:
                 self._seal(session, brand_id, self._unbatched(session, brand_id, answer))
 
-    def _proof_steps(self, answer: Answer) -> int:
-        """Steps of the proof a write about `answer` carries: none for an answer relayed on its own
-        (it has an outbox row), at most the depth of a full batch's tree otherwise."""
-        return 0 if answer.outbox_id is not None else max(1, self.batch_size).bit_length()
+    def _proof_steps(self, answer: Answer, question: Question | None = None) -> int:
+        """Steps of the proofs a write about `answer` carries: none for an answer relayed on its own
+        (it has an outbox row), at most the depth of a full batch's tree otherwise; and, for an
+        acceptance (`question`) of a question in a batch, its proof's too."""
+        steps = 0 if answer.outbox_id is not None else max(1, self.batch_size).bit_length()
+        if question is not None and not _is_stored(question):
+            steps += self.question_batches.proof_steps()
+        return steps
 
     def _unbatched(self, session: Session, brand_id: int, must_include: Answer | None = None) -> list[Answer]:
         answers = list(
@@ -534,6 +568,8 @@ class Processor:
         return sealed
 
     def _seal(self, session: Session, brand_id: int, answers: list[Answer]) -> None:
+        # The ledger counts an answer only to a question posted before it (`admitted_answers`).
+        self.question_batches.seal_brand(session, brand_id)
         manifest = BatchManifest(
             brand_id,
             tuple(
@@ -658,7 +694,8 @@ class Processor:
                 shares = 0
             else:
                 data, shares = self._acceptance(session, answer, new_ref)
-            kind, steps = OutboxKind(row.kind), self._proof_steps(answer)
+            question = session.get(Question, answer.question_id) if row.kind == OutboxKind.ACCEPT else None
+            kind, steps = OutboxKind(row.kind), self._proof_steps(answer, question)
             again = self._queue_once(session, f"retry-of:{row.id}", kind, batch.brand_id, data, steps, shares)
             if again is None:
                 continue  # queued again before, by another processor
@@ -711,6 +748,12 @@ class Processor:
     @staticmethod
     def _topic(brand: Brand, tags: Sequence[str]) -> str:
         return next((tag for tag in tags if tag in brand.topics), brand.default_topic)
+
+
+def _is_stored(question: Question) -> bool:
+    """Whether the ledger holds the question on its own (posted so, or opened): accepted by
+    `acceptAnswer`, not by proving it against its batch."""
+    return question.outbox_id is not None or question.opened_outbox_id is not None
 
 
 @dataclass

@@ -223,7 +223,7 @@ class Router:
                 .join(Brand, Brand.id == Question.brand_id)
                 .outerjoin(RouteRound, RouteRound.question_id == Question.question_id)
                 .where(RouteRound.question_id.is_(None))
-                .order_by(Question.outbox_id)
+                .order_by(Question.created_at_ms, Question.outbox_id, Question.question_id)
                 .limit(self.batch)
             )
             pending = [_Pending(*row) for row in session.execute(query)]

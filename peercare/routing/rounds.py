@@ -201,7 +201,7 @@ def stalled(session: Session, now_s: int, limit: int) -> list[Stalled]:
             any_offer,  # a round that offered no one is the last
             ~taken_or_waiting,
         )
-        .order_by(Question.outbox_id)
+        .order_by(Question.created_at_ms, Question.outbox_id, Question.question_id)
         .limit(limit)
     )
     rows = session.execute(query).all()

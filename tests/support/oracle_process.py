@@ -41,6 +41,7 @@ from peercare.oracle.leadership import LEASE_KEY
 from peercare.oracle.manifest import BatchManifest, RatingManifest
 from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
 from tests.support.devchain import DevLedger, dev_account
+from tests.support.questions_on_chain import questions_on_chain
 
 ROOT = Path(__file__).resolve().parents[2]  # tests/support/ is two levels below the repository
 SECRET = "end-to-end-secret"
@@ -317,14 +318,14 @@ def assert_exactly_once_on_chain(dev: DevLedger, database: Database, data_dir: P
     assert dev.w3.eth.get_transaction_count(dev.oracle.address) == len(outbox)
 
     ledger, start = dev.ledger, dev.deployment.deployed_at_block
-    posted = Counter(log["args"]["questionId"] for log in ledger.events.QuestionPosted.get_logs(from_block=start))
+    store = EmbeddedStore(data_dir / "content")
+    posted = Counter({qid: len(postings) for qid, postings in questions_on_chain(ledger, store, start).items()})
     anchored = ledger.events.AnswerBatchAnchored.get_logs(from_block=start)
     accepted = Counter(log["args"]["questionId"] for log in ledger.events.AnswerAccepted.get_logs(from_block=start))
     rated = Counter(
         (log["args"]["answerId"], log["args"]["raterId"])
         for log in ledger.events.AnswerRated.get_logs(from_block=start)
     )
-    store = EmbeddedStore(data_dir / "content")
     for log in ledger.events.RatingBatchAnchored.get_logs(from_block=start):  # the oracle's default
         ratings = RatingManifest.from_bytes(store.get(cid_from_digest(log["args"]["manifestDigest"])))
         assert ratings.tree().root == log["args"]["batchRoot"]

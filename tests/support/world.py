@@ -33,6 +33,7 @@ from peercare.chain.rpc import Rpc
 from peercare.config import Settings
 from peercare.content.cid import cid_from_digest
 from peercare.content.embedded import EmbeddedStore
+from peercare.content.store import Store
 from peercare.db.tables import projections as ix
 from peercare.db.tables.api import KeyRole
 from peercare.oracle.manifest import RatingManifest
@@ -56,6 +57,11 @@ class World:
     auditor_key_brand2: str = ""  # brand 2 only
     advocate_tokens: dict[str, str] = field(default_factory=dict)  # address -> session token
     brand2_id: int = 0
+
+    @property
+    def public_store(self) -> Store:
+        """Where the oracle puts what anyone may read: batch manifests."""
+        return self.oracle.context.public_store
 
     @property
     def advocates(self) -> list[LocalAccount]:

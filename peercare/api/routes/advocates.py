@@ -54,6 +54,7 @@ from peercare.db.tables.oracle import Answer, Question
 from peercare.oracle.deliveries import queue as deliveries
 from peercare.oracle.outbox import enqueue
 from peercare.oracle.processor import answer_conversation
+from peercare.oracle.question_batches import QuestionBatcher
 
 router = APIRouter(prefix="/api/v1", tags=["advocates"])
 
@@ -327,6 +328,10 @@ def submit_answer(body: SubmitIn, advocate: AdvocateSelf, context: Context) -> S
                     f"nonce: {body.nonce} is not the advocate's next nonce {expected} (another answer used it, "
                     "or it is still being relayed): draft the answer again",
                 )
+            # `submitAnswerWithSig` needs the question stored: a batched one is opened first, once.
+            stored = session.get(Question, question_id)
+            assert stored is not None  # read above; questions are never deleted
+            _question_batches(context).open(session, stored)
             outbox = enqueue(
                 session,
                 OutboxKind.RELAY_ANSWER,
@@ -398,6 +403,18 @@ def _open_question(session: Session, question_id: str) -> Question:
     if state.deadline is not None and state.deadline <= time.time() + RELAY_MARGIN_S:
         raise Problem(409, f"question {question_id} passed its deadline ({state.deadline}): it takes no more answers")
     return question
+
+
+def _question_batches(context: ApiContext) -> QuestionBatcher:
+    settings = context.settings
+    return QuestionBatcher(
+        context.public_store,
+        context.ledger.address,
+        lambda function, args: context.ledger.encode_abi(function, args=args),
+        batch_size=settings.batch_size,
+        batch_max_age_ms=int(settings.batch_max_age_s * 1000),
+        clock=time.time,
+    )
 
 
 def _refuse_existing(session: Session, aid: str) -> None:

@@ -23,6 +23,7 @@ from peercare.db.tables.api import KeyRole
 from peercare.db.tables.oracle import Brand
 from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
 from tests.support.oracle_process import SECRET, serve_cardano_brand
+from tests.support.questions_on_chain import question_as_ledger_holds_it
 from tests.support.world import World
 
 UNKNOWN_BRAND = 987_654
@@ -227,7 +228,7 @@ def test_a_brand_admin_changes_its_configuration_and_new_tickets_follow_it(world
         (f"P{stamp}-b", 3 * 10**18, "misc"),
     ):
         qid = question_id(own.brand_id, short_string("generic"), ticket)
-        _brand, deadline, status, bounty = ledger.functions.question(qid).call()
+        _brand, deadline, status, bounty = question_as_ledger_holds_it(ledger, world.public_store, qid)
         assert (status, bounty) == (1, expected_bounty)
         posted = world.client.get(f"/api/v1/brands/{own.brand_id}/questions/0x{qid.hex()}", headers=own.headers)
         assert posted.json()["topic"] == expected_topic
@@ -491,7 +492,8 @@ def test_a_brand_pages_through_its_questions_with_their_states(world: World) -> 
             assert q["status"] == state.status.value
             assert q["answers"] == state.answers
             assert q["accepted_advocate"] == state.accepted_advocate
-            _brand, deadline, status, bounty = world.dev.ledger.functions.question(q["question_id"]).call()
+            qid = bytes.fromhex(q["question_id"][2:])
+            _brand, deadline, status, bounty = question_as_ledger_holds_it(world.dev.ledger, world.public_store, qid)
             assert (q["status"], q["deadline"], int(q["bounty"])) == (statuses[status], deadline, bounty)
     world_tickets = [q for q in seen if q["ticket_id"] in {f"T{n}" for n in range(6)}]
     assert all(q["status"] == "accepted" and q["answers"] == 2 for q in world_tickets)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from peercare.api.exports import CSV_COLUMNS, KINDS, history_csv
 from peercare.db.tables import projections as ix
+from tests.support.questions_on_chain import question_as_ledger_holds_it
 from tests.support.world import World
 
 
@@ -83,7 +84,8 @@ def test_the_exported_questions_are_the_ones_the_ledger_holds_for_the_brand(worl
     brand_id = world.dev.brand_id
     history = export(world, brand_id).json()
     for question in history["questions"]:
-        on_chain = world.dev.ledger.functions.question(bytes.fromhex(question["question_id"][2:])).call()
+        qid = bytes.fromhex(question["question_id"][2:])
+        on_chain = question_as_ledger_holds_it(world.dev.ledger, world.public_store, qid)
         assert on_chain[0] == brand_id and on_chain[1] == question["deadline"]  # brandId, deadline
         assert str(on_chain[3]) == question["bounty"]
         receipt = world.dev.w3.eth.get_transaction_receipt(question["tx_hash"])

@@ -105,7 +105,7 @@ def test_health_is_degraded_while_a_transaction_waits_unmined_and_ok_once_it_is_
         row, _ = a_tickets_writes_sent(world)
         body = wait_for(lambda: (b := health(quick))["status"] == "degraded" and b, "health to say degraded")
         stall, lag = body["reasons"]
-        assert stall.startswith(f"oldest unmined transaction (outbox {row.id}, post_question) waiting ")
+        assert stall.startswith(f"oldest unmined transaction (outbox {row.id}, {row.kind}) waiting ")
         assert stall.endswith(" s, over the 1 s threshold")
         writes = body["writes"]
         assert writes["in_flight"] == WRITES_PER_TICKET and writes["oldest_unmined_outbox_id"] == row.id
@@ -148,7 +148,7 @@ def test_health_says_a_transaction_at_the_fee_ceiling_can_no_longer_be_replaced(
         body = health(world.client)
         assert body["status"] == "degraded"
         assert body["reasons"] == [
-            f"at the fee ceiling: outbox {row.id} (post_question) offers {ceiling} wei per gas, and a "
+            f"at the fee ceiling: outbox {row.id} ({row.kind}) offers {ceiling} wei per gas, and a "
             f"replacement would exceed max_fee_ceiling_wei {ceiling}: the signer can no longer replace it"
         ]
         assert body["writes"]["at_fee_ceiling"] == 1

@@ -24,6 +24,7 @@ from peercare.oracle.erasure import erase_customer
 from peercare.oracle.manifest import BatchManifest, Leaf
 from tests.support.audit_support import UNUSED_PORT, AuditRun, wait_for_oracle_index
 from tests.support.epoch_support import publish_directly, store_manifest
+from tests.support.questions_on_chain import question_as_ledger_holds_it
 from tests.support.world import TICKETS, World
 
 RunAudit = Callable[..., AuditRun]
@@ -316,7 +317,7 @@ def test_another_brands_leaves_on_your_questions_are_left_out_and_noted(world: W
     the leaf as left out and names it in a note; the victim brand's answers are unchanged."""
     victim = indexed_answers(world)[0]
     question = bytes.fromhex(victim.question_id[2:])
-    victim_brand = world.dev.ledger.functions.question(question).call()[0]
+    victim_brand = question_as_ledger_holds_it(world.dev.ledger, world.public_store, question)[0]
     stranger = dev_account(9)
     leaf = Leaf(question, stranger.address, keccak(b"a sybil's answer"))
     snapshot = world.dev.snapshot()

@@ -29,10 +29,10 @@ from peercare.demo.plan import UPVOTE_RATING, Plan, advocate_account, build_plan
 from peercare.oracle.manifest import BatchManifest
 from peercare.routing.dump import load_dump
 from tests.support.demo_peercare import ROOT, RunningPeerCare
+from tests.support.questions_on_chain import PostedQuestion, is_accepted, questions_on_chain
 
 DUMP = ROOT / "tests" / "data" / "stackexchange" / "cardano-se"
 LIMIT = 40
-ACCEPTED = 2  # IPeerCareLedger.QuestionStatus.Accepted
 
 
 def run_demo(peercare: RunningPeerCare, *args: str) -> Result:
@@ -94,20 +94,21 @@ def qid(brand_id: int, ticket_id: str) -> bytes:
     return question_id(brand_id, short_string("generic"), ticket_id)
 
 
-def brand_question_ids(chain: Chain, brand_id: int) -> set[bytes]:
-    logs = chain.ledger.events.QuestionPosted.get_logs(from_block=0, argument_filters={"brandId": brand_id})
-    return {bytes(log["args"]["questionId"]) for log in logs}
+def brand_questions(chain: Chain, brand_id: int) -> dict[bytes, PostedQuestion]:
+    """The brand's questions on chain (in batches, by default), each posted once."""
+    found = questions_on_chain(chain.ledger, chain.content(), brand_id=brand_id)
+    assert [qid for qid, postings in found.items() if len(postings) != 1] == []
+    return {qid: postings[0] for qid, postings in found.items()}
 
 
 def test_every_question_is_posted_with_its_bounty(first_run: dict[str, Any], plan: Plan, chain: Chain) -> None:
     brand_id = first_run["brand_id"]
-    posted = brand_question_ids(chain, brand_id)
-    assert posted == {qid(brand_id, t.ticket_id) for t in plan.tickets}
+    posted = brand_questions(chain, brand_id)
+    assert set(posted) == {qid(brand_id, t.ticket_id) for t in plan.tickets}
     assert first_run["chain"]["questions"] == len(posted) == LIMIT
     for ticket in plan.tickets:
-        question = chain.ledger.functions.question(qid(brand_id, ticket.ticket_id)).call()
-        on_chain_brand, _deadline, _status, bounty = question
-        assert (on_chain_brand, bounty) == (brand_id, plan.bounty_of(ticket))
+        question = posted[qid(brand_id, ticket.ticket_id)]
+        assert (question.brand_id, question.bounty) == (brand_id, plan.bounty_of(ticket))
 
 
 def test_every_accepted_answer_is_paid_its_bounty(first_run: dict[str, Any], plan: Plan, chain: Chain) -> None:
@@ -121,14 +122,15 @@ def test_every_accepted_answer_is_paid_its_bounty(first_run: dict[str, Any], pla
             "amount"
         ]
     escrowed = solved_count = 0
+    posted = brand_questions(chain, brand_id)
     for ticket in plan.tickets:
         solved = [d for d in ticket.deliveries if d.kind == "ticket_solved"]
         question = qid(brand_id, ticket.ticket_id)
-        _, _, status, bounty = chain.ledger.functions.question(question).call()
+        bounty = posted[question].bounty
         if not solved:
             escrowed += bounty
             continue
-        assert status == ACCEPTED, ticket.ticket_id
+        assert is_accepted(chain.ledger, question, posted[question]), ticket.ticket_id
         solved_count += 1
         comment = solved[0].data["solved_by_comment_id"]
         answer = next(d for d in ticket.deliveries if d.kind == "comment_added" and d.data["comment_id"] == comment)
@@ -181,7 +183,7 @@ def test_signed_answers_are_anchored_in_batches_carrying_their_signatures(
 def test_votes_become_ratings(first_run: dict[str, Any], plan: Plan, chain: Chain) -> None:
     """Every vote is a rating, anchored in rating batches and indexed from their manifests."""
     brand_id = first_run["brand_id"]
-    questions = {"0x" + q.hex() for q in brand_question_ids(chain, brand_id)}
+    questions = {"0x" + q.hex() for q in brand_questions(chain, brand_id)}
     batches = chain.ledger.events.RatingBatchAnchored.get_logs(from_block=0, argument_filters={"brandId": brand_id})
     ratings = [rating for question, rating in chain.indexed_ratings() if question in questions]
     counts = plan.counts()

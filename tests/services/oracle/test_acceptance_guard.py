@@ -130,6 +130,7 @@ def test_the_processor_keys_its_acceptance_by_question_and_a_second_solve_adds_n
 def test_migrating_keys_the_acceptances_queued_before_the_guard_existed(
     processor: Processor, database: Database
 ) -> None:
+    processor.post_questions_in_batches = False  # a database before 0007 holds no question batches
     deliver(database, *answered_ticket(), solved("t1solved"))
     processor.step()
     config = alembic_config(database.engine)

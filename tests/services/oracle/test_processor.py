@@ -24,7 +24,7 @@ from peercare.content.cid import digest_from_cid
 from peercare.content.vault import Status, Vault
 from peercare.core.enums import OfferRole
 from peercare.core.hex import hexed
-from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING, question_id, short_string
+from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING, QUESTION_LEAF_ENCODING, question_id, short_string
 from peercare.core.merkle import verify
 from peercare.core.typed_data import answer_typed_data, sign_answer
 from peercare.db.base import Base
@@ -37,6 +37,7 @@ from peercare.db.tables.oracle import (
     OutboxStatus,
     OutboxTx,
     Question,
+    QuestionBatch,
     RatingBatch,
     SentRating,
     WebhookEvent,
@@ -45,7 +46,7 @@ from peercare.db.tables.routing import Offer, RouteRound
 from peercare.oracle.brands import configure_brand
 from peercare.oracle.erasure import ErasureRefused, erase_customer
 from peercare.oracle.indexer import Indexer
-from peercare.oracle.manifest import BatchManifest, RatingManifest
+from peercare.oracle.manifest import BatchManifest, QuestionManifest, RatingManifest
 from peercare.oracle.processor import Processor, answer_conversation
 from peercare.oracle.signer import Signer
 from tests.support.devchain import DevLedger, dev_account
@@ -90,8 +91,18 @@ def processor(database: Database, vault: Vault, dev_ledger_session: DevLedger, c
             answer_window_s=86400,
             experts={"agent-9": EXPERT_WALLET},
         )
+    # Most tests here are about answers, ratings and acceptances, so their questions are posted on
+    # their own (one `postQuestion` each, in the outbox in event order); the oracle's default,
+    # questions in batches, is `batched` below.
     return Processor(
-        database, vault, vault.stores[0], dev_ledger_session.deployment, batch_size=4, batch_max_age_s=2.0, clock=clock
+        database,
+        vault,
+        vault.stores[0],
+        dev_ledger_session.deployment,
+        batch_size=4,
+        batch_max_age_s=2.0,
+        post_questions_in_batches=False,
+        clock=clock,
     )
 
 
@@ -824,3 +835,190 @@ def database_dump(database: Database) -> str:
         return "\n".join(
             repr(row) for table in Base.metadata.sorted_tables for row in session.execute(table.select()).all()
         )
+
+
+# ------------------------------------------------------------------ questions in batches (the default)
+
+
+@pytest.fixture
+def batched(processor: Processor) -> Processor:
+    """The processor as the oracle runs it by default: questions posted in batches."""
+    processor.post_questions_in_batches = True
+    return processor
+
+
+def qid_of(ticket_number: int) -> bytes:
+    return question_id(1, short_string("generic"), str(ticket_number))
+
+
+def test_tickets_are_posted_in_one_batch_sealed_by_age_with_a_public_manifest(
+    batched: Processor, database: Database, dev_ledger_session: DevLedger, clock: Clock
+) -> None:
+    store(database, ticket(1), ticket(2, ("urgent", "staking")))
+    batched.step()
+    assert outbox(database) == []  # collecting: the batch is not old enough yet
+    clock.now += 3
+    assert batched.step() == 1
+    [row] = outbox(database)
+    name, args = decode(dev_ledger_session, row)
+    assert row.kind == "post_question_batch" and name == "postQuestionBatch"
+    assert (args["brandId"], args["size"], args["totalBounty"]) == (1, 2, 5 * TOKEN + 50 * TOKEN)
+    assert args["deadline"] == int(clock.now) + 86_400  # the answer window starts when the batch is sealed
+    with database.read() as session:
+        batch = session.scalars(select(QuestionBatch)).one()
+        questions = session.scalars(select(Question).order_by(Question.leaf_index)).all()
+    assert args["manifestDigest"] == digest_from_cid(batch.manifest_cid)
+    manifest = QuestionManifest.from_bytes(batched.public_store.get(batch.manifest_cid))
+    assert manifest.tree().root == args["batchRoot"] == bytes.fromhex(batch.root[2:])
+    assert [leaf.question_id for leaf in manifest.leaves] == [qid_of(1), qid_of(2)]
+    assert [(leaf.ticket_id, leaf.topic, leaf.bounty) for leaf in manifest.leaves] == [
+        ("1", short_string("wallets"), 5 * TOKEN),
+        ("2", short_string("staking"), 50 * TOKEN),
+    ]
+    assert [(q.batch_id, q.leaf_index, q.deadline, q.outbox_id) for q in questions] == [
+        (batch.id, 0, args["deadline"], None),
+        (batch.id, 1, args["deadline"], None),
+    ]
+    assert [leaf.content_digest for leaf in manifest.leaves] == [digest_from_cid(q.content_cid) for q in questions]
+
+
+def test_a_full_question_batch_is_sealed_at_once_and_the_rest_waits(
+    batched: Processor, database: Database, dev_ledger_session: DevLedger
+) -> None:
+    store(database, *[ticket(n) for n in range(1, 6)])
+    batched.step()
+    [row] = outbox(database)
+    assert decode(dev_ledger_session, row)[1]["size"] == 4
+    with database.read() as session:
+        waiting = session.scalars(select(Question).where(Question.batch_id.is_(None))).all()
+        batched_ids = session.scalars(select(Question.question_id).where(Question.batch_id.is_not(None))).all()
+    # Oldest first; these five were made in the same millisecond, so by id.
+    assert len(waiting) == 1 and all(waiting[0].question_id > other for other in batched_ids)
+
+
+def test_an_answer_batch_is_queued_after_its_questions_batch(
+    batched: Processor, database: Database, dev_ledger_session: DevLedger
+) -> None:
+    """The index counts an answer only to a question posted before it: sealing answers seals the
+    brand's collecting questions first, whatever their age."""
+    store(database, ticket(1), *[comment(1, c, f"adv-{c}", ADVOCATE.address) for c in range(4)])
+    batched.step()
+    assert [r.kind for r in outbox(database)] == ["post_question_batch", "anchor_batch"]
+
+
+def test_a_solve_proves_both_its_question_and_its_answer(
+    batched: Processor, database: Database, dev_ledger_session: DevLedger, clock: Clock
+) -> None:
+    store(database, ticket(1), comment(1, 1, "adv", ADVOCATE.address), solved(1, "c1"))
+    batched.step()
+    settle(batched, clock)
+    rows = outbox(database)
+    assert [r.kind for r in rows] == ["post_question_batch", "anchor_batch", "accept"]
+    _, posted = decode(dev_ledger_session, rows[0])
+    _, anchor = decode(dev_ledger_session, rows[1])
+    name, accept = decode(dev_ledger_session, rows[2])
+    assert name == "acceptBatchedAnswer"
+    question, answer = accept["question"], accept["answer"]
+    assert (question["brandId"], question["batchRoot"], question["index"]) == (1, posted["batchRoot"], 0)
+    value = (question["questionId"], question["index"], question["topic"], question["bounty"])
+    assert verify(posted["batchRoot"], QUESTION_LEAF_ENCODING, (*value, question["contentDigest"]), question["proof"])
+    assert answer["batchRoot"] == anchor["batchRoot"] and answer["questionId"] == qid_of(1)
+    leaf = (answer["questionId"], answer["advocate"], answer["contentDigest"])
+    assert verify(answer["batchRoot"], ANSWER_LEAF_ENCODING, leaf, answer["proof"])
+
+
+def test_a_batched_question_is_accepted_and_paid_on_chain_and_indexed(
+    batched: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any, clock: Clock
+) -> None:
+    store(database, ticket(1), ticket(2), comment(1, 1, "adv", ADVOCATE.address), solved(1, "c1"))
+    batched.step()
+    settle(batched, clock)
+
+    rows = chain_loop(lambda rows: settled(rows) and len(rows) == 3)
+
+    assert [(r.kind, r.status) for r in rows] == [
+        ("post_question_batch", OutboxStatus.MINED),
+        ("anchor_batch", OutboxStatus.MINED),
+        ("accept", OutboxStatus.MINED),
+    ]
+    assert earned(dev_ledger, ADVOCATE.address) == 5 * TOKEN
+    with database.read() as session:
+        batch = session.scalars(select(QuestionBatch)).one()
+        state = ix.question_status(session, hexed(qid_of(1)))
+        other = ix.question_status(session, hexed(qid_of(2)))
+    escrowed, _, size, released = dev_ledger.ledger.functions.questionBatch(1, batch.root).call()
+    assert (escrowed, size, released) == (5 * TOKEN, 2, False)  # the other question's bounty
+    assert (state.status, state.accepted_advocate, state.bounty) == ("accepted", ADVOCATE.address, 5 * TOKEN)
+    assert (other.status, other.deadline) == ("open", batch.deadline)
+
+
+def test_a_relayed_signed_answer_opens_its_batched_question_first(
+    batched: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any, clock: Clock
+) -> None:
+    """`submitAnswerWithSig` needs a stored question: the oracle opens the batched one, once, ahead
+    of the relay, and then accepts it as a stored question."""
+    batched.relay_signed_answers = True
+    store(database, ticket(1), _signed_comment(batched, dev_ledger, ADVOCATE, ADVOCATE), solved(1, "c1"))
+    batched.step()
+
+    rows = chain_loop(lambda rows: settled(rows) and len(rows) == 4)
+
+    assert [(r.kind, r.status) for r in rows] == [
+        ("post_question_batch", OutboxStatus.MINED),
+        ("open_question", OutboxStatus.MINED),
+        ("relay_answer", OutboxStatus.MINED),
+        ("accept", OutboxStatus.MINED),
+    ]
+    assert rows[1].dedupe_key == f"open:{hexed(qid_of(1))}"
+    assert decode(dev_ledger, rows[3])[0] == "acceptAnswer"
+    assert earned(dev_ledger, ADVOCATE.address) == 5 * TOKEN
+    with database.read() as session:
+        assert session.get(Question, hexed(qid_of(1))).opened_outbox_id == rows[1].id  # type: ignore[union-attr]
+
+
+def test_a_direct_rating_opens_its_batched_question_once(
+    batched: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any, clock: Clock
+) -> None:
+    batched.rate_in_batches = False
+    store(database, ticket(1), comment(1, 1, "adv", ADVOCATE.address), comment(1, 2, "adv2", ADVOCATE_2.address))
+    store(database, rated_by(4, 1, "customer-1"), rated_by(5, 1, "customer-2"))
+    batched.step()
+
+    rows = chain_loop(lambda rows: settled(rows) and len(indexed_raters(database)) == 2)
+
+    kinds = ["post_question_batch", "open_question", "anchor_batch", "rate", "rate"]  # opened by the first rating
+    assert [r.kind for r in rows] == kinds
+    assert {r.status for r in rows} == {OutboxStatus.MINED}
+
+
+def test_an_expired_batch_with_unsettled_questions_is_released_once(
+    batched: Processor, database: Database, dev_ledger_session: DevLedger, clock: Clock
+) -> None:
+    store(database, ticket(1), ticket(2), comment(1, 1, "adv", ADVOCATE.address), solved(1, "c1"))
+    batched.step()
+    settle(batched, clock)
+    with database.read() as session:
+        batch = session.scalars(select(QuestionBatch)).one()
+    clock.now = batch.deadline + 30
+    batched.step()
+    assert [r.kind for r in outbox(database)] == ["post_question_batch", "anchor_batch", "accept"]  # not yet
+    clock.now = batch.deadline + 61
+    batched.step()
+    batched.step()
+    rows = outbox(database)
+    assert [r.kind for r in rows] == ["post_question_batch", "anchor_batch", "accept", "release_question_batch"]
+    name, args = decode(dev_ledger_session, rows[3])
+    assert name == "releaseQuestionBatch" and (args["brandId"], args["batchRoot"]) == (1, bytes.fromhex(batch.root[2:]))
+
+
+def test_an_expired_batch_whose_questions_were_all_accepted_is_not_released(
+    batched: Processor, database: Database, clock: Clock
+) -> None:
+    store(database, ticket(1), comment(1, 1, "adv", ADVOCATE.address), solved(1, "c1"))
+    batched.step()
+    settle(batched, clock)
+    with database.read() as session:
+        batch = session.scalars(select(QuestionBatch)).one()
+    clock.now = batch.deadline + 3600
+    batched.step()
+    assert [r.kind for r in outbox(database)] == ["post_question_batch", "anchor_batch", "accept"]

@@ -128,6 +128,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    batched = op.get_bind().execute(sa.text("SELECT count(*) FROM questions WHERE outbox_id IS NULL")).scalar()
+    if batched:
+        raise RuntimeError(
+            f"cannot downgrade below 0007: {batched} questions were posted in batches (or wait for one), "
+            "which the schema before it cannot hold"
+        )
     op.drop_table("ix_question_batch_releases")
     op.drop_table("ix_batched_questions_settled")
     op.drop_table("ix_question_batches")
