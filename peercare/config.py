@@ -53,6 +53,11 @@ class Settings(BaseSettings):
         description="Post questions in Merkle batches (`postQuestionBatch`, sealed like answer batches); "
         "false: one `postQuestion` each (61,000 gas).",
     )
+    accept_in_batches: bool = Field(
+        True,
+        description="Accept a brand's batched questions together, up to 50 in one `acceptBatchedAnswers` "
+        "(sealed like answer batches); false: one `acceptBatchedAnswer` each.",
+    )
     rate_in_batches: bool = Field(
         True,
         description="Anchor ratings in Merkle batches (`anchorRatingBatch`); false: one `rateAnswer` each (58k gas).",

@@ -185,6 +185,7 @@ class Oracle:
             relay_signed_answers=settings.relay_signed_answers,
             rate_in_batches=settings.rate_in_batches,
             post_questions_in_batches=settings.post_questions_in_batches,
+            accept_in_batches=settings.accept_in_batches,
         )
         self.indexer = Indexer(
             self.database, self.indexer_rpc, deployment, public_store, confirmations=settings.confirmations

@@ -57,6 +57,7 @@ class OutboxKind(StrEnum):
     ANCHOR_ROUTING = "anchor_routing"  # a Merkle batch of routing decisions (`peercare.routing.anchors`)
     ANCHOR_RATINGS = "anchor_ratings"  # a Merkle batch of ratings (`peercare.oracle.rating_batches`)
     ACCEPT = "accept"
+    ACCEPT_BATCH = "accept_batch"  # acceptances of batched questions in one call (`acceptance_batches`)
     RATE = "rate"
     PUBLISH_REPUTATION = "publish_reputation"
     NONCE_FILLER = "nonce_filler"  # a no-op self-transfer taking a nonce no row can use (the signer's)

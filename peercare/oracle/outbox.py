@@ -31,6 +31,9 @@ GAS_LIMITS: Mapping[OutboxKind, int] = {
     OutboxKind.ANCHOR_ROUTING: 100_000,  # one brand check and one event: nothing is stored
     OutboxKind.ANCHOR_RATINGS: 100_000,  # the same for ratings
     OutboxKind.ACCEPT: 200_000,
+    # Per acceptance in an `acceptBatchedAnswers`: the base cost is shared, and a batch's limit is
+    # this times its acceptances plus their proof steps and shares.
+    OutboxKind.ACCEPT_BATCH: 120_000,
     OutboxKind.RATE: 150_000,
     # `publishRoot` writes two fresh slots and emits one event: 93,652 gas measured on anvil.
     OutboxKind.PUBLISH_REPUTATION: 150_000,
@@ -43,8 +46,8 @@ GAS_PER_PROOF_STEP = 5_000
 GAS_PER_SWARM_SHARE = 30_000
 
 
-def gas_limit(kind: OutboxKind, proof_steps: int = 0, shares: int = 0) -> int:
-    return GAS_LIMITS[kind] + GAS_PER_PROOF_STEP * proof_steps + GAS_PER_SWARM_SHARE * shares
+def gas_limit(kind: OutboxKind, proof_steps: int = 0, shares: int = 0, items: int = 1) -> int:
+    return GAS_LIMITS[kind] * items + GAS_PER_PROOF_STEP * proof_steps + GAS_PER_SWARM_SHARE * shares
 
 
 def enqueue(
@@ -57,14 +60,15 @@ def enqueue(
     now_ms: int,
     proof_steps: int = 0,
     shares: int = 0,
+    items: int = 1,
 ) -> OutboxTx:
-    """Queue one write; the row (flushed: it has its id)."""
+    """Queue one write (`items`: how many it makes, for a batch); the row (flushed: it has its id)."""
     row = OutboxTx(
         kind=kind.value,
         brand_id=brand_id,
         to=to,
         data=data,
-        gas_limit=gas_limit(kind, proof_steps, shares),
+        gas_limit=gas_limit(kind, proof_steps, shares, items),
         created_at_ms=now_ms,
     )
     session.add(row)

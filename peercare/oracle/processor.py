@@ -63,6 +63,7 @@ from peercare.db.tables.oracle import (
     WebhookEvent,
 )
 from peercare.db.tables.projections import BatchAnchored
+from peercare.oracle.acceptance_batches import AcceptanceBatcher, Item
 from peercare.oracle.anchor_failures import failed_for_good, recovery_due_ms
 from peercare.oracle.deliveries.clients import is_delivered_by_peercare
 from peercare.oracle.events import (
@@ -135,6 +136,7 @@ class Processor:
         relay_signed_answers: bool = False,
         rate_in_batches: bool = True,
         post_questions_in_batches: bool = True,
+        accept_in_batches: bool = True,
         clock: Any = time.time,
     ) -> None:
         self.database = database
@@ -151,6 +153,7 @@ class Processor:
         self.relay_signed_answers = relay_signed_answers
         self.rate_in_batches = rate_in_batches
         self.post_questions_in_batches = post_questions_in_batches
+        self.accept_in_batches = accept_in_batches
         self.clock = clock
         self.question_batches = QuestionBatcher(
             public_store,
@@ -159,6 +162,14 @@ class Processor:
             batch_size=batch_size,
             batch_max_age_ms=self.batch_max_age_ms,
             clock=lambda: self.clock(),
+        )
+        self.acceptances = AcceptanceBatcher(
+            self.ledger.address,
+            lambda items: self.ledger.encode_abi("acceptBatchedAnswers", args=[items]),
+            self._acceptance_item,
+            self._queue_single_acceptance,
+            batch_size=batch_size,
+            batch_max_age_ms=self.batch_max_age_ms,
         )
         self.rating_batches = RatingBatcher(
             public_store,
@@ -203,12 +214,14 @@ class Processor:
                         self._handle_row(session, row, now, retry=True)
             recovered = self._recover_failed_batches(session, now)
             recovered += self.rating_batches.recover_failed(session, now)
+            recovered += self.acceptances.recover_failed(session)
             # Ages as of now (the step took time); questions first: answers to them come after.
             sealed = self.question_batches.seal_due(session, self._now_ms())
             sealed += self._seal_due_batches(session, self._now_ms())
             if sealed and waiting:  # a solve waiting for its answer's batch goes out right after it
                 with session.no_autoflush:
                     waiting = [row for row in waiting if not self._handle_row(session, row, now, retry=True)]
+            sealed += self.acceptances.seal_due(session, self._now_ms())  # after the batches they prove against
             sealed += self.rating_batches.seal_due(session, self._now_ms())  # after the answers they rate
             sealed += self.question_batches.release_due(session, int(self.clock()))
         self._stored.clear()
@@ -425,12 +438,18 @@ class Processor:
         answer = self._answer_for(session, question, event.solved_by_comment_id)
         if answer is None:
             return Outcome("solved without an answer from an advocate or expert: nothing to accept")
-        if self.clock() >= question.deadline:
+        now_ms = self._now_ms()
+        if now_ms >= question.deadline * 1000:
             raise EventRejected(f"question {question.question_id} passed its deadline; it can only expire")
         if answer.batch_id is None and answer.outbox_id is None:
             # Its proof needs its batch's root: wait for the batch (sealed by size or age, at most
             # `batch_max_age_s`) rather than seal a batch of one for every solve.
             raise Deferred(f"answer {answer.answer_id} waits for its batch to be sealed")
+        if self.accept_in_batches and not _is_stored(question):
+            if not self.acceptances.add(session, question.question_id, answer.answer_id, question.brand_id, now_ms):
+                return Outcome("the question's acceptance was queued before")
+            question.accepted_answer_id = answer.answer_id
+            return Outcome()
         data, shares = self._acceptance(session, answer, self._answer_ref(session, answer))
         key, steps = f"accept:{question.question_id}", self._proof_steps(answer, question)
         if self._queue_once(session, key, OutboxKind.ACCEPT, question.brand_id, data, steps, shares) is None:
@@ -454,6 +473,28 @@ class Processor:
         else:
             function, args = f"acceptBatchedAnswer{suffix}", [self.question_batches.ref(session, question), ref, *swarm]
         return self.ledger.encode_abi(function, args=args), len(shares)
+
+    def _acceptance_item(self, session: Session, answer_id: str) -> Item:
+        """One acceptance of an `acceptBatchedAnswers` call (`acceptance_batches`): (question ref,
+        answer ref, shares), its proof steps and its shares' count."""
+        answer = session.get(Answer, answer_id)
+        assert answer is not None  # an acceptance names a recorded answer
+        ref = self._answer_ref(session, answer)
+        question = session.scalars(
+            select(Question).where(Question.question_id == answer.question_id).with_for_update()
+        ).one()
+        shares = list(committed_shares(session, answer.question_id, answer.advocate))
+        item = (self.question_batches.ref(session, question), ref, shares)
+        return item, self._proof_steps(answer, question), len(shares)
+
+    def _queue_single_acceptance(self, session: Session, answer_id: str, key: str) -> int | None:
+        """Queue the acceptance of `answer_id` on its own, under outbox key `key`."""
+        answer = session.get(Answer, answer_id)
+        question = session.get(Question, answer.question_id) if answer is not None else None
+        assert answer is not None and question is not None
+        data, shares = self._acceptance(session, answer, self._answer_ref(session, answer))
+        steps = self._proof_steps(answer, question)
+        return self._queue_once(session, key, OutboxKind.ACCEPT, answer.brand_id, data, steps, shares)
 
     def _satisfaction_rated(
         self, session: Session, source: str, question: Question, event: SatisfactionRated

@@ -155,6 +155,21 @@ class SentRating(Base):
     created_at_ms: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
+class PendingAcceptance(Base):
+    """An acceptance of a batched question, collected into one `acceptBatchedAnswers` with others
+    of its brand (`outbox_id`, null while collecting; after the batch failed for good, the single
+    acceptance it was split into). One per question: the key is what makes a question accepted
+    at most once, as the outbox key "accept:<question id>" does for a single acceptance."""
+
+    __tablename__ = "acceptances"
+    __table_args__ = (Index("ix_acceptances_pending", "brand_id", "outbox_id"),)
+    question_id: Mapped[str] = mapped_column(ForeignKey("questions.question_id"), primary_key=True)
+    answer_id: Mapped[str] = mapped_column(ForeignKey("answers.answer_id"))
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"))
+    created_at_ms: Mapped[int]
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+
+
 class AnswerBatch(Base):
     """A Merkle batch of answers, anchored by one transaction. Its manifest (the leaves) is in the
     content store under `manifest_cid`."""

@@ -909,6 +909,7 @@ def test_an_answer_batch_is_queued_after_its_questions_batch(
 def test_a_solve_proves_both_its_question_and_its_answer(
     batched: Processor, database: Database, dev_ledger_session: DevLedger, clock: Clock
 ) -> None:
+    batched.accept_in_batches = False  # one acceptance, one call
     store(database, ticket(1), comment(1, 1, "adv", ADVOCATE.address), solved(1, "c1"))
     batched.step()
     settle(batched, clock)
@@ -927,29 +928,68 @@ def test_a_solve_proves_both_its_question_and_its_answer(
     assert verify(answer["batchRoot"], ANSWER_LEAF_ENCODING, leaf, answer["proof"])
 
 
-def test_a_batched_question_is_accepted_and_paid_on_chain_and_indexed(
+def test_batched_questions_are_accepted_together_paid_on_chain_and_indexed(
     batched: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any, clock: Clock
 ) -> None:
-    store(database, ticket(1), ticket(2), comment(1, 1, "adv", ADVOCATE.address), solved(1, "c1"))
+    """Two solves, one `acceptBatchedAnswers`: each question proven in its batch and paid; the
+    third question's bounty stays in the batch's escrow, and the index says which is which."""
+    store(database, ticket(1), ticket(2), ticket(3))
+    store(database, comment(1, 1, "adv", ADVOCATE.address), comment(2, 1, "adv2", ADVOCATE_2.address))
+    store(database, solved(1, "c1"), solved(2, "c1"))
     batched.step()
-    settle(batched, clock)
+    settle(batched, clock)  # the answers' batch, then the solves
+    settle(batched, clock)  # the acceptances' call
 
     rows = chain_loop(lambda rows: settled(rows) and len(rows) == 3)
 
     assert [(r.kind, r.status) for r in rows] == [
         ("post_question_batch", OutboxStatus.MINED),
         ("anchor_batch", OutboxStatus.MINED),
-        ("accept", OutboxStatus.MINED),
+        ("accept_batch", OutboxStatus.MINED),
     ]
-    assert earned(dev_ledger, ADVOCATE.address) == 5 * TOKEN
+    name, call = decode(dev_ledger, rows[2])
+    assert name == "acceptBatchedAnswers"
+    assert sorted(item["question"]["questionId"] for item in call["acceptances"]) == sorted([qid_of(1), qid_of(2)])
+    assert (earned(dev_ledger, ADVOCATE.address), earned(dev_ledger, ADVOCATE_2.address)) == (5 * TOKEN, 5 * TOKEN)
     with database.read() as session:
         batch = session.scalars(select(QuestionBatch)).one()
-        state = ix.question_status(session, hexed(qid_of(1)))
-        other = ix.question_status(session, hexed(qid_of(2)))
+        states = [ix.question_status(session, hexed(qid_of(n))) for n in (1, 2, 3)]
     escrowed, _, size, released = dev_ledger.ledger.functions.questionBatch(1, batch.root).call()
-    assert (escrowed, size, released) == (5 * TOKEN, 2, False)  # the other question's bounty
-    assert (state.status, state.accepted_advocate, state.bounty) == ("accepted", ADVOCATE.address, 5 * TOKEN)
-    assert (other.status, other.deadline) == ("open", batch.deadline)
+    assert (escrowed, size, released) == (5 * TOKEN, 3, False)  # the open question's bounty
+    assert [(s.status, s.accepted_advocate) for s in states] == [
+        ("accepted", ADVOCATE.address),
+        ("accepted", ADVOCATE_2.address),
+        ("open", None),
+    ]
+    assert states[2].deadline == batch.deadline
+
+
+def test_an_acceptance_call_that_failed_is_split_into_single_acceptances(
+    batched: Processor, database: Database, dev_ledger: DevLedger, chain_loop: Any, clock: Clock
+) -> None:
+    """The call is all or nothing on chain: once it failed for good, each of its acceptances is
+    queued on its own (once), so the ones the ledger takes are paid whatever happened to another."""
+    store(database, ticket(1), ticket(2))
+    store(database, comment(1, 1, "adv", ADVOCATE.address), comment(2, 1, "adv2", ADVOCATE_2.address))
+    store(database, solved(1, "c1"), solved(2, "c1"))
+    batched.step()
+    settle(batched, clock)
+    chain_loop(settled)
+    set_oracle(dev_ledger, False)  # the call will revert NotBrandOracle, on chain
+    settle(batched, clock)
+    failed = chain_loop(lambda rows: settled(rows) and len(rows) == 3)
+    assert (failed[2].kind, failed[2].status) == ("accept_batch", OutboxStatus.FAILED)
+    assert (failed[2].error or "").startswith("NotBrandOracle")
+    set_oracle(dev_ledger, True)
+
+    batched.step()
+
+    rows = chain_loop(lambda rows: settled(rows) and len(rows) == 5)
+    assert [(r.kind, r.status) for r in rows[3:]] == [("accept", OutboxStatus.MINED)] * 2
+    assert {r.dedupe_key for r in rows[3:]} == {f"retry-of:{failed[2].id}:{hexed(qid_of(n))}" for n in (1, 2)}
+    assert (earned(dev_ledger, ADVOCATE.address), earned(dev_ledger, ADVOCATE_2.address)) == (5 * TOKEN, 5 * TOKEN)
+    assert batched.step() == 0  # split once: nothing more to queue
+    assert len(outbox(database)) == 5
 
 
 def test_a_relayed_signed_answer_opens_its_batched_question_first(
@@ -1001,12 +1041,12 @@ def test_an_expired_batch_with_unsettled_questions_is_released_once(
         batch = session.scalars(select(QuestionBatch)).one()
     clock.now = batch.deadline + 30
     batched.step()
-    assert [r.kind for r in outbox(database)] == ["post_question_batch", "anchor_batch", "accept"]  # not yet
+    assert [r.kind for r in outbox(database)] == ["post_question_batch", "anchor_batch", "accept_batch"]  # not yet
     clock.now = batch.deadline + 61
     batched.step()
     batched.step()
     rows = outbox(database)
-    assert [r.kind for r in rows] == ["post_question_batch", "anchor_batch", "accept", "release_question_batch"]
+    assert [r.kind for r in rows] == ["post_question_batch", "anchor_batch", "accept_batch", "release_question_batch"]
     name, args = decode(dev_ledger_session, rows[3])
     assert name == "releaseQuestionBatch" and (args["brandId"], args["batchRoot"]) == (1, bytes.fromhex(batch.root[2:]))
 
@@ -1021,4 +1061,4 @@ def test_an_expired_batch_whose_questions_were_all_accepted_is_not_released(
         batch = session.scalars(select(QuestionBatch)).one()
     clock.now = batch.deadline + 3600
     batched.step()
-    assert [r.kind for r in outbox(database)] == ["post_question_batch", "anchor_batch", "accept"]
+    assert [r.kind for r in outbox(database)] == ["post_question_batch", "anchor_batch", "accept_batch"]
