@@ -53,6 +53,7 @@ from peercare.oracle.indexer import Indexer, rescan_differences
 from peercare.oracle.manifest import BatchManifest, Leaf, QuestionLeaf, QuestionManifest
 from peercare.runtime import Worker
 from tests.support.devchain import DevLedger, dev_account
+from tests.support.question_batches import question_ref
 
 ZERO = b"\0" * 32
 DAY = 86_400
@@ -215,26 +216,11 @@ class Driver:
         )
         return root
 
-    @staticmethod
-    def question_ref(manifest: QuestionManifest, index: int) -> tuple[Any, ...]:
-        tree: StandardMerkleTree = manifest.tree()
-        leaf = manifest.leaves[index]
-        return (
-            manifest.brand_id,
-            tree.root,
-            index,
-            leaf.question_id,
-            leaf.topic,
-            leaf.bounty,
-            leaf.content_digest,
-            tree.proof(index),
-        )
-
     def open_question(self, manifest: QuestionManifest, index: int) -> None:
         leaf = manifest.leaves[index]
         self.send(
             self.advocates[0],
-            self.ledger.functions.openBatchedQuestion(self.question_ref(manifest, index), leaf.source, leaf.ticket_id),
+            self.ledger.functions.openBatchedQuestion(question_ref(manifest, index), leaf.source, leaf.ticket_id),
         )
 
     def release(self, manifest: QuestionManifest, after_s: int) -> None:
@@ -823,7 +809,7 @@ def test_question_batch_becomes_questions_that_are_answered_accepted_opened_expi
     chain.anchor(answers)  # answers to batched questions, admitted: their brand posted them before
     chain.send(
         chain.oracle,
-        chain.ledger.functions.acceptBatchedAnswer(chain.question_ref(batch, 0), chain.batch_ref(answers, 0)),
+        chain.ledger.functions.acceptBatchedAnswer(question_ref(batch, 0), chain.batch_ref(answers, 0)),
     )
     chain.open_question(batch, 1)
     indexer.step()  # the opened question is accepted in a later step than its opening
@@ -984,11 +970,11 @@ def test_a_missing_manifest_and_an_acceptance_keep_the_indexer_going_and_pay_the
     )
     chain.send(
         stranger,
-        chain.ledger.functions.acceptBatchedAnswer(chain.question_ref(batch, 0), chain.batch_ref(answers, 0)),
+        chain.ledger.functions.acceptBatchedAnswer(question_ref(batch, 0), chain.batch_ref(answers, 0)),
     )
     leaf = batch.leaves[1]
     chain.send(
-        stranger, chain.ledger.functions.openBatchedQuestion(chain.question_ref(batch, 1), leaf.source, leaf.ticket_id)
+        stranger, chain.ledger.functions.openBatchedQuestion(question_ref(batch, 1), leaf.source, leaf.ticket_id)
     )
     catch_up(indexer)
     chain.send(stranger, chain.accept(chain.batch_ref(answers, 1)))  # in a later step than the opening
@@ -1029,7 +1015,7 @@ def test_reorg_removes_a_question_batchs_rows(database: Database, rpc: Rpc, scra
     chain.anchor(answers)
     chain.send(
         chain.oracle,
-        chain.ledger.functions.acceptBatchedAnswer(chain.question_ref(batch, 0), chain.batch_ref(answers, 0)),
+        chain.ledger.functions.acceptBatchedAnswer(question_ref(batch, 0), chain.batch_ref(answers, 0)),
     )
     chain.open_question(batch, 1)
     chain.release(batch, after_s=3_600)  # one block mined, one released
