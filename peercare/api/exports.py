@@ -38,7 +38,8 @@ class Position(BaseModel):
 
 
 class QuestionEvent(Position):
-    """`QuestionPosted`: a ticket became a question; its bounty was escrowed."""
+    """`QuestionPosted`, or a question of a posted question batch (`batch_root`): a ticket became a
+    question; its bounty was escrowed (a batched one's as part of its batch's total)."""
 
     question_id: Hex32
     ticket_id: str
@@ -47,6 +48,8 @@ class QuestionEvent(Position):
     bounty: TokenAmount
     deadline: int = Field(description="Unix seconds")
     content_digest: Hex32
+    batch_root: Hex32 | None = Field(description="The question batch it was posted in; null when posted alone")
+    leaf_index: int = Field(description="Position in the question batch's manifest (0 when posted alone)")
 
 
 class AnswerEvent(Position):
@@ -109,6 +112,33 @@ class PoolMovementEvent(Position):
     question_id: Hex32 | None
 
 
+class QuestionBatchEvent(Position):
+    """`QuestionBatchPosted`: a Merkle root of questions, their total bounty escrowed, and the manifest listing them."""
+
+    batch_root: Hex32
+    size: int
+    total_bounty: TokenAmount
+    deadline: int = Field(description="Unix seconds, shared by the batch's questions")
+    manifest_cid: str
+    manifest_status: str = Field(description="What the indexer found: ok, missing, invalid or mismatch")
+
+
+class BatchedQuestionEvent(Position):
+    """`BatchedQuestionAccepted` or `BatchedQuestionOpened` (`how`): a batched question left its batch's escrow."""
+
+    question_id: Hex32
+    batch_root: Hex32
+    leaf_index: int
+    how: str = Field(description="accepted (paid: see its acceptance) or opened (a question stored on its own)")
+
+
+class QuestionBatchReleaseEvent(Position):
+    """`QuestionBatchReleased`: an expired question batch's remaining escrow went back to the pool."""
+
+    batch_root: Hex32
+    refunded: TokenAmount
+
+
 class QuestionExpiryEvent(Position):
     """`QuestionExpired`: the bounty went back to the pool."""
 
@@ -166,6 +196,8 @@ KINDS: tuple[Kind, ...] = (
             "bounty": str(r.bounty),
             "deadline": r.deadline,
             "content_digest": r.content_digest,
+            "batch_root": r.batch_root,
+            "leaf_index": r.leaf_index,
         },
     ),
     Kind(
@@ -250,6 +282,37 @@ KINDS: tuple[Kind, ...] = (
         _of_brand(ix.QuestionExpiry),
         lambda r: {"question_id": r.question_id, "refunded": str(r.refunded)},
     ),
+    Kind(
+        "question_batch",
+        "question_batches",
+        QuestionBatchEvent,
+        ix.QuestionBatchPostedRow,
+        _of_brand(ix.QuestionBatchPostedRow),
+        lambda r: {
+            "batch_root": r.root,
+            "size": r.size,
+            "total_bounty": str(r.total_bounty),
+            "deadline": r.deadline,
+            "manifest_cid": cid_from_digest(bytes.fromhex(r.manifest_digest[2:])),
+            "manifest_status": r.manifest_status,
+        },
+    ),
+    Kind(
+        "batched_question",
+        "batched_questions",
+        BatchedQuestionEvent,
+        ix.BatchedQuestionSettled,
+        _of_brand(ix.BatchedQuestionSettled),
+        lambda r: {"question_id": r.question_id, "batch_root": r.batch_root, "leaf_index": r.leaf_index, "how": r.how},
+    ),
+    Kind(
+        "question_batch_release",
+        "question_batch_releases",
+        QuestionBatchReleaseEvent,
+        ix.QuestionBatchRelease,
+        _of_brand(ix.QuestionBatchRelease),
+        lambda r: {"batch_root": r.batch_root, "refunded": str(r.refunded)},
+    ),
 )
 
 
@@ -279,6 +342,9 @@ class BrandHistory(BaseModel):
     reward_credits: list[RewardCreditEvent]
     pool_movements: list[PoolMovementEvent]
     question_expiries: list[QuestionExpiryEvent]
+    question_batches: list[QuestionBatchEvent]
+    batched_questions: list[BatchedQuestionEvent]
+    question_batch_releases: list[QuestionBatchReleaseEvent]
 
 
 def indexed_block(session: Session) -> int | None:

@@ -17,7 +17,12 @@ oracle stored), then checks, for every brand or one (one module each in `peercar
    this comparison only, never as a source for the other checks;
 6. routing: each anchored routing batch's manifest rebuilds its root, each round's decision hashes
    to its commitment and replays on its epoch, no round is missing, no asker was offered their own
-   question, and every swarm payout equals its committed shares (`checks.routing`).
+   question, and every swarm payout equals its committed shares (`checks.routing`);
+7. ratings: each rating batch's manifest rebuilds its root, and its leaves count once per rater
+   (`checks.ratings`);
+8. questions: each question batch's manifest rebuilds its root, lists the brand's own tickets with
+   bounties adding up to its total, no question id is posted twice, and each batch's escrow is
+   conserved (`checks.questions`).
 
 This module owns the order (the chain checked to be the deployment's, the oracle's index read, the
 scratch index built in one pass that stops where the oracle's index did to compare it, then the
@@ -41,6 +46,7 @@ from peercare.audit.checks.common import AuditError, AuditReport, Progress, Scra
 from peercare.audit.checks.content import check_content
 from peercare.audit.checks.database import check_database, start_database_check
 from peercare.audit.checks.payouts import check_payouts
+from peercare.audit.checks.questions import check_questions
 from peercare.audit.checks.ratings import check_ratings
 from peercare.audit.checks.reputation import check_reputation
 from peercare.audit.checks.routing import check_routing
@@ -107,13 +113,15 @@ def run_audit(
         routing = check_routing(index, session, public, brand_id)
         progress(f"checking {len(index.rating_batches)} rating batches")
         ratings = check_ratings(index, public, brand_id)
+        progress(f"checking {len(index.question_batches)} question batches")
+        questions = check_questions(index, public, rpc, ledger, head, brand_id)
     return AuditReport(
         chain_id=deployment.chain_id,
         brand_id=brand_id,
         first_block=first,
         last_block=head,
         sources=dict(sources or {}),
-        sections=[content, batches, payouts, reputation, database_section, routing, ratings],
+        sections=[content, batches, payouts, reputation, database_section, routing, ratings, questions],
         seconds=clock() - started,
     )
 

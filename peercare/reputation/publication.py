@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, func, or_, select, text
 from sqlalchemy.orm import Session
 from web3 import Web3
 from web3.contract import Contract
@@ -96,7 +96,7 @@ def _acceptances(session: Session, cut: int) -> list[Acceptance]:
     query = (
         select(ix.Acceptance, ix.QuestionPosted.brand_id, ix.QuestionPosted.topic)
         .outerjoin(ix.QuestionPosted, ix.QuestionPosted.question_id == ix.Acceptance.question_id)
-        .where(ix.Acceptance.block_time <= cut)
+        .where(ix.Acceptance.block_time <= cut, _readable(ix.Acceptance.question_id))
     )
     return [
         Acceptance(
@@ -115,7 +115,7 @@ def _ratings(session: Session, cut: int) -> list[Rating]:
     query = (
         select(ix.AnswerRated, ix.QuestionPosted.brand_id, ix.QuestionPosted.topic)
         .outerjoin(ix.QuestionPosted, ix.QuestionPosted.question_id == ix.AnswerRated.question_id)
-        .where(ix.AnswerRated.block_time <= cut)
+        .where(ix.AnswerRated.block_time <= cut, _readable(ix.AnswerRated.question_id))
     )
     return [
         Rating(
@@ -137,7 +137,7 @@ def _payouts(session: Session, cut: int) -> list[Payout]:
     query = (
         select(ix.RewardCredit, ix.QuestionPosted.brand_id)
         .outerjoin(ix.QuestionPosted, ix.QuestionPosted.question_id == ix.RewardCredit.question_id)
-        .where(ix.RewardCredit.block_time <= cut)
+        .where(ix.RewardCredit.block_time <= cut, _readable(ix.RewardCredit.question_id))
     )
     return [
         Payout(
@@ -150,6 +150,15 @@ def _payouts(session: Session, cut: int) -> list[Payout]:
         )
         for row, brand in session.execute(query)
     ]
+
+
+def _readable(question_id: Any) -> ColumnElement[bool]:
+    """Leaves out the events of a batched question whose posting is not indexed (its batch's
+    manifest unreadable: its topic unknown; the chain names it settled). Anyone may register a
+    brand: one posting a batch without its manifest and accepting answers to it must not stop every
+    epoch (`_topic`); its advocates earn nothing from it until the manifest is readable."""
+    settled = select(ix.BatchedQuestionSettled.id).where(ix.BatchedQuestionSettled.question_id == question_id)
+    return or_(ix.QuestionPosted.id.is_not(None), ~settled.exists())  # QuestionPosted: outer-joined
 
 
 def _topic(question_id: str, brand: int | None, topic: str | None) -> bytes:

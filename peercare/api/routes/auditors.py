@@ -277,18 +277,20 @@ def export_brand(
     export_format: Annotated[Literal["json", "csv"], Query(alias="format", description="json or csv")] = "json",
 ) -> exports.BrandHistory | StreamingResponse:
     """Every event of the brand the indexer has seen up to `indexed_block`, each with its block
-    number and time, transaction hash and log index: questions posted, answers (with their batch
-    root and leaf), anchored batches, ratings, acceptances, reward credits (payouts), pool
-    movements and question expiries.
+    number and time, transaction hash and log index: questions posted (alone, or in a question
+    batch: with its root and leaf), answers (with their batch root and leaf), anchored batches,
+    ratings, acceptances, reward credits (payouts), pool movements, question expiries, question
+    batches posted, batched questions accepted or opened, and question batches released.
 
     CSV (`format=csv`): one table, one row per event, in the order of the JSON lists. Columns:
     `kind` (question, answer, batch, rating, acceptance, reward_credit, pool_movement,
-    question_expiry), `block_number`, `block_time`, `tx_hash`, `log_index`, then each kind's own
-    columns, empty where a kind has no such field: `question_id`, `ticket_id`, `topic`, `source`,
-    `bounty`, `deadline`, `content_digest`, `answer_id`, `advocate`, `batch_root`, `leaf_index`,
-    `size`, `manifest_cid`, `manifest_status`, `rating`, `rater_kind`, `rater_id`, `account`,
-    `token`, `amount`, `movement` (a pool movement's kind: deposit, withdraw, escrow, refund or
-    payout) and `refunded`. Amounts are in wei.
+    question_expiry, question_batch, batched_question, question_batch_release), `block_number`,
+    `block_time`, `tx_hash`, `log_index`, then each kind's own columns, empty where a kind has no
+    such field: `question_id`, `ticket_id`, `topic`, `source`, `bounty`, `deadline`,
+    `content_digest`, `batch_root`, `leaf_index`, `answer_id`, `advocate`, `size`, `manifest_cid`,
+    `manifest_status`, `rating`, `rater_kind`, `rater_id`, `account`, `token`, `amount`, `movement`
+    (a pool movement's kind: deposit, withdraw, escrow, refund or payout), `refunded`,
+    `total_bounty` and `how` (a batched question's: accepted or opened). Amounts are in wei.
     """
     with context.database.read() as session:
         if brand > DB_INT_MAX or not exports.brand_registered(session, brand):

@@ -241,6 +241,8 @@ class QuestionOut(BaseModel):
     deadline: int = Field(description="Unix seconds")
     posted_block: int
     posted_at: int = Field(description="The posting block's time, unix seconds")
+    batch_root: Hex32 | None = Field(None, description="The question batch it was posted in (null: posted alone)")
+    leaf_index: int = Field(0, description="Its position in that batch's manifest")
     status: PostedStatus
     answers: int = Field(description="Answers indexed so far")
     accepted_answer_id: Hex32 | None

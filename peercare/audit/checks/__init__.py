@@ -6,6 +6,8 @@ order and each returning (or filling) one `Section` of the report:
 - `payouts`: payouts follow from acceptances; pools and earnings balance with the ledger's views;
 - `reputation`: each published epoch recomputes to the root on chain;
 - `database`: the oracle's own index equals the scratch index up to the block it reached;
+- `routing`, `ratings`: routing decisions and rating batches;
+- `questions`: question batches (manifests, tickets, repeats, escrow conservation);
 - `common`: what they share: `AuditError`, the report (`Check`, `Entry`, `Section`, `AuditReport`),
   `Progress`, the scratch index (`ScratchIndex`).
 """

@@ -19,7 +19,7 @@ from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING
 from peercare.core.merkle import StandardMerkleTree, verify
 from peercare.core.typed_data import is_answer_signature_valid
 from peercare.db.tables import projections as ix
-from peercare.oracle.manifest import BatchManifest, Leaf, ManifestError, RatingManifest
+from peercare.oracle.manifest import BatchManifest, Leaf, ManifestError, QuestionManifest, RatingManifest
 
 
 def check_batches(
@@ -92,19 +92,23 @@ def check_batches(
     return section
 
 
-Anchored = ix.BatchAnchored | ix.RatingBatchAnchored
-M = TypeVar("M", BatchManifest, RatingManifest)
+Anchored = ix.BatchAnchored | ix.RatingBatchAnchored | ix.QuestionBatchPostedRow
+M = TypeVar("M", BatchManifest, RatingManifest, QuestionManifest)
+#: What `anchored_manifest` counts when a manifest is unusable.
+MANIFEST_COUNTERS = ("missing", "corrupted", "invalid", "mismatched")
+#: How findings name a batch, by what it holds.
+_SUBJECTS = {"answers": "batch", "ratings": "rating batch", "questions": "question batch"}
 
 
 def anchored_manifest(
     section: Section, public: EveryStore, batch: Anchored, parse: Callable[[bytes], M], what: str
 ) -> tuple[M, StandardMerkleTree, str, str, dict[str, Any]] | None:
-    """The manifest of an anchored batch (of answers or ratings), its tree, CID, the subject that
+    """The manifest of an anchored batch (of answers, ratings or questions), its tree, CID, the subject that
     names the batch in findings and its details; None, with the finding (and its counter:
     missing, corrupted, invalid, mismatched), when it is not in the store, not a manifest, or not
     the anchored root, size and brand."""
     cid = cid_from_digest(unhex(batch.manifest_digest))
-    subject = f"{'rating ' if what == 'ratings' else ''}batch {batch.root}"
+    subject = f"{_SUBJECTS[what]} {batch.root}"
     where = {
         "root": batch.root,
         "brand_id": batch.brand_id,

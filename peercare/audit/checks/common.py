@@ -6,14 +6,16 @@ what the checks read from the scratch index, loaded once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from web3.contract import Contract
 
+from peercare.chain.views import ChainReader, ViewFailed, read_views
 from peercare.db.tables import projections as ix
 
 Progress = Callable[[str], None]
@@ -31,6 +33,7 @@ class Check(StrEnum):
     DATABASE = "database"
     ROUTING = "routing"
     RATINGS = "ratings"
+    QUESTIONS = "questions"
 
 
 TITLES = {
@@ -41,6 +44,7 @@ TITLES = {
     Check.DATABASE: "The oracle's database agrees with the chain",
     Check.ROUTING: "Routing decisions are anchored, untampered, follow the rule, and swarms are paid as committed",
     Check.RATINGS: "Batched ratings prove against their roots, rate recorded answers of their brand, once per rater",
+    Check.QUESTIONS: "Question batches match their manifests, post their brand's tickets once, conserve escrow",
 }
 
 
@@ -178,6 +182,10 @@ class ScratchIndex:
     routing_batches: list[ix.RoutingBatchAnchoredRow]
     rating_batches: list[ix.RatingBatchAnchored]
     ratings: list[ix.AnswerRated]
+    question_batches: list[ix.QuestionBatchPostedRow]
+    settled: list[ix.BatchedQuestionSettled]  # batched questions accepted or opened
+    releases: list[ix.QuestionBatchRelease]
+    direct_escrows: list[ix.PoolMovement]  # the escrow of each `QuestionPosted` (a repeat has no question row)
 
     @classmethod
     def load(cls, session: Session) -> ScratchIndex:
@@ -195,8 +203,32 @@ class ScratchIndex:
             routing_batches=rows(ix.RoutingBatchAnchoredRow),
             rating_batches=rows(ix.RatingBatchAnchored),
             ratings=rows(ix.AnswerRated),
+            question_batches=rows(ix.QuestionBatchPostedRow),
+            settled=rows(ix.BatchedQuestionSettled),
+            releases=rows(ix.QuestionBatchRelease),
+            direct_escrows=[
+                row
+                for row in rows(ix.PoolMovement)
+                if row.kind == ix.PoolMovementKind.ESCROW and row.question_id is not None
+            ],
         )
 
     def brand_of_question(self, question_id: str) -> int | None:
+        """The brand that posted the question, or for a batched question whose posting is not
+        indexed (its batch's manifest unreadable) the brand the chain names when settling it."""
         posted = self.questions.get(question_id)
-        return None if posted is None else posted.brand_id
+        if posted is not None:
+            return posted.brand_id
+        return next((row.brand_id for row in self.settled if row.question_id == question_id), None)
+
+
+def ledger_views(
+    rpc: ChainReader, contract: Contract, block: int, calls: Sequence[tuple[str, list[Any]]], types: list[str]
+) -> list[tuple[Any, ...]]:
+    """The ledger's views at `block`, read in JSON-RPC batches; a failed read stops the audit."""
+    reads = [(str(contract.address), contract.encode_abi(name, args=args)) for name, args in calls]
+    try:
+        return read_views(rpc, reads, types, hex(block))
+    except ViewFailed as exc:
+        name, args = calls[exc.position]
+        raise AuditError(f"the ledger's {name}({', '.join(map(str, args))}) failed: {exc.message}") from None

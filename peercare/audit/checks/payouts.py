@@ -8,14 +8,12 @@ earnings balances.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy.orm import Session
 from web3.contract import Contract
 
-from peercare.audit.checks.common import AuditError, Check, ScratchIndex, Section
-from peercare.chain.views import ChainReader, ViewFailed, read_views
+from peercare.audit.checks.common import Check, ScratchIndex, Section, ledger_views
+from peercare.chain.views import ChainReader
 from peercare.db.tables import projections as ix
 
 
@@ -34,13 +32,15 @@ def check_payouts(
         question = acceptance.question_id
         subject = f"question {question}"
         where = {"question_id": question, "answer_id": acceptance.answer_id, "tx_hash": acceptance.tx_hash}
-        posted = index.questions.get(question)
+        # A batched question's brand is on chain even when its batch's manifest is not readable
+        # (check 8 reports that): its payouts are still checked, and attributed to its pool.
+        posted, brand = index.questions.get(question), index.brand_of_question(question)
         paid = credits.pop((acceptance.tx_hash, question), [])
-        if posted is None:
+        if brand is None:
             if brand_id is None:
                 section.find(subject, f"answer {acceptance.answer_id} was accepted but the question was never posted")
             continue
-        if brand_id is not None and posted.brand_id != brand_id:
+        if brand_id is not None and brand != brand_id:
             continue
         section.count("acceptances")
         section.count("payouts", len(paid))
@@ -65,7 +65,7 @@ def check_payouts(
                 f"the acceptance names {acceptance.advocate}'s answer to this question",
                 **where,
             )
-        if acceptance.bounty != posted.bounty:
+        if posted is not None and acceptance.bounty != posted.bounty:
             section.find(subject, f"accepted with bounty {acceptance.bounty}, posted with {posted.bounty}", **where)
         total = sum(credit.amount for credit in paid)
         if total != acceptance.bounty:
@@ -73,13 +73,13 @@ def check_payouts(
             section.find(
                 subject, f"its payouts sum to {total}, its accepted bounty is {acceptance.bounty} ({shares})", **where
             )
-        registration = index.brands.get(posted.brand_id)
+        registration = index.brands.get(brand)
         pool_token = None if registration is None else registration.token
         wrong_token = [credit for credit in paid if credit.token != pool_token]
         if wrong_token:
             section.find(
                 subject,
-                f"paid in {wrong_token[0].token}, brand {posted.brand_id}'s pool token is {pool_token}",
+                f"paid in {wrong_token[0].token}, brand {brand}'s pool token is {pool_token}",
                 **where,
             )
     for (tx_hash, question), unaccepted in sorted(credits.items()):
@@ -113,7 +113,7 @@ def _check_pools(
     brand_id: int | None,
 ) -> None:
     brands = sorted(brand for brand in index.brands if brand_id in (None, brand))
-    results = _calls(rpc, ledger, head, [("pool", [brand]) for brand in brands], ["uint128", "uint128"])
+    results = ledger_views(rpc, ledger, head, [("pool", [brand]) for brand in brands], ["uint128", "uint128"])
     for brand, (available, escrowed) in zip(brands, results, strict=True):
         balance = ix.pool_balance(session, brand)
         if (balance.available, balance.escrowed_open) == (available, escrowed):
@@ -137,7 +137,7 @@ def _check_earnings(
     pairs = sorted(
         {(row.account, row.token) for row in index.credits} | {(row.account, row.token) for row in index.withdrawals}
     )
-    results = _calls(rpc, ledger, head, [("earnings", [account, token]) for account, token in pairs], ["uint256"])
+    results = ledger_views(rpc, ledger, head, [("earnings", [account, token]) for account, token in pairs], ["uint256"])
     for (account, token), (held,) in zip(pairs, results, strict=True):
         summed = ix.earnings(session, account, token)
         if summed.claimable == held:
@@ -150,15 +150,3 @@ def _check_earnings(
             account=account,
             token=token,
         )
-
-
-def _calls(
-    rpc: ChainReader, contract: Contract, block: int, calls: Sequence[tuple[str, list[Any]]], types: list[str]
-) -> list[tuple[Any, ...]]:
-    """The ledger's views at `block`, read in JSON-RPC batches; a failed read stops the audit."""
-    reads = [(str(contract.address), contract.encode_abi(name, args=args)) for name, args in calls]
-    try:
-        return read_views(rpc, reads, types, hex(block))
-    except ViewFailed as exc:
-        name, args = calls[exc.position]
-        raise AuditError(f"the ledger's {name}({', '.join(map(str, args))}) failed: {exc.message}") from None

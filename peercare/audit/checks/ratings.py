@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from peercare.audit.checks.batches import anchored_manifest
+from peercare.audit.checks.batches import MANIFEST_COUNTERS, anchored_manifest
 from peercare.audit.checks.common import Check, ScratchIndex, Section
 from peercare.content.store import EveryStore
 from peercare.oracle.manifest import RatingManifest
@@ -26,10 +26,7 @@ def check_ratings(index: ScratchIndex, public: EveryStore, brand_id: int | None)
         "leaves counted",
         "direct ratings",
         "repeats",
-        "missing",
-        "corrupted",
-        "invalid",
-        "mismatched",
+        *MANIFEST_COUNTERS,
     ):
         section.counts[counter] = 0
     recorded = {row.answer_id for row in index.answers}

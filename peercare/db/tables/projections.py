@@ -109,6 +109,13 @@ class QuestionBatchPostedRow(_EventRow, Base):
     manifest_status: Mapped[str] = mapped_column(String(16))
 
 
+class SettledHow(StrEnum):
+    """How a batched question left its batch's escrow (`BatchedQuestionSettled.how`)."""
+
+    OPENED = "opened"  # BatchedQuestionOpened: now a stored question with its own escrow
+    ACCEPTED = "accepted"  # BatchedQuestionAccepted: paid (AnswerAccepted follows in the same transaction)
+
+
 class BatchedQuestionSettled(_EventRow, Base):
     """A question of a batch left the batch's escrow: `BatchedQuestionOpened` (`how` "opened": it
     became a stored question, with its own escrow) or `BatchedQuestionAccepted` (`how` "accepted":
@@ -265,14 +272,15 @@ class EarningsWithdrawal(_EventRow, Base):
 class PoolMovementKind(StrEnum):
     DEPOSIT = "deposit"  # PoolDeposited: into available
     WITHDRAW = "withdraw"  # PoolWithdrawn: out of available
-    ESCROW = "escrow"  # QuestionPosted: available -> escrowed
-    REFUND = "refund"  # QuestionExpired: escrowed -> available
+    ESCROW = "escrow"  # QuestionPosted, QuestionBatchPosted (its total): available -> escrowed
+    REFUND = "refund"  # QuestionExpired, QuestionBatchReleased: escrowed -> available
     PAYOUT = "payout"  # AnswerAccepted: escrowed -> advocates' earnings
 
 
 class PoolMovement(_EventRow, Base):
     """A change of a brand's pool. `account`: who deposited or received a withdrawal (else null);
-    `question_id`: the question escrowed, refunded or paid (else null)."""
+    `question_id`: the question escrowed, refunded or paid (else null; null too for a question
+    batch's escrow and release, which are the batch's)."""
 
     __tablename__ = "ix_pool_movements"
     __table_args__ = (UniqueConstraint("tx_hash", "log_index"), Index("ix_ix_pool_movements_brand_id", "brand_id"))
@@ -427,6 +435,51 @@ class QuestionState:
     answers: int = 0  # answers indexed so far (direct, and in batches whose manifest matched)
     accepted_answer_id: str | None = None
     accepted_advocate: str | None = None
+    batch_root: str | None = None  # the question batch it was posted in (None: posted alone)
+    leaf_index: int = 0  # its position in that batch
+
+
+def question_statuses(session: Session, posted: Iterable[QuestionPosted]) -> dict[str, QuestionStatus]:
+    """question id -> status, for indexed postings, in a fixed number of queries. Accepted once
+    an `AnswerAccepted` is indexed; expired by its `QuestionExpired` (posted alone, or batched and
+    opened), or, batched and never opened nor accepted, once its batch was released
+    (`QuestionBatchReleased`); open otherwise (past its deadline too, as on the ledger)."""
+    rows = list(posted)
+    ids = [row.question_id for row in rows]
+    accepted = set(session.scalars(select(Acceptance.question_id).where(Acceptance.question_id.in_(ids))))
+    expired = set(session.scalars(select(QuestionExpiry.question_id).where(QuestionExpiry.question_id.in_(ids))))
+    batched = [row for row in rows if row.batch_root is not None]
+    opened: set[str] = set()
+    released: set[tuple[int, str]] = set()
+    if batched:
+        opened = set(
+            session.scalars(
+                select(BatchedQuestionSettled.question_id).where(
+                    BatchedQuestionSettled.question_id.in_([row.question_id for row in batched]),
+                    BatchedQuestionSettled.how == SettledHow.OPENED,
+                )
+            )
+        )
+        released = {
+            (brand, root)
+            for brand, root in session.execute(
+                select(QuestionBatchRelease.brand_id, QuestionBatchRelease.batch_root).where(
+                    QuestionBatchRelease.batch_root.in_({row.batch_root for row in batched})
+                )
+            )
+        }
+    statuses = {}
+    for row in rows:
+        question = row.question_id
+        if question in accepted:
+            statuses[question] = QuestionStatus.ACCEPTED
+        elif question in expired or (
+            row.batch_root is not None and question not in opened and (row.brand_id, row.batch_root) in released
+        ):
+            statuses[question] = QuestionStatus.EXPIRED
+        else:
+            statuses[question] = QuestionStatus.OPEN
+    return statuses
 
 
 def question_status(session: Session, question_id: str) -> QuestionState:
@@ -436,23 +489,17 @@ def question_status(session: Session, question_id: str) -> QuestionState:
         return QuestionState(question_id, QuestionStatus.NONE)
     answers = session.scalar(select(func.count()).where(AnswerRow.question_id == question_id)) or 0
     accepted = session.scalars(select(Acceptance).where(Acceptance.question_id == question_id)).first()
-    expired = session.scalars(select(QuestionExpiry.id).where(QuestionExpiry.question_id == question_id)).first()
-    status = (
-        QuestionStatus.ACCEPTED
-        if accepted is not None
-        else QuestionStatus.EXPIRED
-        if expired is not None
-        else QuestionStatus.OPEN
-    )
     return QuestionState(
         question_id=question_id,
-        status=status,
+        status=question_statuses(session, [posted])[question_id],
         brand_id=posted.brand_id,
         bounty=posted.bounty,
         deadline=posted.deadline,
         answers=answers,
         accepted_answer_id=None if accepted is None else accepted.answer_id,
         accepted_advocate=None if accepted is None else accepted.advocate,
+        batch_root=posted.batch_root,
+        leaf_index=posted.leaf_index,
     )
 
 

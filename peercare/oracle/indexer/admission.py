@@ -1,4 +1,10 @@
-"""Which leaves of an anchored batch become answers or ratings, and the brand that posted each question.
+"""Which leaves of a batch become questions, answers or ratings, and the brand of each question.
+
+A question batch's leaves (its manifest already checked: each id hashes from the batch's brand and
+a ticket, none twice) become questions unless their id was posted before, directly or in an
+earlier batch: the first posting wins (`admitted_questions`), as the ledger's `postQuestion` and
+`openBatchedQuestion` refuse an id already stored. A direct `QuestionPosted` repeating a batched id
+is left out the same way (the projector), its escrow still counted.
 
 A batch's leaves become answers only where the ledger would accept them (`_requireAnswer`): a leaf
 counts when its question was posted, before the anchoring log, by the brand that anchored the
@@ -24,7 +30,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
-from peercare.db.tables.projections import AnswerRated, QuestionPosted
+from peercare.db.tables.projections import AnswerRated, BatchedQuestionSettled, QuestionPosted
 from peercare.oracle.indexer.chunks import chunks
 
 # One logger for the whole indexer, named as before it was split into modules.
@@ -33,15 +39,50 @@ log = logging.getLogger("peercare.oracle.indexer")
 
 def posted_brands(session: Session, questions: Iterable[str], *conditions: ColumnElement[bool]) -> dict[str, int]:
     """question -> brand, for those of `questions` whose posting is indexed (and meets `conditions`)."""
+    return _brands(session, QuestionPosted, questions, *conditions)
+
+
+def settled_brands(session: Session, questions: Iterable[str]) -> dict[str, int]:
+    """question -> brand, for those of `questions` of which a `BatchedQuestionOpened` or
+    `BatchedQuestionAccepted` is indexed: the chain names their brand even when their batch's
+    manifest could not be read."""
+    return _brands(session, BatchedQuestionSettled, questions)
+
+
+def _brands(
+    session: Session,
+    table: type[QuestionPosted] | type[BatchedQuestionSettled],
+    questions: Iterable[str],
+    *conditions: ColumnElement[bool],
+) -> dict[str, int]:
     brands: dict[str, int] = {}
     for chunk in chunks(sorted(questions), 500):
         found = session.execute(
-            select(QuestionPosted.question_id, QuestionPosted.brand_id).where(
-                QuestionPosted.question_id.in_(chunk), *conditions
-            )
+            select(table.question_id, table.brand_id).where(table.question_id.in_(chunk), *conditions)
         )
         brands.update((question, brand) for question, brand in found)
     return brands
+
+
+def admitted_questions(
+    session: Session,
+    batch: Mapping[str, Any],
+    questions: list[dict[str, Any]],
+    posted_in_step: Mapping[str, int] | None = None,
+) -> list[dict[str, Any]]:
+    """The question batch's rows whose question id was not posted before (directly or in another
+    batch: indexed, or `posted_in_step`, question -> brand of the postings projected earlier in the
+    same step). The others are left out (the first posting wins) and reported."""
+    if not questions:
+        return questions
+    posted_in_step = posted_in_step or {}
+    ids = {row["question_id"] for row in questions}
+    posted = (ids & posted_in_step.keys()) | posted_brands(session, ids - posted_in_step.keys()).keys()
+    admitted = [row for row in questions if row["question_id"] not in posted]
+    if len(admitted) < len(questions):
+        repeated = [f"leaf {r['leaf_index']} ({r['question_id']})" for r in questions if r["question_id"] in posted]
+        _log_left_out("question batch", "posted", batch, repeated, len(questions), "questions left out, posted before")
+    return admitted
 
 
 def admitted_answers(
@@ -78,17 +119,8 @@ def admitted_answers(
         )
         refused.append(f"leaf {row['leaf_index']} {why} ({row['question_id']})")
     if refused:
-        log.warning(
-            "batch %s anchored by brand %d in tx %s (block %d): %d of %d leaves left out, the ledger "
-            "would not accept them for the brand: %s",
-            batch["root"],
-            batch["brand_id"],
-            batch["tx_hash"],
-            batch["block_number"],
-            len(refused),
-            len(answers),
-            "; ".join(refused[:10]) + ("; ..." if len(refused) > 10 else ""),
-        )
+        why = "leaves left out, the ledger would not accept them for the brand"
+        _log_left_out("batch", "anchored", batch, refused, len(answers), why)
     return admitted
 
 
@@ -133,17 +165,25 @@ def admitted_ratings(
         )
         refused.append(f"leaf {row['leaf_index']} {why}")
     if refused:
-        log.warning(
-            "rating batch %s anchored by brand %d in tx %s (block %d): %d of %d leaves left out: %s",
-            batch["root"],
-            batch["brand_id"],
-            batch["tx_hash"],
-            batch["block_number"],
-            len(refused),
-            len(ratings),
-            "; ".join(refused[:10]) + ("; ..." if len(refused) > 10 else ""),
-        )
+        _log_left_out("rating batch", "anchored", batch, refused, len(ratings), "leaves left out")
     return admitted
+
+
+def _log_left_out(what: str, verb: str, batch: Mapping[str, Any], left_out: list[str], total: int, why: str) -> None:
+    """One warning naming a batch's left-out leaves (the first ten) and why."""
+    log.warning(
+        "%s %s %s by brand %d in tx %s (block %d): %d of %d %s: %s",
+        what,
+        batch["root"],
+        verb,
+        batch["brand_id"],
+        batch["tx_hash"],
+        batch["block_number"],
+        len(left_out),
+        total,
+        why,
+        "; ".join(left_out[:10]) + ("; ..." if len(left_out) > 10 else ""),
+    )
 
 
 def rating_key(row: Mapping[str, Any]) -> tuple[str, str, str]:

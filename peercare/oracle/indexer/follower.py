@@ -37,11 +37,11 @@ from peercare.oracle.indexer.chunks import chunks
 from peercare.oracle.indexer.decoder import LogDecoder
 from peercare.oracle.indexer.errors import IndexerError
 from peercare.oracle.indexer.manifests import (
-    ANSWER_BATCH,
-    RATING_BATCH,
+    PARSERS,
     ContentSource,
     Manifest,
     ManifestKey,
+    event_manifest_key,
     read_manifest,
     retry_missing_manifests,
 )
@@ -180,9 +180,8 @@ class Indexer:
         manifests = {}
         for entry in logs:
             spec = self._decoder.spec(entry)
-            if spec is not None and spec.name in (ANSWER_BATCH, RATING_BATCH):
-                v = spec.decode(entry["topics"], entry["data"])
-                key = (spec.name, v["manifestDigest"], v["batchRoot"], v["size"], v["brandId"])
+            if spec is not None and spec.name in PARSERS:
+                key = event_manifest_key(spec.name, spec.decode(entry["topics"], entry["data"]))
                 manifests[key] = read_manifest(self.content_store, *key)
         return _Fetched(cursor, logs, last, self._headers(range(cursor + 1, last + 1)), manifests)
 

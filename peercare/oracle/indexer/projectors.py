@@ -2,7 +2,8 @@
 
 A projector adds the rows one decoded log projects (`at`: the log's position, `v`: its decoded
 values) to the step's `Projection`; `Projection.finish` completes what needs the whole step (the
-brand of a payout).
+brand of a payout: its question's posting, or the `BatchedQuestionAccepted` or
+`BatchedQuestionOpened` that names it).
 """
 
 from __future__ import annotations
@@ -22,28 +23,35 @@ from peercare.db.tables.projections import (
     AnswerRated,
     AnswerRow,
     BatchAnchored,
+    BatchedQuestionSettled,
     BrandRegistration,
     EarningsWithdrawal,
     PoolMovement,
     PoolMovementKind,
+    QuestionBatchPostedRow,
+    QuestionBatchRelease,
     QuestionExpiry,
     QuestionPosted,
     RatingBatchAnchored,
     ReputationRoot,
     RewardCredit,
     RoutingBatchAnchoredRow,
+    SettledHow,
 )
 from peercare.oracle.indexer.admission import (
     admitted_answers,
+    admitted_questions,
     admitted_ratings,
     earlier_ratings,
     posted_brands,
     rating_key,
+    settled_brands,
 )
 from peercare.oracle.indexer.decoder import PROJECTED_EVENTS
 from peercare.oracle.indexer.errors import IndexerError
 from peercare.oracle.indexer.manifests import (
     ANSWER_BATCH,
+    QUESTION_BATCH,
     RATING_BATCH,
     ContentSource,
     Manifest,
@@ -64,17 +72,21 @@ class Projection:
     manifests: Mapping[ManifestKey, Manifest]  # the batches' manifests, read and checked before the step
     rows: Rows = field(default_factory=lambda: defaultdict(list))
     brand_of_question: dict[str, int] = field(default_factory=dict)  # of the questions posted in the step
+    brand_of_settled: dict[str, int] = field(default_factory=dict)  # of the batched questions settled in the step
     payouts: list[dict[str, Any]] = field(default_factory=list)  # without their brand until `finish`
     rated_in_step: set[tuple[str, str, str]] = field(default_factory=set)  # (answer, rater kind, rater)
 
     def finish(self, start_block: int) -> Rows:
         """The rows, the payouts completed with their question's brand."""
         if self.payouts:
-            # AnswerAccepted does not name the brand: its question's posting does (earlier on chain).
-            unknown = {row["question_id"] for row in self.payouts} - self.brand_of_question.keys()
-            self.brand_of_question.update(posted_brands(self.session, unknown))
+            # AnswerAccepted does not name the brand: its question's posting does (earlier on chain),
+            # or for a batched question the event that settled it (whatever became of the manifest).
+            brands = self.brand_of_question | self.brand_of_settled
+            unknown = {row["question_id"] for row in self.payouts} - brands.keys()
+            brands.update(posted_brands(self.session, unknown))
+            brands.update(settled_brands(self.session, unknown - brands.keys()))
             for row in self.payouts:
-                brand = self.brand_of_question.get(row["question_id"])
+                brand = brands.get(row["question_id"])
                 if brand is None:
                     raise IndexerError(
                         f"question {row['question_id']} was accepted but its posting was never indexed: "
@@ -102,6 +114,13 @@ def pool_withdrawn(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> No
 
 
 def question_posted(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
+    out.rows[PoolMovement].append(
+        at | _movement(v["brandId"], PoolMovementKind.ESCROW, v["bounty"], question=v["questionId"])
+    )
+    # The ledger refuses an id it stores, not one listed in a batch and never opened: first posting wins.
+    if v["questionId"] in out.brand_of_question or posted_brands(out.session, [v["questionId"]]):
+        log.warning("question %s posted in tx %s was posted before: left out", v["questionId"], at["tx_hash"])
+        return
     out.brand_of_question[v["questionId"]] = v["brandId"]
     out.rows[QuestionPosted].append(
         at
@@ -114,11 +133,44 @@ def question_posted(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> N
             "bounty": v["bounty"],
             "deadline": v["deadline"],
             "content_digest": v["contentDigest"],
+            "batch_root": None,
+            "leaf_index": 0,
         }
     )
-    out.rows[PoolMovement].append(
-        at | _movement(v["brandId"], PoolMovementKind.ESCROW, v["bounty"], question=v["questionId"])
+
+
+def question_batch_posted(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
+    batch = at | _batch(v) | {"total_bounty": v["totalBounty"], "deadline": v["deadline"]}
+    status, questions = batch_leaves(out.content_store, QUESTION_BATCH, batch, out.manifests)
+    out.rows[QuestionBatchPostedRow].append(batch | {"manifest_status": status})
+    out.rows[PoolMovement].append(at | _movement(v["brandId"], PoolMovementKind.ESCROW, v["totalBounty"]))
+    admitted = admitted_questions(out.session, batch, questions, out.brand_of_question)
+    out.rows[QuestionPosted].extend(admitted)
+    out.brand_of_question.update((row["question_id"], row["brand_id"]) for row in admitted)
+
+
+def _batched_question_settled(how: SettledHow) -> Projector:
+    def project(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
+        out.brand_of_settled[v["questionId"]] = v["brandId"]
+        out.rows[BatchedQuestionSettled].append(
+            at
+            | {
+                "question_id": v["questionId"],
+                "brand_id": v["brandId"],
+                "batch_root": v["batchRoot"],
+                "leaf_index": v["index"],
+                "how": how.value,
+            }
+        )
+
+    return project
+
+
+def question_batch_released(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
+    out.rows[QuestionBatchRelease].append(
+        at | {"brand_id": v["brandId"], "batch_root": v["batchRoot"], "refunded": v["refunded"]}
     )
+    out.rows[PoolMovement].append(at | _movement(v["brandId"], PoolMovementKind.REFUND, v["refunded"]))
 
 
 def question_expired(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
@@ -146,12 +198,7 @@ def answer_recorded(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> N
 
 
 def answer_batch_anchored(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
-    batch = at | {
-        "root": v["batchRoot"],
-        "brand_id": v["brandId"],
-        "size": v["size"],
-        "manifest_digest": v["manifestDigest"],
-    }
+    batch = at | _batch(v)
     status, answers = batch_leaves(out.content_store, ANSWER_BATCH, batch, out.manifests)
     out.rows[BatchAnchored].append(batch | {"manifest_status": status})
     out.rows[AnswerRow].extend(admitted_answers(out.session, batch, answers, out.brand_of_question))
@@ -160,22 +207,11 @@ def answer_batch_anchored(out: Projection, at: dict[str, Any], v: dict[str, Any]
 def routing_batch_anchored(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
     # Only the event: its decisions are read from the manifest by who checks them (the audit, the
     # routing proofs), since no contract reads them.
-    batch = {
-        "root": v["batchRoot"],
-        "brand_id": v["brandId"],
-        "size": v["size"],
-        "manifest_digest": v["manifestDigest"],
-    }
-    out.rows[RoutingBatchAnchoredRow].append(at | batch)
+    out.rows[RoutingBatchAnchoredRow].append(at | _batch(v))
 
 
 def rating_batch_anchored(out: Projection, at: dict[str, Any], v: dict[str, Any]) -> None:
-    batch = at | {
-        "root": v["batchRoot"],
-        "brand_id": v["brandId"],
-        "size": v["size"],
-        "manifest_digest": v["manifestDigest"],
-    }
+    batch = at | _batch(v)
     status, ratings = batch_leaves(out.content_store, RATING_BATCH, batch, out.manifests)
     out.rows[RatingBatchAnchored].append(batch | {"manifest_status": status})
     out.rows[AnswerRated].extend(
@@ -246,6 +282,10 @@ PROJECTORS: dict[str, Projector] = {
     "PoolWithdrawn": pool_withdrawn,
     "QuestionPosted": question_posted,
     "QuestionExpired": question_expired,
+    "QuestionBatchPosted": question_batch_posted,
+    "BatchedQuestionOpened": _batched_question_settled(SettledHow.OPENED),
+    "BatchedQuestionAccepted": _batched_question_settled(SettledHow.ACCEPTED),
+    "QuestionBatchReleased": question_batch_released,
     "AnswerRecorded": answer_recorded,
     "AnswerBatchAnchored": answer_batch_anchored,
     "RoutingBatchAnchored": routing_batch_anchored,
@@ -261,6 +301,11 @@ PROJECTORS: dict[str, Projector] = {
 # Every event decoded has a projector, and every projector an event to decode.
 if set(PROJECTORS) != {name for names in PROJECTED_EVENTS.values() for name in names}:
     raise RuntimeError("PROJECTORS and decoder.PROJECTED_EVENTS name different events")
+
+
+def _batch(v: dict[str, Any]) -> dict[str, Any]:
+    """The columns every batch's event has (a question batch has its total and deadline too)."""
+    return {"root": v["batchRoot"], "brand_id": v["brandId"], "size": v["size"], "manifest_digest": v["manifestDigest"]}
 
 
 def _movement(

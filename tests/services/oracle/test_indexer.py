@@ -28,7 +28,7 @@ from peercare.chain.devnet import DEPLOYER, register_funded_brand
 from peercare.chain.rpc import Rpc, RpcError
 from peercare.content.embedded import EmbeddedStore
 from peercare.core.enums import QuestionStatus
-from peercare.core.ledger_ids import answer_id, short_string
+from peercare.core.ledger_ids import answer_id, question_id, short_string
 from peercare.core.merkle import StandardMerkleTree, root_of_leaves
 from peercare.db.database import Database, sqlite_url
 from peercare.db.tables.projections import (
@@ -36,8 +36,11 @@ from peercare.db.tables.projections import (
     AnswerRated,
     AnswerRow,
     BatchAnchored,
+    BatchedQuestionSettled,
     IndexerCursor,
     PoolMovement,
+    QuestionBatchPostedRow,
+    QuestionBatchRelease,
     QuestionPosted,
     ReputationRoot,
     RewardCredit,
@@ -47,9 +50,10 @@ from peercare.db.tables.projections import (
     question_status,
 )
 from peercare.oracle.indexer import Indexer, rescan_differences
-from peercare.oracle.manifest import BatchManifest, Leaf
+from peercare.oracle.manifest import BatchManifest, Leaf, QuestionLeaf, QuestionManifest
 from peercare.runtime import Worker
 from tests.support.devchain import DevLedger, dev_account
+from tests.support.question_batches import question_ref
 
 ZERO = b"\0" * 32
 DAY = 86_400
@@ -161,6 +165,70 @@ class Driver:
         self.dev.rpc("evm_increaseTime", after_s)
         self.mine()
         self.send(self.advocates[0], self.ledger.functions.expireQuestion(question))
+
+    # ---------------------------------------------------------------- questions in batches
+
+    def question_leaf(self, bounty: int, *, brand_id: int | None = None, ticket: str | None = None) -> QuestionLeaf:
+        """A question of `brand_id` (default: the dev brand) for a new ticket (or `ticket`)."""
+        if ticket is None:
+            self._tickets += 1
+            ticket = f"T-{self._tickets}"
+        source = short_string("zendesk")
+        brand = self.dev.brand_id if brand_id is None else brand_id
+        return QuestionLeaf(
+            question_id(brand, source, ticket),
+            source,
+            ticket,
+            short_string("billing"),
+            bounty,
+            hashlib.sha256(ticket.encode()).digest(),
+        )
+
+    def question_manifest(self, bounties: list[int], *, brand_id: int | None = None) -> QuestionManifest:
+        brand = self.dev.brand_id if brand_id is None else brand_id
+        return QuestionManifest(brand, tuple(self.question_leaf(bounty, brand_id=brand) for bounty in bounties))
+
+    def post_batch(
+        self,
+        manifest: QuestionManifest,
+        *,
+        store: bool = True,
+        total: int | None = None,
+        size: int = 0,
+        deadline_in_s: int = 10 * DAY,
+        sender: LocalAccount | None = None,
+    ) -> bytes:
+        """`postQuestionBatch` of the manifest's tree (its manifest put in the content store if `store`)."""
+        data = manifest.to_bytes()
+        if store:
+            self.store.put(data)
+        root = manifest.tree().root
+        self.send(
+            self.oracle if sender is None else sender,
+            self.ledger.functions.postQuestionBatch(
+                manifest.brand_id,
+                root,
+                size or len(manifest.leaves),
+                manifest.total_bounty if total is None else total,
+                self.now() + deadline_in_s,
+                hashlib.sha256(data).digest(),
+            ),
+        )
+        return root
+
+    def open_question(self, manifest: QuestionManifest, index: int) -> None:
+        leaf = manifest.leaves[index]
+        self.send(
+            self.advocates[0],
+            self.ledger.functions.openBatchedQuestion(question_ref(manifest, index), leaf.source, leaf.ticket_id),
+        )
+
+    def release(self, manifest: QuestionManifest, after_s: int) -> None:
+        self.dev.rpc("evm_increaseTime", after_s)
+        self.mine()
+        self.send(
+            self.advocates[0], self.ledger.functions.releaseQuestionBatch(manifest.brand_id, manifest.tree().root)
+        )
 
 
 # -------------------------------------------------------------------- fixtures
@@ -723,4 +791,243 @@ def test_catching_up_takes_again_a_step_the_chain_moved_under(
     assert indexed == indexer.cursor() - (chain.dev.deployment.deployed_at_block - 1) > 0
     assert indexer.cursor() == chain.w3.eth.block_number
     assert len(rows(database, QuestionPosted)) == 2
+    assert_equals_rescan(database, scratch, rpc, chain)
+
+
+# -------------------------------------------------------------------- questions in batches
+
+
+def test_question_batch_becomes_questions_that_are_answered_accepted_opened_expired_and_released(
+    database: Database, rpc: Rpc, scratch: Database, chain: Driver
+) -> None:
+    indexer = make_indexer(database, rpc, chain, confirmations=0, max_blocks_per_step=2)
+    alice, bob, carol = chain.advocates
+    batch = chain.question_manifest([1_000, 2_000, 300, 500])
+    root = "0x" + chain.post_batch(batch, deadline_in_s=DAY).hex()
+    q = [leaf.question_id for leaf in batch.leaves]
+    answers = chain.manifest([(q[0], alice, "restart it"), (q[1], bob, "roam"), (q[3], carol, "wait")])
+    chain.anchor(answers)  # answers to batched questions, admitted: their brand posted them before
+    chain.send(
+        chain.oracle,
+        chain.ledger.functions.acceptBatchedAnswer(question_ref(batch, 0), chain.batch_ref(answers, 0)),
+    )
+    chain.open_question(batch, 1)
+    indexer.step()  # the opened question is accepted in a later step than its opening
+    chain.send(chain.oracle, chain.accept(chain.batch_ref(answers, 1)))
+    chain.open_question(batch, 3)
+    chain.release(batch, after_s=2 * DAY)  # refunds the one question neither accepted nor opened
+    chain.send(alice, chain.ledger.functions.expireQuestion(q[3]))  # an opened question expires on its own
+    catch_up(indexer)
+
+    posted = rows(database, QuestionPosted)
+    deadline = chain.ledger.functions.questionBatch(chain.dev.brand_id, batch.tree().root).call()[1]
+    assert [(p.question_id, p.batch_root, p.leaf_index, p.bounty, p.deadline) for p in posted] == [
+        ("0x" + leaf.question_id.hex(), root, i, leaf.bounty, deadline) for i, leaf in enumerate(batch.leaves)
+    ]
+    assert posted[0].source == "0x" + short_string("zendesk").hex() and posted[0].ticket_id == batch.leaves[0].ticket_id
+    assert [(b.root, b.manifest_status, b.total_bounty) for b in rows(database, QuestionBatchPostedRow)] == [
+        (root, "ok", 3_800)
+    ]
+    assert [(s.leaf_index, s.how) for s in rows(database, BatchedQuestionSettled)] == [
+        (0, "accepted"),
+        (1, "opened"),
+        (3, "opened"),
+    ]
+    assert [(r.batch_root, r.refunded) for r in rows(database, QuestionBatchRelease)] == [(root, 300)]
+    assert len(rows(database, AnswerRow)) == 3
+    with database.transaction() as session:
+        states = [question_status(session, "0x" + question.hex()) for question in q]
+        assert [s.status for s in states] == [
+            QuestionStatus.ACCEPTED,
+            QuestionStatus.ACCEPTED,
+            QuestionStatus.EXPIRED,  # released with its batch
+            QuestionStatus.EXPIRED,  # opened, then QuestionExpired
+        ]
+        assert [(s.batch_root, s.leaf_index, s.answers) for s in states][:2] == [(root, 0, 1), (root, 1, 1)]
+        pool = pool_balance(session, chain.dev.brand_id)
+        assert (pool.paid, pool.refunded, pool.escrowed_open) == (3_000, 800, 0)
+    assert_matches_contract(database, chain, [alice.address, bob.address])
+    assert_equals_rescan(database, scratch, rpc, chain)
+
+
+def test_a_batch_claiming_another_brands_question_ids_is_invalid_and_leaves_them_alone(
+    database: Database, rpc: Rpc, scratch: Database, chain: Driver
+) -> None:
+    """Attack: a stranger registers brand 2 and posts a batch whose manifest lists brand 1's posted
+    question and the id of brand 1's next ticket. Indexed as brand 2's, brand 1's own posting of
+    that ticket would have been left out (first posting wins) and its payouts attributed to brand
+    2's pool. The manifest's ids must hash from brand 2's tickets: it is invalid, nothing of it is
+    projected but its escrow, and brand 1's questions stay brand 1's."""
+    indexer = make_indexer(database, rpc, chain, confirmations=0)
+    stranger = dev_account(8)
+    brand2 = register_funded_brand(
+        chain.w3, chain.dev.deployment, admin=stranger, oracle=stranger.address, funds=10_000, minter=dev_account(0)
+    )
+    victim = chain.post_question(1_000)
+    future = chain.question_leaf(700, ticket=f"T-{chain._tickets + 1}")  # brand 1's next ticket
+    claimed = QuestionLeaf(victim, short_string("zendesk"), "T-1", short_string("billing"), 1_000, ZERO)
+    forged = QuestionManifest(brand2, (claimed, future, chain.question_leaf(5, brand_id=brand2, ticket="S-1")))
+    chain.post_batch(forged, sender=stranger)
+    assert chain.post_question(700) == future.question_id
+    catch_up(indexer)
+
+    assert [b.manifest_status for b in rows(database, QuestionBatchPostedRow)] == ["invalid"]
+    assert [(p.question_id, p.brand_id, p.batch_root) for p in rows(database, QuestionPosted)] == [
+        ("0x" + victim.hex(), chain.dev.brand_id, None),
+        ("0x" + future.question_id.hex(), chain.dev.brand_id, None),
+    ]
+    with database.transaction() as session:
+        assert question_status(session, "0x" + future.question_id.hex()).brand_id == chain.dev.brand_id
+        assert pool_balance(session, brand2).escrowed_open == 1_705
+    assert_matches_contract(database, chain, [])
+    assert_equals_rescan(database, scratch, rpc, chain)
+
+
+def test_a_question_posted_again_in_a_later_batch_or_alone_is_left_out(
+    database: Database, rpc: Rpc, scratch: Database, chain: Driver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The ledger does not know which ids a batch lists: a later batch (or `postQuestion`) may list
+    one again, and each copy could be paid. The index keeps the first posting only, logs the
+    repeat, and still counts every escrow (the pool's balance is the ledger's)."""
+    indexer = make_indexer(database, rpc, chain, confirmations=0)
+    first = chain.question_manifest([100, 200])
+    first_root = "0x" + chain.post_batch(first).hex()
+    again = QuestionManifest(chain.dev.brand_id, (chain.question_leaf(50), first.leaves[1]))
+    again_root = "0x" + chain.post_batch(again).hex()
+    leaf = first.leaves[0]
+    chain.send(  # the first batch's question 0, posted alone (the ledger stores only opened ones)
+        chain.oracle,
+        chain.ledger.functions.postQuestion(
+            chain.dev.brand_id, leaf.source, leaf.ticket_id, leaf.topic, 100, chain.now() + DAY, leaf.content_digest
+        ),
+    )
+    with caplog.at_level(logging.WARNING, logger="peercare.oracle.indexer"):
+        catch_up(indexer)
+
+    assert [(p.question_id, p.batch_root, p.leaf_index) for p in rows(database, QuestionPosted)] == [
+        ("0x" + first.leaves[0].question_id.hex(), first_root, 0),
+        ("0x" + first.leaves[1].question_id.hex(), first_root, 1),
+        ("0x" + again.leaves[0].question_id.hex(), again_root, 0),
+    ]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("1 of 2 questions left out" in w and "leaf 1" in w for w in warnings)
+    assert any(f"question 0x{leaf.question_id.hex()} posted in tx" in w for w in warnings)
+    assert_matches_contract(database, chain, [])
+    assert_equals_rescan(database, scratch, rpc, chain)
+
+
+def test_question_batch_whose_bounties_root_or_size_differ_from_the_posting_is_a_mismatch(
+    database: Database, rpc: Rpc, chain: Driver
+) -> None:
+    indexer = make_indexer(database, rpc, chain, confirmations=0)
+    chain.post_batch(chain.question_manifest([100, 200]), total=250)  # the leaves add up to 300
+    chain.post_batch(chain.question_manifest([100]), size=2)
+    garbage = b'{"schema": "peercare.question-batch/1", "brand_id": 1, "questions": []}'
+    chain.store.put(garbage)
+    chain.send(
+        chain.oracle,
+        chain.ledger.functions.postQuestionBatch(
+            chain.dev.brand_id, b"\x0c" * 32, 1, 10, chain.now() + DAY, hashlib.sha256(garbage).digest()
+        ),
+    )
+    catch_up(indexer)
+
+    assert [b.manifest_status for b in rows(database, QuestionBatchPostedRow)] == ["mismatch", "mismatch", "invalid"]
+    assert rows(database, QuestionPosted) == []
+    assert_matches_contract(database, chain, [])
+
+
+def test_a_missing_manifest_and_an_acceptance_keep_the_indexer_going_and_pay_the_right_pool(
+    database: Database, rpc: Rpc, scratch: Database, chain: Driver
+) -> None:
+    """Attack: anyone can register a brand. A stranger posts a question batch without its manifest
+    and accepts answers to its questions (batched, and opened then accepted directly). The payouts'
+    question postings are unknown to the index, which used to stop the shared indexer for everyone
+    (`IndexerError`). The brand the chain names in `BatchedQuestionAccepted` and
+    `BatchedQuestionOpened` attributes each payout to its pool; the manifest, once it arrives, adds
+    the questions and the answers that were left out for want of them, as a rescan has them."""
+    now = [0.0]
+    indexer = make_indexer(database, rpc, chain, confirmations=0, manifest_retry_interval_s=5.0, clock=lambda: now[0])
+    stranger, advocate = dev_account(8), chain.advocates[0]
+    brand2 = register_funded_brand(
+        chain.w3, chain.dev.deployment, admin=stranger, oracle=stranger.address, funds=10_000, minter=dev_account(0)
+    )
+    batch = chain.question_manifest([1_000, 2_000], brand_id=brand2)
+    chain.post_batch(batch, store=False, sender=stranger)
+    answers = BatchManifest(
+        brand2,
+        tuple(
+            Leaf(leaf.question_id, advocate.address, hashlib.sha256(b"answer %d" % i).digest())
+            for i, leaf in enumerate(batch.leaves)
+        ),
+    )
+    chain.store.put(answers.to_bytes())
+    chain.send(
+        stranger,
+        chain.ledger.functions.anchorAnswerBatch(
+            brand2, answers.tree().root, 2, hashlib.sha256(answers.to_bytes()).digest()
+        ),
+    )
+    chain.send(
+        stranger,
+        chain.ledger.functions.acceptBatchedAnswer(question_ref(batch, 0), chain.batch_ref(answers, 0)),
+    )
+    leaf = batch.leaves[1]
+    chain.send(
+        stranger, chain.ledger.functions.openBatchedQuestion(question_ref(batch, 1), leaf.source, leaf.ticket_id)
+    )
+    catch_up(indexer)
+    chain.send(stranger, chain.accept(chain.batch_ref(answers, 1)))  # in a later step than the opening
+    catch_up(indexer)
+
+    assert indexer.cursor() == chain.w3.eth.block_number
+    assert [b.manifest_status for b in rows(database, QuestionBatchPostedRow)] == ["missing"]
+    assert rows(database, QuestionPosted) == [] and rows(database, AnswerRow) == []
+    payouts = [(m.brand_id, m.amount) for m in rows(database, PoolMovement) if m.kind == "payout"]
+    assert payouts == [(brand2, 1_000), (brand2, 2_000)]
+    assert_matches_contract(database, chain, [advocate.address])
+    with database.transaction() as session:
+        assert pool_balance(session, brand2).paid == 3_000
+
+    chain.store.put(batch.to_bytes())
+    now[0] += 5.0
+    indexer.step()
+    assert [b.manifest_status for b in rows(database, QuestionBatchPostedRow)] == ["ok"]
+    assert [p.brand_id for p in rows(database, QuestionPosted)] == [brand2, brand2]
+    assert [a.leaf_index for a in rows(database, AnswerRow)] == [0, 1]  # admitted once their questions were
+    with database.transaction() as session:
+        assert [question_status(session, "0x" + leaf.question_id.hex()).status for leaf in batch.leaves] == [
+            QuestionStatus.ACCEPTED,
+            QuestionStatus.ACCEPTED,
+        ]
+    assert_equals_rescan(database, scratch, rpc, chain)
+
+
+def test_reorg_removes_a_question_batchs_rows(database: Database, rpc: Rpc, scratch: Database, chain: Driver) -> None:
+    indexer = make_indexer(database, rpc, chain, confirmations=0)
+    advocate = chain.advocates[1]
+    chain.mine()
+    catch_up(indexer)
+    kept = rows(database, PoolMovement)
+    batch = chain.question_manifest([400, 600])
+    chain.post_batch(batch, deadline_in_s=600)
+    answers = chain.manifest([(batch.leaves[0].question_id, advocate, "fixed")])
+    chain.anchor(answers)
+    chain.send(
+        chain.oracle,
+        chain.ledger.functions.acceptBatchedAnswer(question_ref(batch, 0), chain.batch_ref(answers, 0)),
+    )
+    chain.open_question(batch, 1)
+    chain.release(batch, after_s=3_600)  # one block mined, one released
+    catch_up(indexer)
+    assert len(rows(database, QuestionPosted)) == 2 and len(rows(database, QuestionBatchRelease)) == 1
+
+    chain.reorg(7, [])  # every block since the batch was posted, replaced by empty ones
+    catch_up(indexer)
+
+    assert indexer.reorgs == 1
+    for table in (QuestionBatchPostedRow, QuestionPosted, BatchedQuestionSettled, QuestionBatchRelease, AnswerRow):
+        assert rows(database, table) == []
+    assert [m.id for m in rows(database, PoolMovement)] == [m.id for m in kept]
+    assert_matches_contract(database, chain, [advocate.address])
     assert_equals_rescan(database, scratch, rpc, chain)

@@ -3,7 +3,7 @@ routed to, and for one question the full routing decision, why it was taken and 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Path
@@ -49,12 +49,12 @@ def _questions(session: Session, posted: list[ix.QuestionPosted]) -> list[Questi
     accepted = {
         a.question_id: a for a in session.scalars(select(ix.Acceptance).where(ix.Acceptance.question_id.in_(ids)))
     }
-    expired = set(session.scalars(select(ix.QuestionExpiry.question_id).where(ix.QuestionExpiry.question_id.in_(ids))))
+    statuses = ix.question_statuses(session, posted)  # a batched question expires with its batch's release
     routes = rounds.latest_rounds(session, ids)
     out = []
     for p in posted:
         acceptance, route = accepted.get(p.question_id), routes.get(p.question_id)
-        status: PostedStatus = "accepted" if acceptance else "expired" if p.question_id in expired else "open"
+        status = cast(PostedStatus, statuses[p.question_id].value)
         out.append(
             QuestionOut(
                 question_id=p.question_id,
@@ -65,6 +65,8 @@ def _questions(session: Session, posted: list[ix.QuestionPosted]) -> list[Questi
                 deadline=p.deadline,
                 posted_block=p.block_number,
                 posted_at=p.block_time,
+                batch_root=p.batch_root,
+                leaf_index=p.leaf_index,
                 status=status,
                 answers=answers.get(p.question_id, 0),
                 accepted_answer_id=acceptance.answer_id if acceptance else None,
