@@ -292,8 +292,7 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
 
     /// @inheritdoc IPeerCareLedger
     function acceptBatchedAnswer(QuestionRef calldata question, AnswerRef calldata answer) external {
-        (IERC20 token, uint128 bounty) = _acceptBatched(question, answer);
-        _credit(answer.advocate, token, answer.questionId, bounty);
+        _acceptBatchedWhole(question, answer);
     }
 
     /// @inheritdoc IPeerCareLedger
@@ -302,9 +301,23 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
         AnswerRef calldata answer,
         Share[] calldata shares
     ) external {
-        SwarmSplit.validate(shares, address(this));
-        (IERC20 token, uint128 bounty) = _acceptBatched(question, answer);
-        _creditSwarm(answer, shares, token, bounty);
+        _acceptBatchedSwarm(question, answer, shares);
+    }
+
+    /// @inheritdoc IPeerCareLedger
+    /// @dev No pause check, as `acceptBatchedAnswer`. Each acceptance runs the very code of the
+    /// single ones; only the transaction and the cold storage reads are shared.
+    function acceptBatchedAnswers(BatchedAcceptance[] calldata acceptances) external {
+        uint256 count = acceptances.length;
+        if (count == 0) revert EmptyBatch();
+        for (uint256 i; i < count; ++i) {
+            BatchedAcceptance calldata acceptance = acceptances[i];
+            if (acceptance.shares.length == 0) {
+                _acceptBatchedWhole(acceptance.question, acceptance.answer);
+            } else {
+                _acceptBatchedSwarm(acceptance.question, acceptance.answer, acceptance.shares);
+            }
+        }
     }
 
     /// @inheritdoc IPeerCareLedger
@@ -541,6 +554,22 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
         emit BatchedQuestionAccepted(question.questionId, brandId, question.batchRoot, question.index);
         bounty = question.bounty;
         token = _releaseAccepted(brandId, answer, answerId, bounty);
+    }
+
+    /// @dev `acceptBatchedAnswer`: the whole bounty to the answer's advocate.
+    function _acceptBatchedWhole(QuestionRef calldata question, AnswerRef calldata answer) private {
+        (IERC20 token, uint128 bounty) = _acceptBatched(question, answer);
+        _credit(answer.advocate, token, answer.questionId, bounty);
+    }
+
+    /// @dev `acceptBatchedAnswerWithSwarm`: the shares checked before anything moves, then the
+    /// bounty split across the swarm.
+    function _acceptBatchedSwarm(QuestionRef calldata question, AnswerRef calldata answer, Share[] calldata shares)
+        private
+    {
+        SwarmSplit.validate(shares, address(this));
+        (IERC20 token, uint128 bounty) = _acceptBatched(question, answer);
+        _creditSwarm(answer, shares, token, bounty);
     }
 
     /// @dev Releases an accepted answer's bounty from its pool's escrow and records the acceptance;

@@ -110,6 +110,14 @@ interface IPeerCareLedger {
         uint16 bps; // basis points of the bounty; all shares sum to 10,000
     }
 
+    /// @notice One acceptance of `acceptBatchedAnswers`: `acceptBatchedAnswer(question, answer)`
+    /// when `shares` is empty, else `acceptBatchedAnswerWithSwarm(question, answer, shares)`.
+    struct BatchedAcceptance {
+        QuestionRef question; // the batched question accepted
+        AnswerRef answer; // the answer accepted for it
+        Share[] shares; // empty: the whole bounty to the answer's advocate; else the swarm's split
+    }
+
     // ---------------------------------------------------------------- errors
 
     /// @notice The token is not on the allow-list.
@@ -150,7 +158,8 @@ interface IPeerCareLedger {
     error UnknownBatch(uint64 brandId, bytes32 batchRoot);
     /// @notice The brand already anchored a batch with this root.
     error BatchAlreadyAnchored(uint64 brandId, bytes32 batchRoot);
-    /// @notice A batch must have a non-zero root and at least one leaf.
+    /// @notice A batch must have a non-zero root and at least one leaf (`acceptBatchedAnswers`: at
+    /// least one acceptance).
     error EmptyBatch();
     /// @notice A batch leaf names no advocate (the zero address): nobody could ever be paid for it.
     error ZeroAdvocate(bytes32 answerId);
@@ -416,6 +425,18 @@ interface IPeerCareLedger {
         AnswerRef calldata answer,
         Share[] calldata shares
     ) external;
+
+    /// @notice Accept answers to many batched questions in one transaction: each acceptance is
+    /// checked and settled in order exactly as `acceptBatchedAnswer` (empty `shares`) or
+    /// `acceptBatchedAnswerWithSwarm` would, with the same errors and the same events
+    /// (`BatchedQuestionAccepted`, `AnswerAccepted`, `RewardCredited`...) for each, so it costs one
+    /// transaction and, after the first acceptance, warm storage (the oracle's role, the pool, the
+    /// token, the batches, the word of settled bits). All or nothing: any acceptance refused
+    /// reverts the whole call with its error (a question twice in the list is
+    /// `BatchedQuestionSettled` the second time). Acceptances may be of different brands and
+    /// batches; each needs the caller to be an oracle of its question's brand. Works while
+    /// paused, as `acceptBatchedAnswer`. Reverts with `EmptyBatch` if `acceptances` is empty.
+    function acceptBatchedAnswers(BatchedAcceptance[] calldata acceptances) external;
 
     /// @notice Send the caller everything it earned in `token` to `to`.
     function withdrawEarnings(IERC20 token, address to) external returns (uint256 amount);

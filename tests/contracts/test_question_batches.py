@@ -7,6 +7,8 @@ Every refusal is checked to leave the ledger's state (pool, batch, settled bits,
 earnings) as it was.
 """
 
+from types import SimpleNamespace
+
 import brownie
 import pytest
 from brownie import web3
@@ -574,6 +576,239 @@ def test_a_zero_bounty_question_is_accepted_and_credits_nothing(ledger, token, b
     assert credits(tx) == []
     assert ledger.isBatchedQuestionSettled(brand_id, batch.root, 0)
     assert ledger.questionBatch(brand_id, batch.root)[0] == 5
+
+
+# ---------------------------------------------------------------- many acceptances in one call
+
+
+def events_of(*txs):
+    """Every event of the transactions, in order, with all its fields."""
+    return [(event.name, dict(event.items())) for tx in txs for event in tx.events]
+
+
+def test_acceptances_in_one_call_pay_and_settle_as_single_acceptances(
+    ledger, token, brand_id, oracle, brand_admin, advocate, stranger, accounts, post_batch, brand2
+):
+    """Five acceptances of two brands and three batches, one of them a swarm, sent one by one and
+    then (from the same state) in one `acceptBatchedAnswers`: the same events with the same fields
+    in the same order, and the same state after."""
+    brand, oracle2 = brand2
+    ledger.setBrandOracle(brand, oracle, True, {"from": brand_admin})  # one oracle for both brands
+    first, second = post_batch(), post_batch(bounties=[101, 7, 250], prefix="B")
+    other = post_batch(bounties=[40, 60], brand=brand, sender=oracle2, prefix="C")
+    paid = accounts[8]
+    a0, a3, b0, b2 = anchored_answers(
+        ledger,
+        brand_id,
+        oracle,
+        [
+            (first.qid(0), advocate.address, digest("a0")),
+            (first.qid(3), stranger.address, digest("a3")),
+            (second.qid(0), paid.address, digest("b0")),
+            (second.qid(2), advocate.address, digest("b2")),
+        ],
+    )
+    (c1,) = anchored_answers(ledger, brand, oracle2, [(other.qid(1), stranger.address, digest("c1"))])
+    swarm = [(stranger, 3_333), (brand_admin, 3_333), (advocate, 3_334)]
+    acceptances = [
+        (first.ref(0), a0, []),
+        (second.ref(0), b0, swarm),
+        (other.ref(1), c1, []),
+        (first.ref(3), a3, []),
+        (second.ref(2), b2, [(advocate, 10_000)]),
+    ]
+    payees = [advocate, stranger, brand_admin, paid]
+
+    def everything():
+        return tuple(state(ledger, token, q, payees, indices=range(len(q.values))) for q in (first, second, other))
+
+    before = everything()
+    singles = [
+        ledger.acceptBatchedAnswerWithSwarm(question, answer, shares, {"from": oracle})
+        if shares
+        else ledger.acceptBatchedAnswer(question, answer, {"from": oracle})
+        for question, answer, shares in acceptances
+    ]
+    after_singles, expected_events = everything(), events_of(*singles)
+    brownie.chain.undo(len(singles))
+    assert everything() == before
+
+    tx = ledger.acceptBatchedAnswers(acceptances, {"from": oracle})
+
+    assert events_of(tx) == expected_events
+    assert everything() == after_singles
+    # And what that is: each question settled once, its bounty out of its batch's and pool's
+    # escrow and credited in full (the swarm's 101 as 33 + 33 + 33 and the remainder 2).
+    assert [e["index"] for e in tx.events["BatchedQuestionAccepted"]] == [0, 0, 1, 3, 2]
+    assert credits(tx) == [
+        (advocate, 100),
+        (stranger, 33),
+        (brand_admin, 33),
+        (advocate, 33),
+        (paid, 2),
+        (stranger, 60),
+        (stranger, 100),
+        (advocate, 250),
+    ]
+    assert tuple(ledger.pool(brand_id)) == (before[0][0][0], before[0][0][1] - 200 - 101 - 250)
+    assert tuple(ledger.pool(brand)) == (before[2][0][0], before[2][0][1] - 60)
+    assert ledger.questionBatch(brand_id, second.root)[0] == 7
+    assert [ledger.isBatchedQuestionSettled(brand_id, first.root, i) for i in range(SIZE)].count(True) == 2
+    assert ledger.earnings(advocate, token) == 100 + 33 + 250
+
+
+@pytest.fixture
+def scene(ledger, brand_id, oracle, advocate, stranger, post_batch, brand2):
+    """Brand 1's batch `a` (its question 4 already accepted), a batch `d` due in a day and a batch
+    `e` whose leaves (3 x 100) add up to more than its total (250); brand 2's batch `c`. The
+    advocate answered every question used below, the stranger `a`'s question 1 too. Two good
+    acceptances (`a`'s questions 2, whole, and 5, as a swarm of the stranger alone)."""
+    brand, oracle2 = brand2
+    a = post_batch()
+    d = post_batch(bounties=[BOUNTY], deadline=deadline_in(DAY), prefix="D")
+    e = post_batch(bounties=[BOUNTY] * 3, total=250, prefix="E")
+    c = post_batch(brand=brand, sender=oracle2, bounties=[BOUNTY], prefix="C")
+    answered = [(a, 1), (a, 2), (a, 4), (a, 5), (d, 0), (e, 0), (e, 1), (e, 2)]
+    values = [(q.qid(i), advocate.address, digest(f"answer {q.tickets[i]}")) for q, i in answered]
+    *refs, by_stranger = anchored_answers(
+        ledger, brand_id, oracle, [*values, (a.qid(1), stranger.address, digest("the stranger's"))]
+    )
+    (c0,) = anchored_answers(ledger, brand, oracle2, [(c.qid(0), advocate.address, digest("answer C-0"))])
+    answers = {value[0]: ref for value, ref in zip(values, refs, strict=True)} | {c.qid(0): c0}
+    ledger.acceptBatchedAnswer(a.ref(4), answers[a.qid(4)], {"from": oracle})
+    s = SimpleNamespace(ledger=ledger, brand_id=brand_id, oracle=oracle, advocate=advocate, stranger=stranger)
+    s.a, s.c, s.d, s.e, s.batches = a, c, d, e, (a, c, d, e)
+    s.answers, s.by_stranger = answers, by_stranger
+    s.good = [(a.ref(2), answers[a.qid(2)], []), (a.ref(5), answers[a.qid(5)], [(stranger, 10_000)])]
+    return s
+
+
+def _whole(s, batch, i, **changes):
+    """The acceptance of the advocate's answer to question `i` of `batch`, whole."""
+    return (batch.ref(i, **changes), s.answers[batch.qid(i)], [])
+
+
+def _swarm(s, batch, i, shares):
+    return (batch.ref(i), s.answers[batch.qid(i)], shares)
+
+
+def _another_brands_oracle(s):
+    return [s.good[0], _whole(s, s.c, 0), s.good[1]], ("NotBrandOracle", s.c.brand, s.oracle)
+
+
+def _settled_before(s):
+    return [*s.good, _whole(s, s.a, 4)], ("BatchedQuestionSettled", s.a.qid(4), s.a.root, 4)
+
+
+def _one_question_with_two_answers(s):
+    twice = [_whole(s, s.a, 1), (s.a.ref(1), s.by_stranger, [])]
+    return [s.good[0], *twice, s.good[1]], ("BatchedQuestionSettled", s.a.qid(1), s.a.root, 1)
+
+
+def _the_same_acceptance_twice(s):
+    return [*s.good, s.good[0]], ("BatchedQuestionSettled", s.a.qid(2), s.a.root, 2)
+
+
+def _a_question_proof_invalid(s):
+    bad = _whole(s, s.a, 1, bounty=BOUNTY + 1)
+    return [s.good[0], bad, s.good[1]], ("InvalidQuestionProof", s.a.qid(1), s.a.root)
+
+
+def _an_answer_proof_invalid(s):
+    qid, _, content, root, proof = s.answers[s.a.qid(1)]
+    forged = (s.a.ref(1), (qid, s.stranger.address, content, root, proof), [])
+    return [s.good[0], forged, s.good[1]], ("InvalidAnswerProof", answer_id(qid, s.stranger.address, content), root)
+
+
+def _an_answer_to_another_question(s):
+    bad = (s.a.ref(1), s.answers[s.a.qid(2)], [])
+    return [s.good[0], bad, s.good[1]], ("AnswerOfAnotherQuestion", s.a.qid(1), s.a.qid(2))
+
+
+def _the_deadline_passed(s):
+    mine_at(s.d.deadline + 1)
+    return [s.good[0], _whole(s, s.d, 0), s.good[1]], ("QuestionDeadlinePassed", s.d.qid(0), s.d.deadline)
+
+
+def _the_batch_escrow_exceeded_within_the_call(s):
+    three = [_whole(s, s.e, i) for i in range(3)]
+    return [s.good[0], *three, s.good[1]], ("BatchEscrowExceeded", s.brand_id, s.e.root, 50, BOUNTY)
+
+
+def _a_swarm_member_twice(s):
+    bad = _swarm(s, s.a, 1, [(s.stranger, 5_000), (s.stranger, 5_000)])
+    return [s.good[0], bad, s.good[1]], ("DuplicateSwarmMember", s.stranger)
+
+
+def _swarm_shares_short(s):
+    bad = _swarm(s, s.a, 1, [(s.advocate, 5_000), (s.stranger, 4_999)])
+    return [s.good[0], bad, s.good[1]], ("InvalidShares", 2, 9_999)
+
+
+def _the_ledger_in_a_swarm(s):
+    bad = _swarm(s, s.a, 1, [(s.advocate, 5_000), (s.ledger, 5_000)])
+    return [s.good[0], bad, s.good[1]], ("SwarmMemberIsLedger", s.ledger)
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        _another_brands_oracle,
+        _settled_before,
+        _one_question_with_two_answers,
+        _the_same_acceptance_twice,
+        _a_question_proof_invalid,
+        _an_answer_proof_invalid,
+        _an_answer_to_another_question,
+        _the_deadline_passed,
+        _the_batch_escrow_exceeded_within_the_call,
+        _a_swarm_member_twice,
+        _swarm_shares_short,
+        _the_ledger_in_a_swarm,
+    ],
+    ids=lambda case: case.__name__.strip("_"),
+)
+def test_one_refused_acceptance_in_one_call_refuses_the_whole_call(
+    ledger, token, oracle, advocate, stranger, scene, refused
+):
+    """A bad acceptance among good ones: the call reverts with that acceptance's own error, as its
+    single call would, and nothing changes, not even what the good ones before it did."""
+    acceptances, (name, *args) = refused(scene)
+    payees = [advocate, stranger]
+
+    def everything():
+        return tuple(state(ledger, token, q, payees, indices=range(len(q.values))) for q in scene.batches)
+
+    before = everything()
+
+    with brownie.reverts(custom_error(ledger, name, *args)):
+        ledger.acceptBatchedAnswers(acceptances, {"from": oracle})
+    assert everything() == before
+    # The good ones alone go through.
+    owed = ledger.earnings(advocate, token), ledger.earnings(stranger, token)
+    ledger.acceptBatchedAnswers(scene.good, {"from": oracle})
+    assert (ledger.earnings(advocate, token), ledger.earnings(stranger, token)) == (owed[0] + BOUNTY, owed[1] + BOUNTY)
+
+
+def test_accepting_nothing_in_one_call_is_refused(ledger, token, oracle, advocate, batch):
+    before = state(ledger, token, batch, [advocate])
+
+    with brownie.reverts(custom_error(ledger, "EmptyBatch")):
+        ledger.acceptBatchedAnswers([], {"from": oracle})
+    assert state(ledger, token, batch, [advocate]) == before
+
+
+def test_acceptances_in_one_call_work_while_paused(ledger, token, brand_id, oracle, pauser, advocate, batch):
+    answers = anchored_answers(
+        ledger, brand_id, oracle, [(batch.qid(i), advocate.address, digest(f"answer {i}")) for i in range(3)]
+    )
+    ledger.pause({"from": pauser})
+
+    tx = ledger.acceptBatchedAnswers([(batch.ref(i), answers[i], []) for i in range(3)], {"from": oracle})
+
+    assert [e["bounty"] for e in tx.events["AnswerAccepted"]] == [BOUNTY] * 3
+    assert ledger.earnings(advocate, token) == 3 * BOUNTY
+    assert ledger.questionBatch(brand_id, batch.root)[0] == batch.total - 3 * BOUNTY
 
 
 # ---------------------------------------------------------------- release
