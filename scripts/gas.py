@@ -3,11 +3,12 @@
     make gas        (brownie run scripts/gas.py --network peercare-test)
 
 Prints a table, then one JSON object on its last line. Gas is deterministic: these figures do
-not depend on the machine. Batched anchoring is reported per answer (total gas / batch size), and
-batched posting per question.
+not depend on the machine. Batched anchoring is reported per answer (total gas / batch size),
+batched posting per question, and acceptances in one transaction per acceptance.
 """
 
 import hashlib
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -32,6 +33,7 @@ from scripts.deploy import deploy_all
 
 ZERO = b"\0" * 32
 BATCH_SIZES = (1, 10, 100, 1000)
+ACCEPTANCE_BATCH_SIZES = (10, 50)
 TX_GAS_CAP = 16_777_216  # EIP-7825 per-transaction cap
 #: Signed messages expire at a fixed time (in 2096), so that the bytes signed and their signature,
 #: whose zero bytes cost less calldata, are the same on every run.
@@ -254,11 +256,23 @@ def main():
     record(
         "accept_batched_question", ledger.acceptBatchedAnswer(question_ref(later), answer_ref(later), {"from": oracle})
     )
+    # The same acceptances, many in one transaction (`acceptBatchedAnswers`), per acceptance: the
+    # next deepest questions of the batch, in the word the first acceptance created, each paying
+    # an advocate for the first time. After the first, the storage each one reads is warm.
+    rest = iter(deepest[3:])
+    for n in ACCEPTANCE_BATCH_SIZES:
+        acceptances = [(question_ref(i), answer_ref(i), []) for i in itertools.islice(rest, n)]
+        assert len(acceptances) == n, "not enough questions with the deepest proof left in the batch"
+        record(
+            f"accept_batched_questions_per_acceptance_n{n}",
+            ledger.acceptBatchedAnswers(acceptances, {"from": oracle}),
+            per=n,
+        )
     record(
         "open_batched_question",
         ledger.openBatchedQuestion(question_ref(opened), source, f"QB-{opened}", {"from": advocate}),
     )
-    # After the deadline, anyone returns the 97 unsettled bounties to the pool.
+    # After the deadline, anyone returns the 37 unsettled bounties to the pool.
     chain.sleep(deadline - chain.time() + 1)
     chain.mine()
     record("release_question_batch", ledger.releaseQuestionBatch(brand, qtree.root, {"from": advocate}))

@@ -583,7 +583,7 @@ def test_a_zero_bounty_question_is_accepted_and_credits_nothing(ledger, token, b
 
 def events_of(*txs):
     """Every event of the transactions, in order, with all its fields."""
-    return [(event.name, dict(event.items())) for tx in txs for event in tx.events]
+    return [(event.name, dict(zip(event.keys(), event.values(), strict=True))) for tx in txs for event in tx.events]
 
 
 def test_acceptances_in_one_call_pay_and_settle_as_single_acceptances(
@@ -630,6 +630,7 @@ def test_acceptances_in_one_call_pay_and_settle_as_single_acceptances(
         for question, answer, shares in acceptances
     ]
     after_singles, expected_events = everything(), events_of(*singles)
+    assert len(expected_events) == 5 * 2 + 8 and all(fields for _, fields in expected_events)
     brownie.chain.undo(len(singles))
     assert everything() == before
 

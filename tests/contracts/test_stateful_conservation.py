@@ -17,7 +17,8 @@ also anchor copies of other brands' roots, which must neither fail nor change th
 Brands also post questions in Merkle batches, some of them lying (leaves adding up to more than the
 total escrowed, more leaves than declared, a ticket already posted, a copy of another brand's
 batch); batched questions are accepted by proof (valid, or tampered: another bounty or index, a cut
-proof, another brand's root, an answer to another question, a question already settled), opened
+proof, another brand's root, an answer to another question, a question already settled), one at a
+time or several in one call (all or nothing: a question twice, another brand's among them), opened
 into stored questions that the other rules then answer, rate, accept and expire, and batches are
 released after their deadline. No batch pays, opens and refunds more than it escrowed.
 After every step the invariants compare the whole contract state with the model, read in one
@@ -706,8 +707,23 @@ class Conservation:
             self._accept(expected, other, None if a % 2 else self._shares([(a, 1)], "ok"), sender)
 
     def _paid(self, tx, brand_index, answer, share_list, bounty):
-        """An acceptance went through: the bounty leaves the pool's escrow for the earnings of the
-        answer's advocate (or the swarm, floored, the rest to the advocate), in the brand's token."""
+        """An acceptance went through: `_credit`, and its events say so."""
+        self._credit(brand_index, answer, share_list, bounty)
+        brand = self.brands[brand_index]
+        accepted = tx.events["AnswerAccepted"]
+        assert len(accepted) == 1
+        assert accepted[0]["questionId"] == "0x" + answer.question.hex()
+        assert accepted[0]["answerId"] == "0x" + answer.id.hex() and accepted[0]["bounty"] == bounty
+        if bounty:  # credited in the brand's token, in full; nothing credited for a zero bounty
+            rewards = tx.events["RewardCredited"]
+            assert sum(r["amount"] for r in rewards) == bounty
+            assert all(r["token"] == self.tokens[brand.token].address for r in rewards)
+        else:
+            assert "RewardCredited" not in tx.events
+
+    def _credit(self, brand_index, answer, share_list, bounty):
+        """The bounty leaves the pool's escrow for the earnings of the answer's advocate (or the
+        swarm, floored, the rest to the advocate), in the brand's token."""
         brand = self.brands[brand_index]
         self.escrowed[brand.id] -= bounty
         credited = defaultdict(int)
@@ -719,16 +735,6 @@ class Conservation:
         for account, amount in credited.items():
             self.earnings[account, brand.token] += amount
             self.credited[brand.token] += amount
-        accepted = tx.events["AnswerAccepted"]
-        assert len(accepted) == 1
-        assert accepted[0]["questionId"] == "0x" + answer.question.hex()
-        assert accepted[0]["answerId"] == "0x" + answer.id.hex() and accepted[0]["bounty"] == bounty
-        if bounty:  # credited in the brand's token, in full; nothing credited for a zero bounty
-            rewards = tx.events["RewardCredited"]
-            assert sum(r["amount"] for r in rewards) == bounty
-            assert all(r["token"] == self.tokens[brand.token].address for r in rewards)
-        else:
-            assert "RewardCredited" not in tx.events
 
     def _shares(self, shares, fault):
         """Basis points proportional to the weights, one entry per member, summing to exactly
@@ -991,14 +997,7 @@ class Conservation:
             answer = Answer(answer.question, answer.advocate, self._fresh_digest(), answer.root, answer.proof)
         share_list = None if shares is None else self._shares(shares, shares_fault)
         sender = self._oracle(bi, who, q)
-        if (error := self._shares_error(share_list)) is not None:
-            expected = error
-        elif sender != brand.oracle:
-            expected = ("NotBrandOracle", (brand.id, sender.address))
-        elif answer.question != ref["qid"]:
-            expected = ("AnswerOfAnotherQuestion", (ref["qid"], answer.question))
-        else:
-            expected = self._answer_error(answer, bi) or self._batched_question_error(ref)
+        expected = self._batched_acceptance_error(bi, ref, answer, share_list, sender)
         tx = self._accept_batched(expected, ref, answer, share_list, sender)
         if tx is None:
             return
@@ -1008,12 +1007,107 @@ class Conservation:
             expected = ("BatchedQuestionSettled", (ref["qid"], ref["root"], ref["index"]))
             self._accept_batched(expected, ref, answer, None if c % 2 else share_list, sender)
 
+    def _batched_acceptance_error(self, bi, ref, answer, share_list, sender):
+        """The error `acceptBatchedAnswer(WithSwarm)` must raise for a question of brand `bi`, in
+        the contract's order of checks, or None."""
+        brand = self.brands[bi]
+        if (error := self._shares_error(share_list)) is not None:
+            return error
+        if sender != brand.oracle:
+            return ("NotBrandOracle", (brand.id, sender.address))
+        if answer.question != ref["qid"]:
+            return ("AnswerOfAnotherQuestion", (ref["qid"], answer.question))
+        return self._answer_error(answer, bi) or self._batched_question_error(ref)
+
     def _accept_batched(self, expected, ref, answer, share_list, sender):
         question_ref = (*self._ref_tuple(ref), list(ref["proof"]))
         if share_list is None:
             return self._send(expected, self.ledger.acceptBatchedAnswer, question_ref, answer.ref(), sender=sender)
         fn = self.ledger.acceptBatchedAnswerWithSwarm
         return self._send(expected, fn, question_ref, answer.ref(), share_list, sender=sender)
+
+    @precondition(lambda self: self.question_batches)
+    @rule(
+        picks=st.lists(st.tuples(index, index, content, st.booleans()), min_size=1, max_size=4),
+        which=mostly("live", "overdrawn", "any", weight=8),
+        who=oracle_choice,
+        fault=mostly("none", "repeat", "foreign", "bounty", "shares", "empty", weight=12),
+    )
+    def rule_accept_batched_answers(self, picks, which, who, fault):
+        """Accept answers to several batched questions of one brand in one call
+        (`acceptBatchedAnswers`), each whole or split with another advocate: each is checked and
+        settled in order as its own `acceptBatchedAnswer(WithSwarm)` would be, and one refused
+        (another brand's question or oracle, a question twice, a tampered bounty, bad shares, a
+        settled or expired question, a batch's escrow run out) refuses them all. None: refused."""
+        seed = picks[0][0]
+        bi = self._batched_leaf(seed, "any")[0].brand
+        own = [(qb, i) for qb, i in self._batched_leaves(which) if qb.brand == bi]
+        own = own or [(qb, i) for qb, i in self._batched_leaves("any") if qb.brand == bi]
+        items, chosen = [], set()  # items: (brand index, ref, answer, share list or None)
+        for q, adv, c, swarm in picks:  # distinct questions while there are enough
+            qb, i = self._pick([(qb, i) for qb, i in own if (qb.root, i) not in chosen] or own, q)
+            chosen.add((qb.root, i))
+            ref = self._question_ref(qb, i, brand=self.brands[bi].id)
+            answer = self._answer_to_batched(bi, ref["qid"], adv, c, fresh=False)
+            items.append((bi, ref, answer, self._shares([(adv, 1), (adv + 1, 1)], "ok") if swarm else None))
+        foreign = [(qb, i) for qb, i in self._batched_leaves("live") if qb.brand != bi]
+        if fault == "empty":
+            items = []
+        elif fault == "repeat":
+            items.append(items[0])
+        elif fault == "foreign" and foreign:
+            qb, i = self._pick(foreign, seed)
+            ref = self._question_ref(qb, i, brand=self.brands[qb.brand].id)
+            items.insert(1, (qb.brand, ref, self._answer_to_batched(qb.brand, ref["qid"], seed, 0, False), None))
+        elif fault == "bounty":
+            items[-1][1]["bounty"] += 1
+        elif fault == "shares":
+            bad = self._shares([(seed, 1), (seed + 1, 2)], "short" if seed % 2 else "duplicate")
+            items[-1] = (*items[-1][:3], bad)
+        sender = self._oracle(bi, who, seed)
+        # Predicted item by item, each seeing what the ones before it settled; undone after.
+        expected, settled = (None, []) if items else (("EmptyBatch", ()), [])
+        for item_bi, ref, answer, share_list in items:
+            expected = self._batched_acceptance_error(item_bi, ref, answer, share_list, sender)
+            if expected is not None:
+                break
+            settled.append((self._settled(item_bi, ref), ref))
+        for qb, ref in settled:
+            qb.settled.discard(ref["index"])
+            qb.escrowed += ref["bounty"]
+        acceptances = [
+            ((*self._ref_tuple(ref), list(ref["proof"])), answer.ref(), share_list or [])
+            for _, ref, answer, share_list in items
+        ]
+        tx = self._send(expected, self.ledger.acceptBatchedAnswers, acceptances, sender=sender)
+        if tx is None:
+            return
+        predicted = []
+        for item_bi, ref, answer, share_list in items:
+            self._settled(item_bi, ref).paid += ref["bounty"]
+            self._credit(item_bi, answer, share_list, ref["bounty"])
+            predicted += self._batched_acceptance_events(item_bi, ref, answer, share_list)
+        assert [(event.name, dict(zip(event.keys(), event.values(), strict=True))) for event in tx.events] == predicted
+
+    def _batched_acceptance_events(self, bi, ref, answer, share_list):
+        """The events of one batched acceptance, in the contract's order: the batch's, the
+        acceptance, then a credit per share and for the advocate's remainder, none of zero."""
+        brand, bounty, qid = self.brands[bi], ref["bounty"], "0x" + ref["qid"].hex()
+        amounts = [(account, bounty * bps // BPS) for account, bps in share_list or []]
+        amounts.append((answer.advocate, bounty - sum(amount for _, amount in amounts)))
+        batch = {"questionId": qid, "brandId": brand.id, "batchRoot": "0x" + ref["root"].hex(), "index": ref["index"]}
+        accepted = {
+            "questionId": qid,
+            "answerId": "0x" + answer.id.hex(),
+            "advocate": answer.advocate,
+            "bounty": bounty,
+        }
+        token = self.tokens[brand.token].address
+        return [("BatchedQuestionAccepted", batch), ("AnswerAccepted", accepted)] + [
+            ("RewardCredited", {"account": account, "token": token, "questionId": qid, "amount": amount})
+            for account, amount in amounts
+            if amount
+        ]
 
     @precondition(lambda self: self.question_batches)
     @rule(
