@@ -29,11 +29,13 @@ from peercare.db.tables.oracle import (
     EventStatus,
     OutboxStatus,
     OutboxTx,
+    PendingAcceptance,
+    Question,
     SentRating,
     WebhookCredential,
     WebhookEvent,
 )
-from peercare.db.tables.projections import IndexerCursor, projection_snapshot
+from peercare.db.tables.projections import IndexerCursor, projection_snapshot, snapshot_differences
 from peercare.db.tables.routing import RouteRound
 from peercare.oracle.brands import configure_brand
 from peercare.oracle.indexer import Indexer
@@ -178,9 +180,16 @@ def drained(database: Database, rpc: Rpc, oracle_address: str) -> bool:
             .select_from(OutboxTx)
             .where(OutboxTx.status.not_in([OutboxStatus.CONFIRMED, OutboxStatus.FAILED]))
         )
-        # An answer waiting for its batch's age flush has neither a batch nor a relay row yet.
+        # An answer waiting for its batch's age flush has neither a batch nor a relay row yet; a
+        # question likewise, and an acceptance waiting for its call.
         unbatched = session.scalar(
             select(func.count()).select_from(Answer).where(Answer.batch_id.is_(None), Answer.outbox_id.is_(None))
+        )
+        unbatched += session.scalar(
+            select(func.count()).select_from(Question).where(Question.batch_id.is_(None), Question.outbox_id.is_(None))
+        )
+        unbatched += session.scalar(
+            select(func.count()).select_from(PendingAcceptance).where(PendingAcceptance.outbox_id.is_(None))
         )
         # Likewise a round of routing waiting for its routing batch, and a rating for its rating batch.
         unanchored = session.scalar(select(func.count()).select_from(RouteRound).where(RouteRound.batch_id.is_(None)))
@@ -362,8 +371,10 @@ def assert_projections_equal_a_rescan(dev: DevLedger, database: Database, data_d
     indexer = Indexer(fresh, rpc, dev.deployment, EmbeddedStore(data_dir / "content"), confirmations=0)
     indexer.catch_up()
     with database.transaction() as live, fresh.transaction() as rescanned:
-        assert projection_snapshot(live) == projection_snapshot(rescanned)
+        differences = snapshot_differences(projection_snapshot(live), projection_snapshot(rescanned))
     fresh.dispose()
+    shown = {table: (live_only[:3], rescan_only[:3]) for table, (live_only, rescan_only) in differences.items()}
+    assert differences == {}, f"(rows only in the live index, rows only in the rescan), per table: {shown}"
 
 
 def lease_holder_pid(database: Database) -> int | None:
