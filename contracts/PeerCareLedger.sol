@@ -407,10 +407,12 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
     function isAnswerRecorded(AnswerRef calldata answer) external view returns (bool) {
         Question storage q = _questions[answer.questionId];
         if (q.status == QuestionStatus.None) return false;
-        bytes32 answerId = Leaves.answerId(answer.questionId, answer.advocate, answer.contentDigest);
-        if (answer.batchRoot == bytes32(0)) return _directAnswers[answerId] != 0;
-        return answer.advocate != address(0) && _batches[_batchKey(q.brandId, answer.batchRoot)].size != 0
-            && MerkleProof.verifyCalldata(answer.proof, answer.batchRoot, Leaves.answerLeaf(answerId));
+        return _isAnswerRecorded(q.brandId, answer);
+    }
+
+    /// @inheritdoc IPeerCareLedger
+    function isAnswerRecordedFor(uint64 brandId, AnswerRef calldata answer) external view returns (bool) {
+        return _isAnswerRecorded(brandId, answer);
     }
 
     /// @inheritdoc IPeerCareLedger
@@ -657,6 +659,14 @@ contract PeerCareLedger is IPeerCareLedger, AccessControl, Pausable, ReentrancyG
         if (!MerkleProof.verifyCalldata(answer.proof, answer.batchRoot, Leaves.answerLeaf(answerId))) {
             revert InvalidAnswerProof(answerId, answer.batchRoot);
         }
+    }
+
+    /// @dev `_requireAnswer`'s checks as a view: recorded directly, or proven in a batch of `brandId`.
+    function _isAnswerRecorded(uint64 brandId, AnswerRef calldata answer) private view returns (bool) {
+        bytes32 answerId = Leaves.answerId(answer.questionId, answer.advocate, answer.contentDigest);
+        if (answer.batchRoot == bytes32(0)) return _directAnswers[answerId] != 0;
+        return answer.advocate != address(0) && _batches[_batchKey(brandId, answer.batchRoot)].size != 0
+            && MerkleProof.verifyCalldata(answer.proof, answer.batchRoot, Leaves.answerLeaf(answerId));
     }
 
     /// @dev A batch is the brand's own: the same root anchored by two brands is two batches.

@@ -486,6 +486,12 @@ interface IPeerCareLedger {
     /// question's brand (and naming an advocate).
     function isAnswerRecorded(AnswerRef calldata answer) external view returns (bool);
 
+    /// @notice Whether the answer is recorded for brand `brandId`: directly, or proven in a batch
+    /// anchored by the brand (and naming an advocate). For an answer to a question posted in a batch
+    /// and never opened, which `isAnswerRecorded` cannot place (the ledger stores no such question):
+    /// the question's brand is in its batch (`QuestionBatchPosted`, whose manifest lists it).
+    function isAnswerRecordedFor(uint64 brandId, AnswerRef calldata answer) external view returns (bool);
+
     /// @notice Whether `answerId` was rated by this rater.
     function isRated(bytes32 answerId, RaterKind raterKind, bytes32 raterId) external view returns (bool);
 

@@ -107,6 +107,7 @@ def prove(question_id: str, round_number: int, advocate: str) -> None:
     from peercare.content.errors import ContentError
     from peercare.content.vault import Vault
     from peercare.oracle.manifest import ManifestError
+    from peercare.oracle.posted_questions import questions_on_chain
     from peercare.routing.anchors import offer_proof
     from peercare.runtime import public_store
 
@@ -122,13 +123,11 @@ def prove(question_id: str, round_number: int, advocate: str) -> None:
     w3 = Web3(Web3.HTTPProvider(settings.effective_rpc_url, request_kwargs={"timeout": 30}))
     ledger = deployment.contract(w3, "PeerCareLedger")
     start = deployment.deployed_at_block
-    posted = ledger.events.QuestionPosted.get_logs(
-        from_block=start, argument_filters={"questionId": bytes.fromhex(question_id[2:])}
-    )
-    if not posted:
+    postings = questions_on_chain(ledger, public_store(settings), start).get(bytes.fromhex(question_id[2:]))
+    if not postings:
         _err(f"question {question_id} is not on chain")
         sys.exit(1)
-    brand = posted[0]["args"]["brandId"]
+    brand = postings[0].brand_id
     logs = ledger.events.RoutingBatchAnchored.get_logs(from_block=start, argument_filters={"brandId": brand})
     batches = [
         (brand, "0x" + log["args"]["batchRoot"].hex(), "0x" + log["args"]["manifestDigest"].hex()) for log in logs

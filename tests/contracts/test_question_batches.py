@@ -1054,3 +1054,15 @@ def test_question_batch_of_an_unknown_batch_reverts(ledger, brand_id, batch):
     with brownie.reverts(custom_error(ledger, "UnknownQuestionBatch", brand_id + 1, batch.root)):
         ledger.questionBatch(brand_id + 1, batch.root)
     assert not ledger.isBatchedQuestionSettled(brand_id + 1, batch.root, 0)
+
+
+def test_an_answer_to_a_batched_question_is_recorded_for_its_brand_only(ledger, brand_id, oracle, advocate, batch, brand2):
+    """`isAnswerRecorded` places an answer by its stored question, which a batched question never
+    opened does not have; `isAnswerRecordedFor` takes the brand (from the question's batch)."""
+    answer = answer_of(ledger, brand_id, oracle, batch.qid(2), advocate)
+    assert not ledger.isAnswerRecorded(answer)
+    assert ledger.isAnswerRecordedFor(brand_id, answer)
+    assert not ledger.isAnswerRecordedFor(brand2[0], answer)  # not anchored by that brand
+    qid, who, content, root, proof = answer
+    assert not ledger.isAnswerRecordedFor(brand_id, (qid, who, digest("another answer"), root, proof))
+    assert not ledger.isAnswerRecordedFor(brand_id, (qid, who, content, "0x" + "00" * 31 + "01", proof))

@@ -41,9 +41,9 @@ from peercare.oracle.brands import configure_brand
 from peercare.oracle.indexer import Indexer
 from peercare.oracle.leadership import LEASE_KEY
 from peercare.oracle.manifest import BatchManifest, RatingManifest
+from peercare.oracle.posted_questions import questions_on_chain
 from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
 from tests.support.devchain import DevLedger, dev_account
-from tests.support.questions_on_chain import questions_on_chain
 
 ROOT = Path(__file__).resolve().parents[2]  # tests/support/ is two levels below the repository
 SECRET = "end-to-end-secret"

@@ -111,7 +111,7 @@ def audit_answer(answer_id: AnswerIdPath, caller: Auditor, context: Context) -> 
             block_time=row.block_time,
             tx_hash=row.tx_hash,
             log_index=row.log_index,
-            recorded_on_chain=_recorded_on_chain(context, row, proof),
+            recorded_on_chain=_recorded_on_chain(context, row, proof, brand_id),
         ),
         batch=proof,
         content=_content_audit(context, unhex(row.content_digest)),
@@ -167,12 +167,14 @@ def _batch_proof(context: ApiContext, row: ix.AnswerRow, root: str, batch: ix.Ba
     )
 
 
-def _recorded_on_chain(context: ApiContext, row: ix.AnswerRow, proof: BatchProof | None) -> bool | None:
+def _recorded_on_chain(context: ApiContext, row: ix.AnswerRow, proof: BatchProof | None, brand_id: int) -> bool | None:
+    """The ledger's own answer, for the question's brand (`isAnswerRecordedFor`: a question posted
+    in a batch has no stored slot that would name it)."""
     if proof is not None and proof.proof is None:
         return None
     root = ZERO32 if proof is None else unhex(proof.root)
     path = [] if proof is None or proof.proof is None else [unhex(node) for node in proof.proof]
-    data = context.ledger.encode_abi("isAnswerRecorded", args=[(*_leaf_of(row), root, path)])
+    data = context.ledger.encode_abi("isAnswerRecordedFor", args=[brand_id, (*_leaf_of(row), root, path)])
     (recorded,) = read_view(context, context.ledger.address, data, ["bool"])
     return bool(recorded)
 

@@ -27,7 +27,7 @@ class ChainRecord(BaseModel):
     tx_hash: Hex32
     log_index: int
     recorded_on_chain: bool | None = Field(
-        description="The ledger's isAnswerRecorded(AnswerRef) now (with the Merkle proof for a batched "
+        description="The ledger's isAnswerRecordedFor(brand, AnswerRef) now (with the Merkle proof for a batched "
         "answer); null when the proof cannot be rebuilt (see batch.problem)"
     )
 

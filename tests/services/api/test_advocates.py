@@ -19,6 +19,7 @@ from peercare.chain.devnet import DEPLOYER, dev_account, transact
 from peercare.content.cid import cid_from_digest
 from peercare.core.ledger_ids import reputation_topic, short_string
 from peercare.db.database import Database, sqlite_url
+from peercare.oracle.posted_questions import questions_on_chain
 from tests.support.oracle_process import ADVOCATES
 from tests.support.world import World
 
@@ -282,13 +283,14 @@ def test_answers_are_the_advocates_answers_on_chain_with_acceptance_and_ratings(
     for answer, rating, _, _ in world.ratings_on_chain():
         rated.setdefault(answer, []).append(rating)
     batches = {"0x" + log["args"]["batchRoot"].hex(): log["args"] for log in _logs(world, "AnswerBatchAnchored")}
-    posted = {"0x" + log["args"]["questionId"].hex(): log["args"] for log in _logs(world, "QuestionPosted")}
+    on_chain = questions_on_chain(world.dev.ledger, world.public_store)
+    posted = {"0x" + qid.hex(): postings[0] for qid, postings in on_chain.items()}
     for item in items:
         assert item["accepted"] == (item["answer_id"] in accepted)
         scores = rated.get(item["answer_id"], [])
         assert item["ratings"] == len(scores)
         assert item["rating_average"] == (round(sum(scores) / len(scores), 4) if scores else None)
-        assert item["brand_id"] == posted[item["question_id"]]["brandId"]
+        assert item["brand_id"] == posted[item["question_id"]].brand_id
         assert item["content_cid"] == cid_from_digest(bytes.fromhex(item["content_digest"][2:]))
         if item["batch_root"] is None:
             assert item["leaf_index"] is None

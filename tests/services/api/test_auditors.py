@@ -115,7 +115,7 @@ def test_every_answer_is_recorded_on_chain_with_a_valid_batch_proof_and_intact_c
         value = (_b(row.question_id), row.advocate, _b(row.content_digest))
         assert verify(_b(row.batch_root or ""), ANSWER_LEAF_ENCODING, value, proof)
         # The ledger agrees, asked directly, and anchored that root for the answer's brand.
-        assert ledger.isAnswerRecorded((*value, _b(row.batch_root or ""), proof)).call()
+        assert ledger.isAnswerRecordedFor(record["brand_id"], (*value, _b(row.batch_root or ""), proof)).call()
         anchored = ledger.answerBatch(record["brand_id"], _b(row.batch_root or "")).call()  # the brand's own batch
         assert tuple(anchored[:2]) == (record["brand_id"], batch["size"])
         assert content == {

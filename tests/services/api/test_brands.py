@@ -21,9 +21,9 @@ from peercare.core.ledger_ids import question_id, short_string
 from peercare.db.tables import projections as ix
 from peercare.db.tables.api import KeyRole
 from peercare.db.tables.oracle import Brand
+from peercare.oracle.posted_questions import question_as_ledger_holds_it
 from peercare.oracle.webhooks.generic_client import generic_body, generic_headers
 from tests.support.oracle_process import SECRET, serve_cardano_brand
-from tests.support.questions_on_chain import question_as_ledger_holds_it
 from tests.support.world import World
 
 UNKNOWN_BRAND = 987_654

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from peercare.api.exports import CSV_COLUMNS, KINDS, history_csv
 from peercare.db.tables import projections as ix
-from tests.support.questions_on_chain import question_as_ledger_holds_it
+from peercare.oracle.posted_questions import question_as_ledger_holds_it
 from tests.support.world import World
 
 

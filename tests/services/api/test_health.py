@@ -9,6 +9,7 @@ fee"). Either way the rows stay SENT and unmined until the test puts the chain b
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -28,6 +29,7 @@ from tests.support.health_support import (
     sent_rows,
     wait_for,
 )
+from tests.support.signer_support import queue_question
 from tests.support.world import World
 
 HIGH_BASE_FEE = 10**15  # wei: 2,000 times the default fee ceiling; blocks take about a minute to decay under it
@@ -124,9 +126,11 @@ def test_health_is_degraded_while_a_transaction_waits_unmined_and_ok_once_it_is_
 
 def test_health_says_the_signer_is_at_its_in_flight_cap_while_writes_queue_behind_it(world: World) -> None:
     cap = world.oracle.settings.max_in_flight
+    stamp = time.time_ns()
     with oracle_without_funds(world):
-        for _ in range(cap + 1):
-            open_ticket(world)  # each writes its question and a routing anchor: more writes than the cap
+        # More writes than the cap (tickets would be batched into a few): questions posted one by one.
+        for n in range(cap + 1):
+            queue_question(world.oracle.database, world.dev, f"cap-{stamp}-{n}")
         wait_for(lambda: len(sent_rows(world)) == cap and queued_count(world) >= 1, f"{cap} rows sent, more queued")
         body = health(world.client)
         assert body["status"] == "degraded"

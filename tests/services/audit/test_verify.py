@@ -22,9 +22,9 @@ from peercare.content.vault import Vault
 from peercare.db.tables import projections as ix
 from peercare.oracle.erasure import erase_customer
 from peercare.oracle.manifest import BatchManifest, Leaf
+from peercare.oracle.posted_questions import question_as_ledger_holds_it
 from tests.support.audit_support import UNUSED_PORT, AuditRun, wait_for_oracle_index
 from tests.support.epoch_support import publish_directly, store_manifest
-from tests.support.questions_on_chain import question_as_ledger_holds_it
 from tests.support.world import TICKETS, World
 
 RunAudit = Callable[..., AuditRun]

@@ -27,9 +27,9 @@ from peercare.core.ledger_ids import question_id, short_string
 from peercare.demo.offers import halves
 from peercare.demo.plan import UPVOTE_RATING, Plan, advocate_account, build_plan
 from peercare.oracle.manifest import BatchManifest
+from peercare.oracle.posted_questions import PostedQuestion, is_accepted, questions_on_chain
 from peercare.routing.dump import load_dump
 from tests.support.demo_peercare import ROOT, RunningPeerCare
-from tests.support.questions_on_chain import PostedQuestion, is_accepted, questions_on_chain
 
 DUMP = ROOT / "tests" / "data" / "stackexchange" / "cardano-se"
 LIMIT = 40
@@ -96,7 +96,7 @@ def qid(brand_id: int, ticket_id: str) -> bytes:
 
 def brand_questions(chain: Chain, brand_id: int) -> dict[bytes, PostedQuestion]:
     """The brand's questions on chain (in batches, by default), each posted once."""
-    found = questions_on_chain(chain.ledger, chain.content(), brand_id=brand_id)
+    found = questions_on_chain(chain.ledger, chain.content, brand_id=brand_id)
     assert [qid for qid, postings in found.items() if len(postings) != 1] == []
     return {qid: postings[0] for qid, postings in found.items()}
 
