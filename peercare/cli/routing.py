@@ -123,17 +123,18 @@ def prove(question_id: str, round_number: int, advocate: str) -> None:
     w3 = Web3(Web3.HTTPProvider(settings.effective_rpc_url, request_kwargs={"timeout": 30}))
     ledger = deployment.contract(w3, "PeerCareLedger")
     start = deployment.deployed_at_block
-    postings = questions_on_chain(ledger, public_store(settings), start).get(bytes.fromhex(question_id[2:]))
-    if not postings:
-        _err(f"question {question_id} is not on chain")
-        sys.exit(1)
-    brand = postings[0].brand_id
-    logs = ledger.events.RoutingBatchAnchored.get_logs(from_block=start, argument_filters={"brandId": brand})
-    batches = [
-        (brand, "0x" + log["args"]["batchRoot"].hex(), "0x" + log["args"]["manifestDigest"].hex()) for log in logs
-    ]
     vault = Vault.open(settings.data_dir, ipfs_api_url=settings.ipfs_api_url)
     try:
+        # Its brand, from its posting: `QuestionPosted`, or the manifest of its `QuestionBatchPosted`.
+        postings = questions_on_chain(ledger, public_store(vault.stores), start).get(bytes.fromhex(question_id[2:]))
+        if not postings:
+            _err(f"question {question_id} is not on chain")
+            sys.exit(1)
+        brand = postings[0].brand_id
+        logs = ledger.events.RoutingBatchAnchored.get_logs(from_block=start, argument_filters={"brandId": brand})
+        batches = [
+            (brand, "0x" + log["args"]["batchRoot"].hex(), "0x" + log["args"]["manifestDigest"].hex()) for log in logs
+        ]
         found = offer_proof(public_store(vault.stores), batches, question_id, round_number, advocate)
     except (ManifestError, ContentError) as exc:
         _err(f"error: {exc}")

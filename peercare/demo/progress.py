@@ -14,9 +14,10 @@ import click
 from sqlalchemy import func, select
 
 from peercare.db.tables import projections as ix
-from peercare.db.tables.oracle import Answer, EventStatus, OutboxStatus, OutboxTx, SentRating, WebhookEvent
+from peercare.db.tables.oracle import EventStatus, OutboxStatus, OutboxTx, WebhookEvent
 from peercare.demo.connection import Connection
 from peercare.demo.errors import DemoError
+from peercare.oracle.collecting import collecting
 
 POLL_S = 0.25
 MINE_AFTER_S = 0.5  # a local chain idle this long while writes wait for confirmations gets a block
@@ -72,7 +73,7 @@ class Watcher:
         self._last_head_at = time.monotonic()
 
     def events(self) -> Progress:
-        """Events handled, and no answer or rating waiting for its batch to be sealed."""
+        """Events handled, and nothing waiting for its batch to be sealed (`collecting`)."""
         with self.conn.database.read() as session:
             counts = dict(
                 session.execute(
@@ -81,26 +82,7 @@ class Watcher:
                     .group_by(WebhookEvent.status)
                 ).all()
             )
-            unbatched = (
-                session.scalar(
-                    select(func.count())
-                    .select_from(Answer)
-                    .where(Answer.brand_id == self.brand_id, Answer.batch_id.is_(None), Answer.outbox_id.is_(None))
-                )
-                or 0
-            )
-            unbatched += (
-                session.scalar(
-                    select(func.count())
-                    .select_from(SentRating)
-                    .where(
-                        SentRating.brand_id == self.brand_id,
-                        SentRating.batch_id.is_(None),
-                        SentRating.outbox_id.is_(None),
-                    )
-                )
-                or 0
-            )
+            unbatched = collecting(session, self.brand_id)
         total = sum(counts.values())
         pending = counts.get(EventStatus.PENDING, 0)
         return Progress(total - pending, total, pending == 0 and unbatched == 0)

@@ -1056,7 +1056,9 @@ def test_question_batch_of_an_unknown_batch_reverts(ledger, brand_id, batch):
     assert not ledger.isBatchedQuestionSettled(brand_id + 1, batch.root, 0)
 
 
-def test_an_answer_to_a_batched_question_is_recorded_for_its_brand_only(ledger, brand_id, oracle, advocate, batch, brand2):
+def test_an_answer_to_a_batched_question_is_recorded_for_its_brand_only(
+    ledger, brand_id, oracle, advocate, batch, brand2
+):
     """`isAnswerRecorded` places an answer by its stored question, which a batched question never
     opened does not have; `isAnswerRecordedFor` takes the brand (from the question's batch)."""
     answer = answer_of(ledger, brand_id, oracle, batch.qid(2), advocate)

@@ -29,15 +29,13 @@ from peercare.db.tables.oracle import (
     EventStatus,
     OutboxStatus,
     OutboxTx,
-    PendingAcceptance,
-    Question,
-    SentRating,
     WebhookCredential,
     WebhookEvent,
 )
 from peercare.db.tables.projections import IndexerCursor, projection_snapshot, snapshot_differences
 from peercare.db.tables.routing import RouteRound
 from peercare.oracle.brands import configure_brand
+from peercare.oracle.collecting import collecting
 from peercare.oracle.indexer import Indexer
 from peercare.oracle.leadership import LEASE_KEY
 from peercare.oracle.manifest import BatchManifest, RatingManifest
@@ -180,27 +178,11 @@ def drained(database: Database, rpc: Rpc, oracle_address: str) -> bool:
             .select_from(OutboxTx)
             .where(OutboxTx.status.not_in([OutboxStatus.CONFIRMED, OutboxStatus.FAILED]))
         )
-        # An answer waiting for its batch's age flush has neither a batch nor a relay row yet; a
-        # question likewise, and an acceptance waiting for its call.
-        unbatched = session.scalar(
-            select(func.count()).select_from(Answer).where(Answer.batch_id.is_(None), Answer.outbox_id.is_(None))
-        )
-        unbatched += session.scalar(
-            select(func.count()).select_from(Question).where(Question.batch_id.is_(None), Question.outbox_id.is_(None))
-        )
-        unbatched += session.scalar(
-            select(func.count()).select_from(PendingAcceptance).where(PendingAcceptance.outbox_id.is_(None))
-        )
-        # Likewise a round of routing waiting for its routing batch, and a rating for its rating batch.
+        # A question, answer, acceptance or rating waiting for its batch's age flush has neither a
+        # batch nor an outbox row yet.
+        unbatched = collecting(session)
+        # Likewise a round of routing waiting for its routing batch.
         unanchored = session.scalar(select(func.count()).select_from(RouteRound).where(RouteRound.batch_id.is_(None)))
-        unanchored += (
-            session.scalar(
-                select(func.count())
-                .select_from(SentRating)
-                .where(SentRating.batch_id.is_(None), SentRating.outbox_id.is_(None))
-            )
-            or 0
-        )
     return (
         pending == 0
         and unfinished == 0

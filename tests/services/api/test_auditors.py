@@ -17,6 +17,7 @@ from peercare.core.ledger_ids import ANSWER_LEAF_ENCODING
 from peercare.core.merkle import verify
 from peercare.db.tables import projections as ix
 from peercare.db.tables.reputation import ReputationEpoch
+from tests.support.question_batches import open_batched_question
 from tests.support.world import World
 
 ANSWERS = "/api/v1/audit/answers"
@@ -131,6 +132,8 @@ def test_an_answer_recorded_directly_has_no_batch_and_content_never_stored_is_re
 ) -> None:
     advocate = world.advocates[2]
     digest = hashlib.sha256(b"an answer sent straight to the ledger, its text kept elsewhere").digest()
+    world.drain()  # its question's batch posted, so that the advocate can open it for a direct answer
+    open_batched_question(world, fresh.question_id, advocate)
     transact(world.dev.w3, advocate, world.dev.ledger.functions.submitAnswer(_b(fresh.question_id), digest))
     world.drain()
     with world.oracle.database.read() as session:
