@@ -32,6 +32,7 @@ class Worker:
         self.url, self.log = url, log
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.requests_before = 0  # the stand-in's requests when this run started
 
     def start(self) -> None:
         """Start the worker and wait until it is sending (its imports take longer than a kill's
@@ -63,9 +64,18 @@ def test_every_delivery_is_applied_exactly_once_after_25_kills(tmp_path: Path, z
     mid_stream = 0  # kills that cut the work short: some delivered, some not yet
     try:
         for _ in range(KILLS):
-            time.sleep(rng.uniform(0.0, 0.08))  # a random moment to die at, not a wait for something
+            # A random moment to die at while it sends: once a request of this run reached the
+            # stand-in, then up to 80 ms. (A delay counted from its start alone ended every run
+            # before its first request when the machine was loaded, and then tested nothing.)
+            wait_for(
+                lambda: len(zendesk_tickets.requests) > worker.requests_before or delivered(database) == len(keys),
+                "the worker to send a request",
+                timeout_s=60,
+            )
+            time.sleep(rng.uniform(0.0, 0.08))
             worker.kill()
             mid_stream += 0 < delivered(database) < len(keys)
+            worker.requests_before = len(zendesk_tickets.requests)
             worker.start()
 
         wait_for(lambda: delivered(database) == len(keys), "every delivery delivered", timeout_s=120)
