@@ -41,8 +41,10 @@ class Settings(BaseSettings):
     )
     api_rate_per_s: float = Field(50.0, gt=0, description="Requests per second per caller, sustained (then 429).")
     api_burst: int = Field(100, ge=1, description="Requests per caller at once before the rate applies.")
-    batch_size: int = Field(256, ge=1, le=10_000, description="Answers per anchored Merkle batch (flush by size).")
-    batch_max_age_s: float = Field(2.0, gt=0, description="Oldest unanchored answer's age that flushes a batch.")
+    batch_size: int = Field(
+        256, ge=1, le=10_000, description="Items per Merkle batch (questions, answers, ratings; sealed by size)."
+    )
+    batch_max_age_s: float = Field(2.0, gt=0, description="Age of a brand's oldest waiting item that seals its batch.")
     relay_signed_answers: bool = Field(
         False,
         description="Relay each answer its advocate signed as its own `submitAnswerWithSig` transaction "

@@ -17,7 +17,7 @@ from peercare.db.tables import projections as ix
 from peercare.db.tables.oracle import EventStatus, OutboxStatus, OutboxTx, WebhookEvent
 from peercare.demo.connection import Connection
 from peercare.demo.errors import DemoError
-from peercare.oracle.collecting import collecting
+from peercare.oracle.batching import collecting
 
 POLL_S = 0.25
 MINE_AFTER_S = 0.5  # a local chain idle this long while writes wait for confirmations gets a block

@@ -19,13 +19,14 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from peercare.core.enums import OutboxKind
 from peercare.db.database import insert_or_ignore
 from peercare.db.tables.oracle import OutboxStatus, OutboxTx, PendingAcceptance
 from peercare.oracle.anchor_failures import failed_for_good
+from peercare.oracle.batching import ACCEPTANCES, seal_due
 from peercare.oracle.outbox import enqueue
 
 log = logging.getLogger("peercare.oracle.acceptance_batches")
@@ -75,27 +76,13 @@ class AcceptanceBatcher:
     def seal_due(self, session: Session, now_ms: int) -> int:
         """Queue one call per due group of a brand's collecting acceptances (a full call, or the
         oldest old enough). Returns the calls queued."""
-        session.flush()
-        pending = session.execute(
-            select(PendingAcceptance.brand_id, func.count(), func.min(PendingAcceptance.created_at_ms))
-            .where(PendingAcceptance.outbox_id.is_(None))
-            .group_by(PendingAcceptance.brand_id)
-        ).all()
-        sealed = 0
-        for brand_id, count, oldest in pending:
-            while count >= self.batch_size or (count > 0 and now_ms - oldest >= self.batch_max_age_ms):
-                collecting = list(
-                    session.scalars(
-                        select(PendingAcceptance)
-                        .where(PendingAcceptance.brand_id == brand_id, PendingAcceptance.outbox_id.is_(None))
-                        .order_by(PendingAcceptance.created_at_ms, PendingAcceptance.question_id)
-                        .limit(self.batch_size)
-                    )
-                )
-                self._seal(session, brand_id, collecting, now_ms)
-                count -= len(collecting)
-                sealed += 1
-        return sealed
+
+        def seal(session: Session, brand_id: int, acceptances: list[PendingAcceptance]) -> None:
+            self._seal(session, brand_id, acceptances, now_ms)
+
+        return seal_due(
+            session, ACCEPTANCES, seal, batch_size=self.batch_size, max_age_ms=self.batch_max_age_ms, now_ms=now_ms
+        )
 
     def _seal(self, session: Session, brand_id: int, acceptances: list[PendingAcceptance], now_ms: int) -> None:
         items, steps, shares = [], 0, 0

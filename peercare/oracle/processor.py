@@ -9,16 +9,17 @@ remembers it), so a redone step finds exactly what the lost one wrote.
 Ticket created -> a question (the conversation in the content store, the bounty from the brand's
 rules), collected into a Merkle batch of questions posted by size or age (`question_batches`), or
 posted on its own (`postQuestion`) when the oracle is set so. A public comment by an advocate (a
-wallet) or a brand expert -> an answer, collected into a Merkle batch anchored by size or age (with
-the advocate's EIP-712 signature in the manifest when there is one), or relayed on its own when the
-oracle is set so. Solved -> an acceptance proving the answer (and a batched question) against its
-batch; satisfaction -> a rating, collected into a rating batch (`rating_batches`) or `rateAnswer`.
+wallet) or a brand expert -> an answer, collected into a Merkle batch anchored by size or age
+(`answer_batches`, with the advocate's EIP-712 signature in the manifest when there is one), or
+relayed on its own when the oracle is set so. Solved -> an acceptance proving the answer (and a
+batched question) against its batch; satisfaction -> a rating, collected into a rating batch
+(`rating_batches`) or `rateAnswer`.
 Outbox rows are written in the order the chain must see them (a question's batch before its
 answers' batch, a batch before an acceptance that proves against it), and the signer keeps that
 order by nonce.
 
 A batch whose anchor failed for good (its outbox row FAILED in a block the indexer has passed, and
-the chain holds no batch of that brand and root) is recovered: its answers go back to the pending
+the chain holds no batch of that brand and root) is recovered (`answer_batches`): its answers go back to the pending
 answers and into the next batch, and the acceptances and ratings that proved against the dead root
 are queued again, after the new anchor, with proofs against the new batch (each at most once: the
 outbox key "retry:<failed row id>"). Repeated failures of one brand's anchors back off (30 s,
@@ -27,7 +28,6 @@ doubling, at most an hour), so an oracle that lost its role does not spend gas i
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -36,7 +36,7 @@ from datetime import datetime
 from typing import Any
 
 from eth_utils.crypto import keccak
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 from web3 import Web3
 
@@ -48,7 +48,6 @@ from peercare.content.vault import Vault
 from peercare.core.enums import OutboxKind, RaterKind
 from peercare.core.hex import hexed
 from peercare.core.ledger_ids import answer_id, question_id, short_string
-from peercare.core.merkle import StandardMerkleTree
 from peercare.core.typed_data import is_answer_signature_valid
 from peercare.db.database import Database
 from peercare.db.tables.oracle import (
@@ -56,15 +55,13 @@ from peercare.db.tables.oracle import (
     AnswerBatch,
     Brand,
     EventStatus,
-    OutboxStatus,
     OutboxTx,
     Question,
     SentRating,
     WebhookEvent,
 )
-from peercare.db.tables.projections import BatchAnchored
 from peercare.oracle.acceptance_batches import AcceptanceBatcher, Item
-from peercare.oracle.anchor_failures import failed_for_good, recovery_due_ms
+from peercare.oracle.answer_batches import AnswerBatcher
 from peercare.oracle.deliveries.clients import is_delivered_by_peercare
 from peercare.oracle.events import (
     CommentAdded,
@@ -74,11 +71,11 @@ from peercare.oracle.events import (
     TicketSolved,
     event_from_json,
 )
-from peercare.oracle.manifest import BatchManifest, Leaf, LeafSignature
+from peercare.oracle.manifest import LeafSignature
 from peercare.oracle.outbox import enqueue, enqueue_once
 from peercare.oracle.question_batches import QuestionBatcher
 from peercare.oracle.rating_batches import RatingBatcher
-from peercare.oracle.swarm_credit import committed_shares
+from peercare.oracle.swarm_credit import Share, committed_shares
 
 log = logging.getLogger("peercare.oracle.processor")
 
@@ -163,6 +160,17 @@ class Processor:
             batch_max_age_ms=self.batch_max_age_ms,
             clock=lambda: self.clock(),
         )
+        self.answer_batches = AnswerBatcher(
+            public_store,
+            self.ledger.address,
+            lambda brand_id, root, size, digest: self.ledger.encode_abi(
+                "anchorAnswerBatch", args=[brand_id, root, size, digest]
+            ),
+            self.question_batches,
+            batch_size=batch_size,
+            batch_max_age_ms=self.batch_max_age_ms,
+            clock=lambda: self.clock(),
+        )
         self.acceptances = AcceptanceBatcher(
             self.ledger.address,
             lambda items: self.ledger.encode_abi("acceptBatchedAnswers", args=[items]),
@@ -177,11 +185,10 @@ class Processor:
             lambda brand_id, root, size, digest: self.ledger.encode_abi(
                 "anchorRatingBatch", args=[brand_id, root, size, digest]
             ),
-            self._seal_now,
+            self.answer_batches.seal_now,
             batch_size=batch_size,
             batch_max_age_ms=self.batch_max_age_ms,
         )
-        self._trees: dict[str, StandardMerkleTree] = {}
         self._stored: dict[bytes, str] = {}  # canonical conversation -> sealed CID, within a step
         self._pseudonyms: dict[tuple[int, str, str], bytes] = {}  # (brand, source, person) -> rater id
         self._known = _Known({}, {}, set(), set())
@@ -212,12 +219,12 @@ class Processor:
                 if len(waiting) < len(events):  # what arrived later in this step may be what they wait for
                     for row in waiting:
                         self._handle_row(session, row, now, retry=True)
-            recovered = self._recover_failed_batches(session, now)
+            recovered = self.answer_batches.recover_failed(session, now, self._queue_dependents_again)
             recovered += self.rating_batches.recover_failed(session, now)
             recovered += self.acceptances.recover_failed(session)
             # Ages as of now (the step took time); questions first: answers to them come after.
             sealed = self.question_batches.seal_due(session, self._now_ms())
-            sealed += self._seal_due_batches(session, self._now_ms())
+            sealed += self.answer_batches.seal_due(session, self._now_ms())
             if sealed and waiting:  # a solve waiting for its answer's batch goes out right after it
                 with session.no_autoflush:
                     waiting = [row for row in waiting if not self._handle_row(session, row, now, retry=True)]
@@ -450,7 +457,7 @@ class Processor:
                 return Outcome("the question's acceptance was queued before")
             question.accepted_answer_id = answer.answer_id
             return Outcome()
-        data, shares = self._acceptance(session, answer, self._answer_ref(session, answer))
+        data, shares = self._acceptance(session, answer, self.answer_batches.ref(session, answer))
         key, steps = f"accept:{question.question_id}", self._proof_steps(answer, question)
         if self._queue_once(session, key, OutboxKind.ACCEPT, question.brand_id, data, steps, shares) is None:
             return Outcome("the question's acceptance was queued before")
@@ -460,13 +467,8 @@ class Processor:
     def _acceptance(self, session: Session, answer: Answer, ref: tuple[Any, ...]) -> tuple[str, int]:
         """The acceptance call for `answer` (`swarm_credit`: its swarm's committed shares, or the
         whole bounty to its advocate) and how many shares it credits: proving its question against
-        the question's batch unless the question is stored (posted on its own, or opened). The
-        question's row is locked first, as the router locks it to write a round: a round is written
-        wholly before or after."""
-        question = session.scalars(
-            select(Question).where(Question.question_id == answer.question_id).with_for_update()
-        ).one()
-        shares = list(committed_shares(session, answer.question_id, answer.advocate))
+        the question's batch unless the question is stored (posted on its own, or opened)."""
+        question, shares = self._accepted_question(session, answer)
         suffix, swarm = ("WithSwarm", [shares]) if shares else ("", [])
         if _is_stored(question):
             function, args = f"acceptAnswer{suffix}", [ref, *swarm]
@@ -479,20 +481,26 @@ class Processor:
         answer ref, shares), its proof steps and its shares' count."""
         answer = session.get(Answer, answer_id)
         assert answer is not None  # an acceptance names a recorded answer
-        ref = self._answer_ref(session, answer)
+        ref = self.answer_batches.ref(session, answer)
+        question, shares = self._accepted_question(session, answer)
+        item = (self.question_batches.ref(session, question), ref, shares)
+        return item, self._proof_steps(answer, question), len(shares)
+
+    @staticmethod
+    def _accepted_question(session: Session, answer: Answer) -> tuple[Question, list[Share]]:
+        """The question `answer` answers, locked first (as the router locks it to write a round: a
+        round is written wholly before or after the acceptance), and its swarm's committed shares."""
         question = session.scalars(
             select(Question).where(Question.question_id == answer.question_id).with_for_update()
         ).one()
-        shares = list(committed_shares(session, answer.question_id, answer.advocate))
-        item = (self.question_batches.ref(session, question), ref, shares)
-        return item, self._proof_steps(answer, question), len(shares)
+        return question, list(committed_shares(session, answer.question_id, answer.advocate))
 
     def _queue_single_acceptance(self, session: Session, answer_id: str, key: str) -> int | None:
         """Queue the acceptance of `answer_id` on its own, under outbox key `key`."""
         answer = session.get(Answer, answer_id)
         question = session.get(Question, answer.question_id) if answer is not None else None
         assert answer is not None and question is not None
-        data, shares = self._acceptance(session, answer, self._answer_ref(session, answer))
+        data, shares = self._acceptance(session, answer, self.answer_batches.ref(session, answer))
         steps = self._proof_steps(answer, question)
         return self._queue_once(session, key, OutboxKind.ACCEPT, answer.brand_id, data, steps, shares)
 
@@ -524,7 +532,7 @@ class Processor:
         )
         if not self.rate_in_batches:
             self.question_batches.open(session, question)  # `rateAnswer` needs a stored question
-            ref = self._answer_ref(session, answer)
+            ref = self.answer_batches.ref(session, answer)
             data = self.ledger.encode_abi(
                 "rateAnswer", args=[ref, event.rating, int(RaterKind.CUSTOMER), bytes.fromhex(rater[2:])]
             )
@@ -551,159 +559,14 @@ class Processor:
             return session.get(Answer, question.accepted_answer_id)
         return session.scalar(query.order_by(Answer.created_at_ms.desc(), Answer.answer_id.desc()).limit(1))
 
-    def _answer_ref(self, session: Session, answer: Answer) -> tuple[Any, ...]:
-        qid, digest = bytes.fromhex(answer.question_id[2:]), bytes.fromhex(answer.content_digest[2:])
-        if answer.outbox_id is not None:  # relayed directly
-            return (qid, answer.advocate, digest, b"\0" * 32, [])
-        if answer.batch_id is None:  # still collecting: seal its brand's batch now, ahead of this write
-            self._seal(session, answer.brand_id, self._unbatched(session, answer.brand_id, answer))
-        assert answer.batch_id is not None
-        batch = session.get(AnswerBatch, answer.batch_id)
-        assert batch is not None
-        tree = self._tree(session, batch)
-        proof = tree.proof(tree.index_of((qid, answer.advocate, digest)))
-        return (qid, answer.advocate, digest, bytes.fromhex(batch.root[2:]), proof)
-
-    def _seal_now(self, session: Session, brand_id: int, answers: Sequence[Answer]) -> None:
-        """Seal the brand's collecting answers now, until each of `answers` is in a batch."""
-        for answer in answers:
-            if answer.batch_id is None and answer.outbox_id is None:
-                self._seal(session, brand_id, self._unbatched(session, brand_id, answer))
-
     def _proof_steps(self, answer: Answer, question: Question | None = None) -> int:
         """Steps of the proofs a write about `answer` carries: none for an answer relayed on its own
         (it has an outbox row), at most the depth of a full batch's tree otherwise; and, for an
         acceptance (`question`) of a question in a batch, its proof's too."""
-        steps = 0 if answer.outbox_id is not None else max(1, self.batch_size).bit_length()
+        steps = self.answer_batches.proof_steps(answer)
         if question is not None and not _is_stored(question):
             steps += self.question_batches.proof_steps()
         return steps
-
-    def _unbatched(self, session: Session, brand_id: int, must_include: Answer | None = None) -> list[Answer]:
-        answers = list(
-            session.scalars(
-                select(Answer)
-                .where(Answer.brand_id == brand_id, Answer.batch_id.is_(None), Answer.outbox_id.is_(None))
-                .order_by(Answer.created_at_ms, Answer.answer_id)
-                .limit(self.batch_size)
-            )
-        )
-        if must_include is not None and must_include not in answers:
-            answers = [*answers[: self.batch_size - 1], must_include]
-        return answers
-
-    def _seal_due_batches(self, session: Session, now: int) -> int:
-        session.flush()
-        pending = session.execute(
-            select(Answer.brand_id, func.count(), func.min(Answer.created_at_ms))
-            .where(Answer.batch_id.is_(None), Answer.outbox_id.is_(None))
-            .group_by(Answer.brand_id)
-        ).all()
-        sealed = 0
-        for brand_id, count, oldest in pending:
-            while count >= self.batch_size or (count > 0 and now - oldest >= self.batch_max_age_ms):
-                answers = self._unbatched(session, brand_id)
-                self._seal(session, brand_id, answers)
-                count -= len(answers)
-                sealed += 1
-        return sealed
-
-    def _seal(self, session: Session, brand_id: int, answers: list[Answer]) -> None:
-        # The ledger counts an answer only to a question posted before it (`admitted_answers`).
-        self.question_batches.seal_brand(session, brand_id)
-        manifest = BatchManifest(
-            brand_id,
-            tuple(
-                Leaf(
-                    bytes.fromhex(a.question_id[2:]),
-                    a.advocate,
-                    bytes.fromhex(a.content_digest[2:]),
-                    None if a.signature is None else LeafSignature.from_json(json.loads(a.signature)),
-                )
-                for a in answers
-            ),
-        )
-        cid = self.public_store.put(manifest.to_bytes())
-        tree = manifest.tree()
-        data = self.ledger.encode_abi(
-            "anchorAnswerBatch", args=[brand_id, tree.root, len(answers), digest_from_cid(cid)]
-        )
-        outbox = self._queue(session, OutboxKind.ANCHOR_BATCH, brand_id, data)
-        root = hexed(tree.root)
-        # The same answers sealed again after their anchor failed make the same root: the dead
-        # batch's row (roots are unique here) becomes the new batch, with the new anchor.
-        batch = session.scalar(select(AnswerBatch).where(AnswerBatch.root == root))
-        if batch is not None:
-            batch.outbox_id, batch.created_at_ms = outbox.id, self._now_ms()
-        else:
-            batch = AnswerBatch(
-                brand_id=brand_id,
-                root=root,
-                size=len(answers),
-                manifest_cid=cid,
-                outbox_id=outbox.id,
-                created_at_ms=self._now_ms(),
-            )
-            session.add(batch)
-        session.flush()
-        session.execute(
-            update(Answer)
-            .where(Answer.answer_id.in_([a.answer_id for a in answers]))
-            .values(batch_id=batch.id)
-            .execution_options(synchronize_session="fetch")
-        )
-        self._trees[batch.root] = tree
-        log.info("sealed batch %d of brand %d: %d answers, root %s", batch.id, brand_id, len(answers), batch.root)
-
-    # ------------------------------------------------------------------ failed anchors
-
-    def _recover_failed_batches(self, session: Session, now: int) -> int:
-        """Put the answers of every batch whose anchor failed for good back among the pending
-        answers, and queue again the writes that proved against it. Returns the batches recovered."""
-        still_tied = (
-            select(Answer.answer_id)
-            .where(Answer.brand_id == AnswerBatch.brand_id, Answer.batch_id == AnswerBatch.id)
-            .exists()
-        )
-        dead = session.execute(
-            select(AnswerBatch, OutboxTx)
-            .join(OutboxTx, OutboxTx.id == AnswerBatch.outbox_id)
-            .where(OutboxTx.status == OutboxStatus.FAILED, still_tied)
-            .order_by(AnswerBatch.id)
-        ).all()
-        recovered = 0
-        for batch, anchor in dead:
-            if not failed_for_good(session, anchor) or self._anchored_on_chain(session, batch):
-                continue
-            if now < recovery_due_ms(session, anchor):
-                continue
-            session.execute(
-                update(Answer)
-                .where(Answer.batch_id == batch.id)
-                .values(batch_id=None)
-                .execution_options(synchronize_session="fetch")
-            )
-            log.warning(
-                "batch %d of brand %d (root %s): its anchor (outbox %d) failed: %s; its %d answers go into a new batch",
-                batch.id,
-                batch.brand_id,
-                batch.root,
-                anchor.id,
-                anchor.error,
-                batch.size,
-            )
-            self._queue_dependents_again(session, batch, anchor)
-            recovered += 1
-        return recovered
-
-    @staticmethod
-    def _anchored_on_chain(session: Session, batch: AnswerBatch) -> bool:
-        """Whether the chain holds this brand's batch with this root anyway (anchored by another
-        write of ours): its answers are fine where they are."""
-        found = session.scalar(
-            select(BatchAnchored.id).where(BatchAnchored.brand_id == batch.brand_id, BatchAnchored.root == batch.root)
-        )
-        return found is not None
 
     def _queue_dependents_again(self, session: Session, batch: AnswerBatch, anchor: OutboxTx) -> None:
         """Queue again, with a proof against the answer's new batch, each acceptance and rating of
@@ -727,7 +590,7 @@ class Processor:
             answer = session.get(Answer, hexed(aid))
             if answer is None:
                 continue
-            new_ref = self._answer_ref(session, answer)  # seals the answer's new batch first
+            new_ref = self.answer_batches.ref(session, answer)  # seals the answer's new batch first
             if function.fn_name == "rateAnswer":
                 data = self.ledger.encode_abi(
                     "rateAnswer", args=[new_ref, args["rating"], args["raterKind"], args["raterId"]]
@@ -745,13 +608,6 @@ class Processor:
             log.info(
                 "outbox %d (%s) proved against the dead batch %d: queued again as %d", row.id, row.kind, batch.id, again
             )
-
-    def _tree(self, session: Session, batch: AnswerBatch) -> StandardMerkleTree:
-        tree = self._trees.get(batch.root)  # by root, not id: a rolled-back step may reuse an id
-        if tree is None:
-            manifest = BatchManifest.from_bytes(self.public_store.get(batch.manifest_cid))
-            tree = self._trees.setdefault(batch.root, manifest.tree())
-        return tree
 
     # ------------------------------------------------------------------ helpers
 

@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from peercare.content.cid import digest_from_cid
@@ -32,8 +32,8 @@ from peercare.content.store import Store
 from peercare.core.enums import OutboxKind
 from peercare.core.hex import hexed, unhex
 from peercare.core.ledger_ids import short_string
-from peercare.core.merkle import StandardMerkleTree
 from peercare.db.tables.oracle import Brand, OutboxTx, Question, QuestionBatch
+from peercare.oracle.batching import QUESTIONS, Trees, seal_due, seal_next
 from peercare.oracle.manifest import QuestionLeaf, QuestionManifest
 from peercare.oracle.outbox import enqueue, enqueue_once
 
@@ -64,43 +64,25 @@ class QuestionBatcher:
         self.batch_size = batch_size
         self.batch_max_age_ms = batch_max_age_ms
         self.clock = clock
-        self._trees: dict[str, StandardMerkleTree] = {}
+        self._trees = Trees(lambda cid: QuestionManifest.from_bytes(public_store.get(cid)).tree())
 
     # ------------------------------------------------------------------ sealing
 
     def seal_due(self, session: Session, now_ms: int) -> int:
         """Seal every brand's collecting questions that are due (a full batch, or the oldest old
         enough). Returns the batches sealed."""
-        session.flush()
-        pending = session.execute(
-            select(Question.brand_id, func.count(), func.min(Question.created_at_ms))
-            .where(_collecting())
-            .group_by(Question.brand_id)
-        ).all()
-        sealed = 0
-        for brand_id, count, oldest in pending:
-            if count >= self.batch_size or now_ms - oldest >= self.batch_max_age_ms:
-                sealed += self.seal_brand(session, brand_id, full_only=now_ms - oldest < self.batch_max_age_ms)
-        return sealed
+        return seal_due(
+            session, QUESTIONS, self._seal, batch_size=self.batch_size, max_age_ms=self.batch_max_age_ms, now_ms=now_ms
+        )
 
-    def seal_brand(self, session: Session, brand_id: int, *, full_only: bool = False) -> int:
-        """Seal the brand's collecting questions now, in batches of at most `batch_size` (only full
-        ones if `full_only`). Returns the batches sealed."""
+    def seal_brand(self, session: Session, brand_id: int) -> int:
+        """Seal all the brand's collecting questions now, in batches of at most `batch_size`.
+        Returns the batches sealed."""
         session.flush()
         sealed = 0
-        while True:
-            questions = list(
-                session.scalars(
-                    select(Question)
-                    .where(Question.brand_id == brand_id, _collecting())
-                    .order_by(Question.created_at_ms, Question.question_id)
-                    .limit(self.batch_size)
-                )
-            )
-            if not questions or (full_only and len(questions) < self.batch_size):
-                return sealed
-            self._seal(session, brand_id, questions)
+        while seal_next(session, QUESTIONS, self._seal, brand_id, self.batch_size):
             sealed += 1
+        return sealed
 
     def _seal(self, session: Session, brand_id: int, questions: list[Question]) -> None:
         brand = session.get(Brand, brand_id)
@@ -150,7 +132,7 @@ class QuestionBatcher:
         for index, question in enumerate(questions):
             question.batch_id, question.leaf_index, question.deadline = batch.id, index, deadline
         session.flush()  # the processor's step runs without autoflush: the next query must see them
-        self._trees[batch.root] = tree
+        self._trees.put(batch.root, tree)
         log.info(
             "sealed question batch %d of brand %d: %d questions, %d escrowed, root %s",
             batch.id,
@@ -169,7 +151,7 @@ class QuestionBatcher:
             self.seal_brand(session, question.brand_id)
         batch = session.get(QuestionBatch, question.batch_id)
         assert batch is not None and question.leaf_index is not None
-        tree = self._tree(batch)
+        tree = self._trees.get(batch.root, batch.manifest_cid)
         index = question.leaf_index
         qid, _, topic, bounty, content = tree.values[index]
         return (question.brand_id, unhex(batch.root), index, qid, topic, bounty, content, tree.proof(index))
@@ -231,15 +213,3 @@ class QuestionBatcher:
             ) or session.scalar(select(OutboxTx.id).where(OutboxTx.dedupe_key == key))
             log.info("question batch %d of brand %d expired: its unsettled bounties go back", batch.id, batch.brand_id)
         return len(due)
-
-    def _tree(self, batch: QuestionBatch) -> StandardMerkleTree:
-        tree = self._trees.get(batch.root)  # by root, not id: a rolled-back step may reuse an id
-        if tree is None:
-            manifest = QuestionManifest.from_bytes(self.public_store.get(batch.manifest_cid))
-            tree = self._trees.setdefault(batch.root, manifest.tree())
-        return tree
-
-
-def _collecting() -> Any:
-    """A question waiting for its batch: neither posted on its own nor in a batch."""
-    return Question.batch_id.is_(None) & Question.outbox_id.is_(None)

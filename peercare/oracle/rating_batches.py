@@ -19,20 +19,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from peercare.content.cid import digest_from_cid
 from peercare.content.store import Store
 from peercare.core.enums import OutboxKind, RaterKind
 from peercare.core.hex import hexed, unhex
-from peercare.db.tables.oracle import Answer, OutboxStatus, OutboxTx, RatingBatch, SentRating
+from peercare.db.tables.oracle import Answer, RatingBatch, SentRating
 from peercare.db.tables.projections import RatingBatchAnchored
-from peercare.oracle.anchor_failures import failed_for_good, recovery_due_ms
+from peercare.oracle.batching import RATINGS, Anchored, record_batch, recover_failed, seal_due
 from peercare.oracle.manifest import RatingLeaf, RatingManifest
 from peercare.oracle.outbox import enqueue
 
 log = logging.getLogger("peercare.oracle.rating_batches")
+
+RATING_BATCHES = Anchored(RatingBatch, SentRating, RatingBatchAnchored, "rating", "ratings")
 
 #: Encodes `anchorRatingBatch(brandId, root, size, manifestDigest)` as calldata.
 Encoder = Callable[[int, bytes, int, bytes], str]
@@ -63,69 +65,25 @@ class RatingBatcher:
     def seal_due(self, session: Session, now_ms: int) -> int:
         """Seal every brand's pending ratings that are due (a full batch, or the oldest old
         enough). Returns the batches sealed."""
-        session.flush()
-        pending = session.execute(
-            select(SentRating.brand_id, func.count(), func.min(SentRating.created_at_ms))
-            .where(SentRating.batch_id.is_(None), SentRating.outbox_id.is_(None), SentRating.brand_id.is_not(None))
-            .group_by(SentRating.brand_id)
-        ).all()
-        sealed = 0
-        for brand_id, count, oldest in pending:
-            assert brand_id is not None  # selected so
-            while count >= self.batch_size or (count > 0 and now_ms - oldest >= self.batch_max_age_ms):
-                ratings = self._pending(session, brand_id)
-                self._seal(session, brand_id, ratings, now_ms)
-                count -= len(ratings)
-                sealed += 1
-        return sealed
+
+        def seal(session: Session, brand_id: int, ratings: list[SentRating]) -> None:
+            self._seal(session, brand_id, ratings, now_ms)
+
+        return seal_due(
+            session, RATINGS, seal, batch_size=self.batch_size, max_age_ms=self.batch_max_age_ms, now_ms=now_ms
+        )
 
     def recover_failed(self, session: Session, now_ms: int) -> int:
         """Give the ratings of every batch whose anchor failed for good back to the pending ones.
         Returns the batches recovered."""
-        still_tied = select(SentRating.id).where(SentRating.batch_id == RatingBatch.id).exists()
-        dead = session.execute(
-            select(RatingBatch, OutboxTx)
-            .join(OutboxTx, OutboxTx.id == RatingBatch.outbox_id)
-            .where(OutboxTx.status == OutboxStatus.FAILED, still_tied)
-            .order_by(RatingBatch.id)
-        ).all()
-        recovered = 0
-        for batch, anchor in dead:
-            if not failed_for_good(session, anchor) or _anchored_on_chain(session, batch):
-                continue
-            if now_ms < recovery_due_ms(session, anchor):
-                continue
-            session.execute(
-                update(SentRating)
-                .where(SentRating.batch_id == batch.id)
-                .values(batch_id=None)
-                .execution_options(synchronize_session="fetch")
-            )
-            log.warning(
-                "rating batch %d of brand %d (root %s): its anchor (outbox %d) failed: %s; its %d ratings go "
-                "into a new batch",
-                batch.id,
-                batch.brand_id,
-                batch.root,
-                anchor.id,
-                anchor.error,
-                batch.size,
-            )
-            recovered += 1
-        return recovered
+        return recover_failed(session, RATING_BATCHES, now_ms)
 
-    def _pending(self, session: Session, brand_id: int) -> list[tuple[SentRating, Answer]]:
-        return list(
-            session.execute(
-                select(SentRating, Answer)
-                .join(Answer, Answer.answer_id == SentRating.answer_id)
-                .where(SentRating.brand_id == brand_id, SentRating.batch_id.is_(None), SentRating.outbox_id.is_(None))
-                .order_by(SentRating.id)
-                .limit(self.batch_size)
-            ).all()
-        )
-
-    def _seal(self, session: Session, brand_id: int, ratings: Sequence[tuple[SentRating, Answer]], now_ms: int) -> None:
+    def _seal(self, session: Session, brand_id: int, sent: list[SentRating], now_ms: int) -> None:
+        answers = {
+            a.answer_id: a
+            for a in session.scalars(select(Answer).where(Answer.answer_id.in_([r.answer_id for r in sent])))
+        }
+        ratings = [(rating, answers[rating.answer_id]) for rating in sent]
         collecting = [answer for _, answer in ratings if answer.batch_id is None and answer.outbox_id is None]
         if collecting:
             self.seal_answers(session, brand_id, collecting)
@@ -150,22 +108,7 @@ class RatingBatcher:
             session, OutboxKind.ANCHOR_RATINGS, to=self.ledger_address, data=data, brand_id=brand_id, now_ms=now_ms
         )
         root = hexed(tree.root)
-        # The same ratings sealed again after their anchor failed make the same root: the dead
-        # batch's row (roots are unique here) becomes the new batch, with the new anchor.
-        batch = session.scalar(select(RatingBatch).where(RatingBatch.root == root))
-        if batch is not None:
-            batch.outbox_id, batch.created_at_ms = outbox.id, now_ms
-        else:
-            batch = RatingBatch(
-                brand_id=brand_id,
-                root=root,
-                size=len(ratings),
-                manifest_cid=cid,
-                outbox_id=outbox.id,
-                created_at_ms=now_ms,
-            )
-            session.add(batch)
-        session.flush()
+        batch = record_batch(session, RATING_BATCHES, brand_id, root, len(ratings), cid, outbox.id, now_ms)
         session.execute(
             update(SentRating)
             .where(SentRating.id.in_([rating.id for rating, _ in ratings]))
@@ -173,14 +116,3 @@ class RatingBatcher:
             .execution_options(synchronize_session="fetch")
         )
         log.info("sealed rating batch %d of brand %d: %d ratings, root %s", batch.id, brand_id, len(ratings), root)
-
-
-def _anchored_on_chain(session: Session, batch: RatingBatch) -> bool:
-    """Whether the chain holds this brand's rating batch with this root anyway (anchored by another
-    write of ours): its ratings are fine where they are."""
-    found = session.scalar(
-        select(RatingBatchAnchored.id).where(
-            RatingBatchAnchored.brand_id == batch.brand_id, RatingBatchAnchored.root == batch.root
-        )
-    )
-    return found is not None

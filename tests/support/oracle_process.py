@@ -34,8 +34,8 @@ from peercare.db.tables.oracle import (
 )
 from peercare.db.tables.projections import IndexerCursor, projection_snapshot, snapshot_differences
 from peercare.db.tables.routing import RouteRound
+from peercare.oracle.batching import collecting
 from peercare.oracle.brands import configure_brand
-from peercare.oracle.collecting import collecting
 from peercare.oracle.indexer import Indexer
 from peercare.oracle.leadership import LEASE_KEY
 from peercare.oracle.manifest import BatchManifest, RatingManifest

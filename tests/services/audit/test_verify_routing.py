@@ -19,13 +19,13 @@ from peercare.content.cid import digest_from_cid
 from peercare.content.document import canonical_json
 from peercare.core.ledger_ids import question_id, short_string
 from peercare.db.tables import projections as ix
-from peercare.db.tables.oracle import Answer, AnswerBatch, Question, QuestionBatch
+from peercare.db.tables.oracle import Answer, AnswerBatch
 from peercare.db.tables.routing import RouteRound, RoutingBatch
-from peercare.oracle.manifest import BatchManifest, QuestionManifest
+from peercare.oracle.manifest import BatchManifest
 from peercare.routing.anchors import AnchoredRound, RoutingManifest
 from tests.support.audit_support import ROGUE, AuditRun, embedded_store, undone, wait_for_oracle_index
 from tests.support.health_support import wait_for
-from tests.support.question_batches import question_ref
+from tests.support.question_batches import posted_question_ref
 from tests.support.world import World
 
 RunAudit = Callable[..., AuditRun]
@@ -158,15 +158,10 @@ def test_a_payout_off_the_committed_shares_fails_naming_the_question(world: Worl
     tree = BatchManifest.from_bytes(embedded_store(world).get(batch.manifest_cid)).tree()
     leaf = (bytes.fromhex(qid[2:]), row.advocate, bytes.fromhex(row.content_digest[2:]))
     ref = (*leaf, bytes.fromhex(batch.root[2:]), tree.proof(tree.index_of(leaf)))
-    with world.oracle.database.read() as session:
-        question = session.get(Question, qid)
-        assert question is not None and question.batch_id is not None and question.leaf_index is not None
-        posted = session.get(QuestionBatch, question.batch_id)
-        assert posted is not None
-    manifest = QuestionManifest.from_bytes(embedded_store(world).get(posted.manifest_cid))
+    question_ref = posted_question_ref(world.oracle.database, embedded_store(world), qid)
     with undone(world):
         # The whole bounty to the author, though the question was committed to a swarm.
-        accept = world.dev.ledger.functions.acceptBatchedAnswer(question_ref(manifest, question.leaf_index), ref)
+        accept = world.dev.ledger.functions.acceptBatchedAnswer(question_ref, ref)
         transact(world.dev.w3, ROGUE, accept)
         run = run_audit("--json")
 
