@@ -8,48 +8,35 @@ each test starts from a snapshot of it.
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from peercare.db.database import Database, sqlite_url
+from peercare.db.database import Database
+from tests.support.databases import ENGINES, migrated, new_database_url, postgres_fixture
 from tests.support.delivery_load import TICKETS, zendesk_with_tickets
 from tests.support.devchain import DevLedger, start_dev_ledger
 from tests.support.oracle_process import serve_cardano_brand
-from tests.support.pgserver import PostgresServer, running_postgres
 from tests.support.ticketing_standins import ZendeskStandin
 
 # Overridable so that several test runs can share the machine (each its own chain and server).
 CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_CHAIN_PORT", "8671"))
-POSTGRES_PORT = int(os.environ.get("PEERCARE_TEST_PG_PORT", "5871"))
-_database_numbers = itertools.count()
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    with running_postgres(POSTGRES_PORT) as server:
-        yield server
+postgres = postgres_fixture("PEERCARE_TEST_PG_PORT", 5871)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=ENGINES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return sqlite_url(tmp_path / "oracle.sqlite3")
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return server.create_database(f"test_{next(_database_numbers)}")
+    return new_database_url(request, request.param, tmp_path, "oracle")
 
 
 @pytest.fixture
 def database(database_url: str) -> Iterator[Database]:
-    db = Database(database_url)
-    db.migrate()
-    try:
+    with migrated(database_url) as db:
         yield db
-    finally:
-        db.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ brand's configuration is validated before anything is stored, and reconfiguring 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,14 +13,14 @@ from peercare.cli import main
 from peercare.db.database import Database, sqlite_url
 from peercare.db.tables.oracle import Brand
 from peercare.oracle.brands import BrandConfigError, configure_brand
+from tests.support.databases import migrated
 from tests.support.devchain import DevLedger
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Database:
-    db = Database(sqlite_url(tmp_path / "oracle.sqlite3"))
-    db.migrate()
-    return db
+def database(tmp_path: Path) -> Iterator[Database]:
+    with migrated(sqlite_url(tmp_path / "oracle.sqlite3")) as db:
+        yield db
 
 
 def test_reconfiguring_a_brand_replaces_its_rules_and_keeps_when_it_was_first_configured(database: Database) -> None:

@@ -24,6 +24,7 @@ from peercare.oracle.brands import configure_brand
 from peercare.oracle.deliveries import queue
 from peercare.oracle.deliveries.clients import is_delivered_by_peercare
 from peercare.oracle.deliveries.sender import DeliverySender
+from tests.support.databases import migrated
 from tests.support.delivery_load import note_payload
 from tests.support.ticketing_standins import AppliedButLost, RateLimited, ServerError, ZendeskStandin
 
@@ -42,13 +43,11 @@ class Clock:
 
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[Database]:
-    db = Database(sqlite_url(tmp_path / "oracle.sqlite3"))
-    db.migrate()
-    with db.transaction() as session:
-        configure_brand(session, 1, "Acme")
-        configure_brand(session, 2, "No channel")
-    yield db
-    db.dispose()
+    with migrated(sqlite_url(tmp_path / "oracle.sqlite3")) as db:
+        with db.transaction() as session:
+            configure_brand(session, 1, "Acme")
+            configure_brand(session, 2, "No channel")
+        yield db
 
 
 @pytest.fixture

@@ -79,7 +79,8 @@ def test_a_second_oracle_on_one_sqlite_database_is_refused_and_the_first_keeps_s
             with database.read() as session:
                 event = session.scalars(select(WebhookEvent).where(WebhookEvent.event_key == "after-refusal")).one()
                 question = session.scalars(select(Question).where(Question.ticket_id == "T-after")).one_or_none()
-                outbox = None if question is None else session.get(OutboxTx, posting_outbox_id(session, question))
+                posting = None if question is None else posting_outbox_id(session, question)
+                outbox = None if posting is None else session.get(OutboxTx, posting)  # None: still collecting
             return event.status == EventStatus.DONE and outbox is not None and outbox.status == OutboxStatus.CONFIRMED
 
         wait_for(posted_on_chain, "the first oracle put the ticket on chain")

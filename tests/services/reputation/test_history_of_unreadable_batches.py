@@ -13,6 +13,7 @@ import pytest
 from peercare.db.database import Database, sqlite_url
 from peercare.db.tables import projections as ix
 from peercare.reputation.publication import PublicationError, ledger_history
+from tests.support.databases import migrated
 
 ADVOCATE = "0x" + "ab" * 20
 TOKEN = "0x" + "cd" * 20
@@ -21,10 +22,8 @@ SETTLED, NEVER_POSTED = "0x" + "44" * 32, "0x" + "66" * 32
 
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[Database]:
-    db = Database(sqlite_url(tmp_path / "index.sqlite3"))
-    db.migrate()
-    yield db
-    db.dispose()
+    with migrated(sqlite_url(tmp_path / "index.sqlite3")) as db:
+        yield db
 
 
 def accepted(question: str, tx: str) -> list[Any]:

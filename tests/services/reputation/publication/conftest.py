@@ -11,7 +11,6 @@ hold both.
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,50 +21,34 @@ import peercare.db.tables.reputation  # noqa: F401  (its table is created by the
 from peercare.chain.devnet import DEPLOYER, dev_account, transact
 from peercare.chain.rpc import Rpc
 from peercare.content.embedded import EmbeddedStore
-from peercare.db.database import Database, sqlite_url
+from peercare.db.database import Database
 from peercare.oracle.brands import configure_brand
+from tests.support.databases import ENGINES, migrated, new_database_url, postgres_fixture
 from tests.support.devchain import DevLedger, start_dev_ledger
 from tests.support.epoch_support import HistoryFacts, make_history
-from tests.support.pgserver import PostgresServer, running_postgres
 
 CHAIN_PORT = int(os.environ.get("PEERCARE_TEST_REPUTATION_CHAIN_PORT", "8730"))
-POSTGRES_PORT = int(os.environ.get("PEERCARE_TEST_REPUTATION_PG_PORT", "5930"))
-_database_numbers = itertools.count()
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    with running_postgres(POSTGRES_PORT) as server:
-        yield server
+postgres = postgres_fixture("PEERCARE_TEST_REPUTATION_PG_PORT", 5930)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=ENGINES)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-def _new_database_url(request: pytest.FixtureRequest, backend: str, folder: Path, name: str) -> str:
-    if backend == "sqlite":
-        return sqlite_url(folder / f"{name}.sqlite3")
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return server.create_database(f"{name}_{next(_database_numbers)}")
 
 
 @pytest.fixture
 def database(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[Database]:
     """An empty oracle database, migrated."""
-    db = Database(_new_database_url(request, backend, tmp_path, "oracle"))
-    db.migrate()
-    try:
+    with migrated(new_database_url(request, backend, tmp_path, "oracle")) as db:
         yield db
-    finally:
-        db.dispose()
 
 
 @pytest.fixture
 def scratch_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
     """An empty database (same engine as `database`) for recomputation to index into."""
-    return _new_database_url(request, backend, tmp_path, "scratch")
+    return new_database_url(request, backend, tmp_path, "scratch")
 
 
 @pytest.fixture(scope="session")
