@@ -18,7 +18,7 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from peercare.api.limits import WebhookLimits
@@ -71,7 +71,8 @@ class Credentials:
         return credential
 
     def _reload(self) -> None:
-        with self.database.transaction() as session:
+        # A read: on SQLite a write transaction would queue this delivery behind a processor step.
+        with self.database.read() as session:
             rows = session.scalars(select(WebhookCredential)).all()
             self._cache = {(row.brand_id, row.source): _credential(row) for row in rows}
         self._loaded_at = time.monotonic()
@@ -172,11 +173,18 @@ class EventWriter:
 
     @staticmethod
     def _ids(session: Session, keys: list[tuple[int, str, str]]) -> dict[tuple[int, str, str], int]:
-        if not keys:
-            return {}
-        key_columns = tuple_(WebhookEvent.brand_id, WebhookEvent.source, WebhookEvent.event_key)
-        query = select(WebhookEvent.brand_id, WebhookEvent.source, WebhookEvent.event_key, WebhookEvent.id)
-        return {(b, s, k): i for b, s, k, i in session.execute(query.where(key_columns.in_(keys)))}
+        """The stored ids of `keys`: one indexed lookup per brand and source (its event keys IN a
+        list), not a row-value IN, which SQLite answers by scanning every stored event."""
+        by_source: dict[tuple[int, str], list[str]] = {}
+        for brand_id, source, event_key in keys:
+            by_source.setdefault((brand_id, source), []).append(event_key)
+        found: dict[tuple[int, str, str], int] = {}
+        for (brand_id, source), event_keys in by_source.items():
+            query = select(WebhookEvent.event_key, WebhookEvent.id).where(
+                WebhookEvent.brand_id == brand_id, WebhookEvent.source == source, WebhookEvent.event_key.in_(event_keys)
+            )
+            found.update(((brand_id, source, key), event_id) for key, event_id in session.execute(query))
+        return found
 
 
 class Intake:

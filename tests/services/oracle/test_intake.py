@@ -185,3 +185,29 @@ def test_a_database_outage_answers_503_and_acknowledges_nothing(
     body = ticket_body()
     response = client.post(URL, content=body, headers=signed(body))
     assert response.status_code == 503 and "nothing was recorded" in response.json()["detail"]
+
+
+def test_one_group_of_several_brands_and_sources_stores_each_key_once_and_names_its_id(database: Database) -> None:
+    """The writer's group commit: the same event key under another brand or source is another
+    event; a key sent twice in the group, or stored by an earlier group, is one."""
+    from peercare.api.intake import EventWriter, event_row
+    from peercare.oracle.events import event_from_json
+
+    with database.transaction() as session:
+        configure_brand(session, 1, "Acme")
+        configure_brand(session, 2, "Globex")
+
+    def row(brand_id: int, source: str, key: str) -> dict[str, object]:
+        event = {"kind": "ticket_solved", "event_key": key, "ticket_id": "T", "occurred_at": "2026-12-01T00:00:00Z"}
+        return event_row(brand_id, source, event_from_json(event))
+
+    writer = EventWriter(database)
+    [(earlier, _)] = writer._store([row(2, "zendesk", "k")])
+    keys = [(1, "generic", "k"), (1, "zendesk", "k"), (2, "zendesk", "k"), (1, "generic", "k"), (2, "generic", "j")]
+    results = writer._store([row(*key) for key in keys])
+    with database.read() as session:
+        ids = {(e.brand_id, e.source, e.event_key): e.id for e in session.scalars(select(WebhookEvent))}
+    assert len(ids) == 4
+    assert [event_id for event_id, _ in results] == [ids[key] for key in keys]
+    assert ids[2, "zendesk", "k"] == earlier
+    assert [new for _, new in results] == [True, True, False, False, True]

@@ -265,6 +265,30 @@ def test_comments_that_are_not_answers_change_nothing_on_chain(processor: Proces
     assert notes["t1c3"][1] == "author stranger has no wallet and is not one of the brand's experts"
 
 
+@pytest.mark.parametrize("later_step", [False, True], ids=["same step", "later step"])
+def test_a_comment_delivered_again_or_repeated_word_for_word_is_recorded_once(
+    processor: Processor, database: Database, later_step: bool
+) -> None:
+    """A ticketing system may send a comment again under a new delivery key, and an advocate may
+    post the same answer twice: one answer each, whether the repeat comes in the same step or
+    after many answers to the ticket are on record."""
+    first = [ticket(1), *[comment(1, c, f"adv-{c}", ADVOCATE.address) for c in range(6)]]
+    again = {**comment(1, 3, "adv-3", ADVOCATE.address), "event_key": "t1c3-redelivered"}
+    same_words = {**comment(1, 4, "adv-4", ADVOCATE.address), "event_key": "t1c9", "comment_id": "c9"}
+    if later_step:
+        store(database, *first)
+        processor.step()
+        store(database, again, same_words)
+    else:
+        store(database, *first, again, same_words)
+    processor.step()
+    with database.read() as session:
+        answers = session.scalars(select(Answer.comment_id).order_by(Answer.comment_id)).all()
+    assert answers == [f"c{c}" for c in range(6)]
+    assert statuses(database)["t1c3-redelivered"] == ("done", "this comment was recorded before")
+    assert statuses(database)["t1c9"] == ("done", "the same answer by the same author was recorded before")
+
+
 def test_a_brand_expert_answers_with_the_wallet_the_brand_registered(processor: Processor, database: Database) -> None:
     store(database, ticket(1), comment(1, 1, "agent-9", None))
     processor.step()
