@@ -19,10 +19,10 @@ answers' batch, a batch before an acceptance that proves against it), and the si
 order by nonce.
 
 A batch whose anchor failed for good (its outbox row FAILED in a block the indexer has passed, and
-the chain holds no batch of that brand and root) is recovered (`answer_batches`): its answers go back to the pending
-answers and into the next batch, and the acceptances and ratings that proved against the dead root
-are queued again, after the new anchor, with proofs against the new batch (each at most once: the
-outbox key "retry:<failed row id>"). Repeated failures of one brand's anchors back off (30 s,
+the chain holds no batch of that brand and root) is recovered (`answer_batches`): its answers go
+back to the pending answers and into the next batch, and the acceptances and ratings that proved
+against the dead root are queued again, after the new anchor, with proofs against the new batch
+(each at most once: the outbox key "retry:<failed row id>"). Repeated failures of one brand's anchors back off (30 s,
 doubling, at most an hour), so an oracle that lost its role does not spend gas in a loop.
 """
 
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -71,6 +71,7 @@ from peercare.oracle.events import (
     TicketSolved,
     event_from_json,
 )
+from peercare.oracle.indexer.chunks import chunks
 from peercare.oracle.manifest import LeafSignature
 from peercare.oracle.outbox import enqueue, enqueue_once
 from peercare.oracle.question_batches import QuestionBatcher
@@ -80,6 +81,7 @@ from peercare.oracle.swarm_credit import Share, committed_shares
 log = logging.getLogger("peercare.oracle.processor")
 
 URGENT = "urgent"  # a ticket's priority (lowercased by every source) that escalates its question at once
+IN_LIST = 500  # values in one SQL `IN (...)` list
 DEFER_LIMIT_MS = 3_600_000  # an event still waiting for its ticket after an hour fails
 LANGUAGE_UNDETERMINED = "und"  # BCP 47: ticketing webhooks do not say which language
 
@@ -243,7 +245,7 @@ class Processor:
         conversations: list[Conversation] = []
         topics: dict[tuple[int, str, str], tuple[str, str]] = {}  # ticket -> (topic, requester)
         raters: dict[tuple[int, str], set[str]] = {}  # (brand, source) -> customers rating
-        known = _Known.load(session, rows, ())
+        known = _Known.load(session, rows, None)
         brands = known.brands
         answers: list[tuple[bytes, str, int]] = []  # (question id, wallet, index of its conversation)
         for row in rows:
@@ -661,7 +663,7 @@ def _is_stored(question: Question) -> bool:
 
 @dataclass
 class _Known:
-    """What the events of one step refer to, loaded in three queries instead of several per event."""
+    """What the events of one step refer to, loaded in a few indexed queries instead of several per event."""
 
     brands: dict[int, Brand]
     questions: dict[tuple[int, str, str], Question]
@@ -669,40 +671,39 @@ class _Known:
     answers: set[str]  # answer ids already recorded, of those the step's comments would record
 
     @classmethod
-    def load(cls, session: Session, events: Sequence[WebhookEvent], answer_ids: Collection[str]) -> _Known:
-        """The brands and questions the events name, which of the comments they add were recorded
-        as answers, and which of `answer_ids` were. Only what the events name is read (not, say,
-        every answer of a ticket): a step costs the same with 10 or 10,000 answers on record. Each
-        query is an indexed lookup (a key's leading columns equal, its last one IN a list)."""
+    def load(cls, session: Session, events: Sequence[WebhookEvent], answer_ids: Collection[str] | None) -> _Known:
+        """The brands and questions the events name and, unless `answer_ids` is None (storing the
+        step's conversations needs no more), which of the comments they add were recorded as
+        answers and which of `answer_ids` were. Only what the events name is read (not, say, every
+        answer of a ticket): a step costs the same with 10 or 10,000 answers on record. Each query
+        is an indexed lookup (a key's leading columns equal, its last one IN a list)."""
         tickets: dict[tuple[int, str], set[str]] = {}
         for e in events:
             tickets.setdefault((e.brand_id, e.source), set()).add(e.ticket_id)
         questions: dict[tuple[int, str, str], Question] = {}
         for (brand_id, source), ticket_ids in tickets.items():
-            for part in _chunks(sorted(ticket_ids)):
+            for part in chunks(sorted(ticket_ids), IN_LIST):
                 same_ticket = (Question.brand_id == brand_id) & (Question.source == source)
                 for q in session.scalars(select(Question).where(same_ticket, Question.ticket_id.in_(part))):
                     questions[q.brand_id, q.source, q.ticket_id] = q
+        brands = {b.id: b for b in session.scalars(select(Brand).where(Brand.id.in_({e.brand_id for e in events})))}
+        if answer_ids is None:
+            return cls(brands, questions, set(), set())
         named = {  # (question id, comment id) of each comment the events add to a known question
             (questions[ticket].question_id, e.payload["comment_id"])
             for e in events
             if e.kind == "comment_added" and (ticket := (e.brand_id, e.source, e.ticket_id)) in questions
         }
         comments: set[tuple[str, str]] = set()
-        for part in _chunks(sorted(named)):
+        for part in chunks(sorted(named), IN_LIST):
             recorded = select(Answer.question_id, Answer.comment_id).where(
                 Answer.question_id.in_({qid for qid, _ in part}), Answer.comment_id.in_({c for _, c in part})
             )
             comments.update((qid, c) for qid, c in session.execute(recorded) if (qid, c) in named)
         answers: set[str] = set()
-        for part in _chunks(sorted(answer_ids)):
+        for part in chunks(sorted(answer_ids), IN_LIST):
             answers.update(session.scalars(select(Answer.answer_id).where(Answer.answer_id.in_(part))))
-        brands = {b.id: b for b in session.scalars(select(Brand).where(Brand.id.in_({e.brand_id for e in events})))}
         return cls(brands, questions, comments, answers)
-
-
-def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
-    return (items[i : i + size] for i in range(0, len(items), size))
 
 
 @dataclass(frozen=True)
